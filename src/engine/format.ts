@@ -1,0 +1,37 @@
+// The trace as text: stable and diff-friendly, for golden tests, the CLI and "copy as text".
+import { describePacket, type Frame, type IpPacket } from './packet.ts';
+import type { Trace, TraceEvent } from './trace.ts';
+
+function ethText(p: Frame | IpPacket): string {
+  return 'eth' in p ? `${p.eth.src} > ${p.eth.dst}` : '';
+}
+
+function place(e: { at: { netns: string } }): string {
+  return e.at.netns.padEnd(22);
+}
+
+export function formatEvent(e: TraceEvent): string {
+  const n = `#${e.seq}`.padEnd(5);
+  switch (e.type) {
+    case 'leg':
+      return `${n}leg ${e.leg} ${e.kind}: ${e.summary}`;
+    case 'observe': {
+      const p = e.packet;
+      const outer = p.inner ? ` | inner ${p.inner.eth.src} > ${p.inner.eth.dst}` : '';
+      return `${n}${place(e)} ${(e.direction === 'in' ? 'in  ' : 'out ') + e.device.padEnd(14)} ${ethText(p)}  ${describePacket(p)}${outer}`;
+    }
+    case 'decide':
+      return `${n}${place(e)} ${e.decision.kind.padEnd(18)} ${e.summary}`;
+    case 'verdict':
+      return `${n}${e.verdict.at.netns.padEnd(22)} VERDICT ${e.verdict.kind}: ${e.verdict.reason}`;
+  }
+}
+
+export function formatTrace(t: Trace): string {
+  const f = t.flow;
+  const ports = f.sport !== null ? `${f.src}:${f.sport} -> ${f.dst}:${f.dport}` : `${f.src} -> ${f.dst}`;
+  const lines = [`walk   ${t.from} -> ${t.to}  (${f.protocol}, seed ${t.seed})`, `flow   ${f.protocol} ${ports}`];
+  for (const e of t.events) lines.push(formatEvent(e));
+  lines.push(`result ${t.legs.map((l) => `${l.kind}: ${l.verdict.kind}`).join(', ')}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,97 @@
+// Network operations as data: the `ip`, `bridge` and `sysctl` commands that CNI plugins, flanneld and an
+// administrator run to build a node's network. The engine's world is built by applying exactly these
+// operations (world.ts), a kernel lab is built by running them as commands (formatNetOp), and the UI can
+// show them as the steps of "a pod is born". One list, three uses, so they cannot drift apart.
+import type { Ip, Mac } from './addr.ts';
+
+/** Network namespace ids: node/<node>, pod/<ns>/<name>, host/<name>. */
+export type NetnsId = string;
+
+export type NetOp =
+  | { readonly op: 'netns-add'; readonly netns: NetnsId; readonly why: string }
+  | { readonly op: 'link-add-loopback'; readonly netns: NetnsId; readonly why: string }
+  | {
+      readonly op: 'link-add-veth';
+      readonly netns: NetnsId;
+      readonly name: string;
+      readonly mac: Mac;
+      readonly peerName: string;
+      readonly peerNetns: NetnsId;
+      readonly peerMac: Mac;
+      readonly mtu: number;
+      readonly why: string;
+    }
+  | { readonly op: 'link-add-bridge'; readonly netns: NetnsId; readonly name: string; readonly mac: Mac; readonly mtu: number; readonly why: string }
+  | {
+      readonly op: 'link-add-vxlan';
+      readonly netns: NetnsId;
+      readonly name: string;
+      readonly mac: Mac;
+      readonly vni: number;
+      readonly local: Ip;
+      readonly port: number;
+      readonly underlay: string;
+      readonly learning: boolean;
+      readonly mtu: number;
+      readonly why: string;
+    }
+  | {
+      /** A NIC plugged into an L2 segment (the node network, the internet side of the gateway). */
+      readonly op: 'link-add-physical';
+      readonly netns: NetnsId;
+      readonly name: string;
+      readonly mac: Mac;
+      readonly mtu: number;
+      readonly segment: string;
+      readonly why: string;
+    }
+  | { readonly op: 'link-set-master'; readonly netns: NetnsId; readonly name: string; readonly master: string; readonly hairpin: boolean; readonly why: string }
+  | { readonly op: 'link-set-up'; readonly netns: NetnsId; readonly name: string; readonly why: string }
+  | { readonly op: 'addr-add'; readonly netns: NetnsId; readonly dev: string; readonly ip: Ip; readonly prefix: number; readonly why: string }
+  | {
+      readonly op: 'route-add';
+      readonly netns: NetnsId;
+      readonly dst: string;
+      readonly gateway: Ip | null;
+      readonly dev: string | null;
+      readonly onlink: boolean;
+      readonly type: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
+      readonly why: string;
+    }
+  | { readonly op: 'neigh-add'; readonly netns: NetnsId; readonly dev: string; readonly ip: Ip; readonly mac: Mac; readonly why: string }
+  | { readonly op: 'fdb-add'; readonly netns: NetnsId; readonly dev: string; readonly mac: Mac; readonly dst: Ip; readonly why: string }
+  | { readonly op: 'sysctl'; readonly netns: NetnsId; readonly key: 'net.ipv4.ip_forward'; readonly value: 0 | 1; readonly why: string };
+
+/** The op as the command a person would type inside that namespace (`ip netns exec <ns>` omitted). */
+export function formatNetOp(op: NetOp): string {
+  switch (op.op) {
+    case 'netns-add':
+      return `ip netns add ${op.netns}`;
+    case 'link-add-loopback':
+      return 'ip link set lo up';
+    case 'link-add-veth':
+      return `ip link add ${op.name} address ${op.mac} mtu ${op.mtu} type veth peer name ${op.peerName} address ${op.peerMac} netns ${op.peerNetns}`;
+    case 'link-add-bridge':
+      return `ip link add ${op.name} address ${op.mac} mtu ${op.mtu} type bridge`;
+    case 'link-add-vxlan':
+      return `ip link add ${op.name} address ${op.mac} mtu ${op.mtu} type vxlan id ${op.vni} local ${op.local} dev ${op.underlay} dstport ${op.port}${op.learning ? '' : ' nolearning'}`;
+    case 'link-add-physical':
+      return `# ${op.name} (${op.mac}, mtu ${op.mtu}) is plugged into ${op.segment}`;
+    case 'link-set-master':
+      return `ip link set ${op.name} master ${op.master}${op.hairpin ? ` && bridge link set dev ${op.name} hairpin on` : ''}`;
+    case 'link-set-up':
+      return `ip link set ${op.name} up`;
+    case 'addr-add':
+      return `ip addr add ${op.ip}/${op.prefix} dev ${op.dev}`;
+    case 'route-add': {
+      const head = op.type === 'unicast' ? op.dst : `${op.type} ${op.dst}`;
+      return `ip route add ${head}${op.gateway ? ` via ${op.gateway}` : ''}${op.dev ? ` dev ${op.dev}` : ''}${op.onlink ? ' onlink' : ''}`;
+    }
+    case 'neigh-add':
+      return `ip neigh add ${op.ip} lladdr ${op.mac} dev ${op.dev} nud permanent`;
+    case 'fdb-add':
+      return `bridge fdb append ${op.mac} dev ${op.dev} dst ${op.dst} self permanent`;
+    case 'sysctl':
+      return `sysctl -w ${op.key}=${op.value}`;
+  }
+}

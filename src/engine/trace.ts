@@ -1,0 +1,171 @@
+// The trace: what a walk records, as Batfish records a flow trace — an ordered list of located events,
+// each leg ending in one verdict. Events carry a snapshot of the packet after the step, so a viewer can
+// seek to any event without re-running the engine. The JSON form is documented in docs/trace-format.md.
+import type { Ip, Mac } from './addr.ts';
+import type { Frame, IpPacket } from './packet.ts';
+
+/** Bump when the JSON shape of events changes incompatibly. */
+export const TRACE_FORMAT_VERSION = 1;
+
+/** A place in the world: a network namespace (and the node it lives on). */
+export interface Where {
+  /** The Kubernetes node, or null for hosts outside the cluster. */
+  readonly node: string | null;
+  /** Network namespace id: node/<node>, pod/<ns>/<name> or host/<name>. */
+  readonly netns: string;
+}
+
+export type LegKind =
+  /** The packet the walk sends. */
+  | 'request'
+  /** The answer of the process that received it (SYN-ACK, RST, UDP answer, echo reply). */
+  | 'reply'
+  /** An ICMP error the network sent back about the request. */
+  | 'icmp-error';
+
+/** What consulted which table, and what it found. */
+export type Decision =
+  | {
+      readonly kind: 'route';
+      /** The routing table that matched (local is consulted before main, as the kernel's rules say). */
+      readonly table: 'local' | 'main' | null;
+      readonly dst: Ip;
+      /** The matched route as `ip route` prints it, or null when nothing matched. */
+      readonly route: string | null;
+      readonly result: 'local' | 'unicast' | 'broadcast' | 'unreachable' | 'blackhole' | 'prohibit';
+      readonly dev: string | null;
+      readonly gateway: Ip | null;
+      readonly src: Ip | null;
+    }
+  | {
+      readonly kind: 'fdb';
+      readonly bridge: string;
+      readonly mac: Mac;
+      /** `port`: forwarded to that port; `local`: the frame is for the bridge device itself; `flood`: unknown. */
+      readonly result: 'port' | 'local' | 'flood';
+      readonly port: string | null;
+      /** `bridge fdb` line that matched, or null. */
+      readonly entry: string | null;
+      /** True when the entry was learned during this walk (from an earlier frame's source MAC). */
+      readonly learned: boolean;
+    }
+  | {
+      readonly kind: 'vxlan-fdb';
+      readonly device: string;
+      readonly mac: Mac;
+      readonly remote: Ip | null;
+      readonly entry: string | null;
+    }
+  | {
+      readonly kind: 'neigh';
+      readonly device: string;
+      readonly ip: Ip;
+      readonly mac: Mac | null;
+      /** NUD state found (before resolution) and the state after. */
+      readonly stateBefore: 'PERMANENT' | 'REACHABLE' | 'STALE' | 'NONE';
+      readonly stateAfter: 'PERMANENT' | 'REACHABLE' | 'STALE' | 'DELAY' | 'FAILED' | 'NOARP';
+      /** When an ARP exchange resolved it: who answered (netns and device). */
+      readonly arp: { readonly answeredBy: string; readonly device: string } | null;
+      readonly entry: string | null;
+    }
+  | { readonly kind: 'forward'; readonly ipForward: boolean; readonly ttlBefore: number; readonly ttlAfter: number }
+  | { readonly kind: 'mtu'; readonly device: string; readonly mtu: number; readonly length: number; readonly df: boolean }
+  | {
+      readonly kind: 'encap';
+      readonly device: string;
+      readonly vni: number;
+      readonly local: Ip;
+      readonly remote: Ip;
+      readonly port: number;
+    }
+  | { readonly kind: 'decap'; readonly device: string; readonly vni: number; readonly port: number }
+  | {
+      readonly kind: 'deliver';
+      /** What receives the packet in this namespace. */
+      readonly socket: string;
+      readonly listening: boolean;
+    }
+  | { readonly kind: 'l2-drop'; readonly device: string; readonly reason: string }
+  | { readonly kind: 'icmp-redirect'; readonly to: Ip; readonly gateway: Ip };
+
+export type VerdictKind =
+  /** A process received it. */
+  | 'delivered'
+  /** Something discarded it silently. */
+  | 'dropped'
+  /** ICMP destination unreachable was (or would be) sent back. */
+  | 'unreachable'
+  /** TTL ran out in a router; ICMP time exceeded sent back. */
+  | 'ttl-exceeded'
+  /** Too big for a link with DF set; ICMP fragmentation needed sent back. */
+  | 'frag-needed'
+  /** The sending stack refused it (EMSGSIZE, ENETUNREACH, EHOSTUNREACH) before it left. */
+  | 'local-error'
+  /** The walk's step budget ran out (a forwarding loop without a TTL, e.g. an L2 loop). */
+  | 'loop';
+
+export interface Verdict {
+  readonly kind: VerdictKind;
+  readonly at: Where;
+  /** One sentence: why. */
+  readonly reason: string;
+}
+
+interface EventBase {
+  /** Position in the trace, from 0. */
+  readonly seq: number;
+  /** Which leg (0 = request). */
+  readonly leg: number;
+}
+
+export type TraceEvent =
+  | (EventBase & {
+      readonly type: 'leg';
+      readonly kind: LegKind;
+      readonly at: Where;
+      readonly summary: string;
+      readonly packet: IpPacket;
+    })
+  | (EventBase & {
+      readonly type: 'observe';
+      readonly at: Where;
+      readonly device: string;
+      /** As `tcpdump -p -i DEV -Q in|out` would see it. */
+      readonly direction: 'in' | 'out';
+      readonly packet: Frame;
+    })
+  | (EventBase & {
+      readonly type: 'decide';
+      readonly at: Where;
+      readonly decision: Decision;
+      /** One line, like `ip route get` or `bridge fdb` would print. */
+      readonly summary: string;
+      /** The packet as it is at this point (an IP packet before it has an Ethernet header). */
+      readonly packet: Frame | IpPacket;
+    })
+  | (EventBase & { readonly type: 'verdict'; readonly verdict: Verdict; readonly packet: Frame | IpPacket });
+
+export type TraceEventType = TraceEvent['type'];
+
+export interface Flow {
+  readonly protocol: 'tcp' | 'udp' | 'icmp';
+  readonly src: Ip;
+  readonly dst: Ip;
+  readonly sport: number | null;
+  readonly dport: number | null;
+}
+
+export interface LegSummary {
+  readonly kind: LegKind;
+  readonly verdict: Verdict;
+}
+
+export interface Trace {
+  readonly version: typeof TRACE_FORMAT_VERSION;
+  readonly from: string;
+  readonly to: string;
+  readonly flow: Flow;
+  readonly seed: number;
+  readonly events: readonly TraceEvent[];
+  readonly legs: readonly LegSummary[];
+}

@@ -1,0 +1,614 @@
+// The packet walker: sends one packet and follows it through every namespace's stack, the way the kernel
+// would, recording located events (Batfish's FlowTracer). It only *reads* the world's tables; whatever a
+// real network would learn on the way (ARP answers, bridge FDB entries) lives in this walk's WalkContext.
+//
+// The per-namespace pipeline (net/ipv4/ip_input.c, ip_forward.c, ip_output.c; net/bridge/br_input.c):
+//
+//   receive(dev) ─▶ bridge port? ─▶ bridgeInput ─▶ fdb: port ─▶ transmit(port)
+//        │                              └─▶ for the bridge itself ─▶ ipReceive(bridge)
+//        └─▶ ipReceive ─▶ [PREROUTING] ─▶ route lookup ─┬─ local ─▶ [INPUT] ─▶ socket / VXLAN decap
+//                                                       └─ forward ─▶ TTL-1 ─▶ [FORWARD] ─▶ ipOutput
+//   socket ─▶ ipLocalOut ─▶ route lookup ─▶ [OUTPUT] ─▶ ipOutput
+//   ipOutput ─▶ [POSTROUTING] ─▶ MTU check ─▶ neighbour ─▶ transmit(dev) ─▶ veth peer | bridge | VXLAN | wire
+//
+// Netfilter hooks are marked here; the Services issue fills them. Legs: the request, then the reply of the
+// process that got it (or an ICMP error some router sent back), each ending in one verdict.
+import { BROADCAST_MAC, cidrContains, cidrOf, formatCidr, isIp, parseIp, type Ip, type Mac } from './addr.ts';
+import { arpAnswerer } from './neigh.ts';
+import type { LearnedNeigh } from './neigh.ts';
+import type { NetnsId } from './netops.ts';
+import {
+  IPV4_HEADER_LEN,
+  UDP_HEADER_LEN,
+  VXLAN_HEADER_LEN,
+  ICMP_HEADER_LEN,
+  frameLength,
+  l4HeaderLength,
+  stripEth,
+  withEth,
+  type Frame,
+  type IcmpHeader,
+  type IpPacket,
+  type Ipv4Header,
+  type L4Header,
+} from './packet.ts';
+import { formatRoute, type Route } from './route.ts';
+import {
+  TRACE_FORMAT_VERSION,
+  type Decision,
+  type Flow,
+  type LegKind,
+  type LegSummary,
+  type Trace,
+  type TraceEvent,
+  type Verdict,
+  type VerdictKind,
+  type Where,
+} from './trace.ts';
+import { EngineError, type Device, type Netns, type World } from './world.ts';
+
+export interface WalkSpec {
+  /** pod/<ns>/<name>, a unique pod name, node/<name>, host/<name>, or an IP one of them owns. */
+  readonly from: string;
+  /** An IP, IP:port, or a reference as for `from`, optionally with :port. */
+  readonly to: string;
+  readonly protocol: 'tcp' | 'udp' | 'icmp';
+  /** Payload bytes after the L4 header. Default 0 for TCP (a SYN), 32 for UDP, 56 for ICMP (ping's default). */
+  readonly size?: number;
+  /** Seeds every choice the walk makes (the source port). Same seed, same trace. */
+  readonly seed?: number;
+}
+
+/** Linux's default net.ipv4.ip_default_ttl. */
+const DEFAULT_TTL = 64;
+/** Linux's default net.ipv4.ip_local_port_range, from which the source port and VXLAN's outer port come. */
+const EPHEMERAL_LOW = 32768;
+const EPHEMERAL_HIGH = 60999;
+/** A guard against forwarding loops that no TTL stops (bridged loops): far above any real path's length. */
+const MAX_EVENTS_PER_LEG = 2000;
+
+class WalkBudgetExceeded extends Error {}
+
+/** What the walk learns as it goes: the kernel state a real packet would leave behind. */
+class WalkContext {
+  readonly events: TraceEvent[] = [];
+  leg = 0;
+  private legStart = 0;
+  readonly neigh = new Map<string, LearnedNeigh>();
+  readonly fdb = new Map<string, string>();
+  /** Set when a process received the packet (the reply leg starts from here). */
+  delivery: { ns: Netns; packet: IpPacket; listening: boolean } | null = null;
+  /** The request, once sent: a packet coming back to its source with the reversed tuple is for its socket. */
+  request: IpPacket | null = null;
+  /** Set when a router or host decided to send an ICMP error back. */
+  icmpError: { ns: Netns; packet: IpPacket } | null = null;
+
+  constructor(
+    readonly world: World,
+    private readonly onEvent: ((e: TraceEvent) => void) | undefined,
+  ) {}
+
+  startLeg(kind: LegKind, ns: Netns, packet: IpPacket, summary: string): void {
+    this.legStart = this.events.length;
+    this.emit({ type: 'leg', kind, at: where(ns), summary, packet });
+  }
+
+  emit(e: DistributiveOmit<TraceEvent, 'seq' | 'leg'>): void {
+    if (this.events.length - this.legStart > MAX_EVENTS_PER_LEG) throw new WalkBudgetExceeded();
+    const full = { ...e, seq: this.events.length, leg: this.leg } as TraceEvent;
+    this.events.push(full);
+    this.onEvent?.(full);
+  }
+
+  decide(ns: Netns, decision: Decision, summary: string, packet: Frame | IpPacket): void {
+    this.emit({ type: 'decide', at: where(ns), decision, summary, packet });
+  }
+
+  observe(ns: Netns, dev: Device, direction: 'in' | 'out', packet: Frame): void {
+    this.emit({ type: 'observe', at: where(ns), device: dev.name, direction, packet });
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function where(ns: Netns): Where {
+  return { node: ns.node, netns: ns.id };
+}
+
+/** The result of pushing a packet one step further: a verdict, or "not for this host" for flooded copies. */
+type Outcome = Verdict | { readonly kind: 'ignored' };
+
+function verdict(kind: VerdictKind, ns: Netns, reason: string): Verdict {
+  return { kind, at: where(ns), reason };
+}
+
+// ───────────────────────────── references ─────────────────────────────
+
+export interface ResolvedRef {
+  readonly netns: NetnsId;
+  readonly ip: Ip | null;
+  readonly port: number | null;
+}
+
+/** Resolves a walk reference against the world. Throws EngineError with a readable message. */
+export function resolveRef(world: World, text: string, allowPort: boolean): ResolvedRef {
+  let ref = text.trim();
+  let port: number | null = null;
+  const m = /^(.*):(\d{1,5})$/.exec(ref);
+  if (m && allowPort) {
+    ref = m[1]!;
+    port = Number(m[2]);
+    if (port < 1 || port > 65535) throw new EngineError(`"${text}": port must be 1-65535`);
+  }
+  if (isIp(ref)) {
+    const ip = parseIp(ref);
+    const owner = world.plan.addressOwners.get(ip);
+    return { netns: owner?.netns ?? '', ip, port };
+  }
+  const owner = world.plan.refs(ref);
+  if (!owner) throw new EngineError(`"${ref}" is not a pod, node, host or IPv4 address of this scenario`);
+  return { netns: owner.netns, ip: owner.ip, port };
+}
+
+// ───────────────────────────── the walk ─────────────────────────────
+
+/** Walks a packet from `spec.from` to `spec.to` and returns the whole trace (streaming each event). */
+export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => void): Trace {
+  const seed = spec.seed ?? 1;
+  const rng = mulberry32(seed);
+  const from = resolveRef(world, spec.from, false);
+  if (!from.netns) throw new EngineError(`"${spec.from}": no namespace of this scenario owns that address`);
+  const to = resolveRef(world, spec.to, true);
+  if (!to.ip) throw new EngineError(`"${spec.to}" has no IP address to send to`);
+  if (spec.protocol !== 'icmp' && to.port === null) throw new EngineError(`"${spec.to}": a ${spec.protocol} walk needs a port (ip:port)`);
+
+  const ctx = new WalkContext(world, onEvent);
+  const srcNs = world.netns(from.netns);
+  const sport = spec.protocol === 'icmp' ? null : EPHEMERAL_LOW + Math.floor(rng() * (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
+  const l4: L4Header =
+    spec.protocol === 'tcp'
+      ? { kind: 'tcp', sport: sport!, dport: to.port!, flags: 'S' }
+      : spec.protocol === 'udp'
+        ? { kind: 'udp', sport: sport!, dport: to.port! }
+        : { kind: 'icmp', type: 8, code: 0, id: Math.floor(rng() * 65536), seq: 1 };
+  const payload = spec.size ?? (spec.protocol === 'tcp' ? 0 : spec.protocol === 'udp' ? 32 : 56);
+  const request: IpPacket = {
+    ip: { src: from.ip ?? '0.0.0.0', dst: to.ip, ttl: DEFAULT_TTL, protocol: spec.protocol, df: true, length: IPV4_HEADER_LEN + l4HeaderLength(l4) + payload },
+    l4,
+  };
+  const flow: Flow = { protocol: spec.protocol, src: request.ip.src, dst: request.ip.dst, sport, dport: to.port };
+
+  const legs: LegSummary[] = [];
+  ctx.request = request;
+  const runLeg = (kind: LegKind, ns: Netns, packet: IpPacket, summary: string, explicitSrc: boolean): Verdict => {
+    ctx.delivery = null;
+    ctx.icmpError = null;
+    ctx.startLeg(kind, ns, packet, summary);
+    let v: Verdict;
+    try {
+      const o = ipLocalOut(ctx, ns, packet, explicitSrc);
+      v = o.kind === 'ignored' ? verdict('dropped', ns, 'no host accepted the frame') : o;
+    } catch (e) {
+      if (!(e instanceof WalkBudgetExceeded)) throw e;
+      v = verdict('loop', ns, `more than ${MAX_EVENTS_PER_LEG} steps: the packet is looping`);
+    }
+    const last = ctx.events[ctx.events.length - 1];
+    ctx.emit({ type: 'verdict', verdict: v, packet: last && 'packet' in last ? last.packet : packet });
+    legs.push({ kind, verdict: v });
+    ctx.leg++;
+    return v;
+  };
+
+  runLeg('request', srcNs, request, `${spec.protocol} ${describeEnds(request)} from ${srcNs.id}`, from.ip !== null && isIp(spec.from.trim()));
+
+  // The answer: from the process that received the request, or the ICMP error a router sent back.
+  const delivery = ctx.delivery as WalkContext['delivery'];
+  const icmpError = ctx.icmpError as WalkContext['icmpError'];
+  if (delivery) {
+    const reply = replyTo(delivery.packet, delivery.listening, rng);
+    if (reply) {
+      const kind: LegKind = reply.l4.kind === 'icmp' && reply.l4.type === 3 ? 'icmp-error' : 'reply';
+      runLeg(kind, delivery.ns, reply, `${describeReply(reply)} from ${delivery.ns.id}`, true);
+    }
+  } else if (icmpError) {
+    runLeg('icmp-error', icmpError.ns, icmpError.packet, `ICMP ${describeIcmpShort(icmpError.packet.l4 as IcmpHeader)} from ${icmpError.ns.id} to ${icmpError.packet.ip.dst}`, true);
+  }
+
+  return { version: TRACE_FORMAT_VERSION, from: spec.from, to: spec.to, flow, seed, events: ctx.events, legs };
+}
+
+function describeEnds(p: IpPacket): string {
+  const ports = p.l4.kind === 'icmp' ? null : p.l4;
+  return ports ? `${p.ip.src}:${ports.sport} → ${p.ip.dst}:${ports.dport}` : `${p.ip.src} → ${p.ip.dst}`;
+}
+
+function describeReply(p: IpPacket): string {
+  if (p.l4.kind === 'tcp') return `TCP [${p.l4.flags}] ${describeEnds(p)}`;
+  if (p.l4.kind === 'udp') return `UDP ${describeEnds(p)}`;
+  return `ICMP ${describeIcmpShort(p.l4)} ${describeEnds(p)}`;
+}
+
+function describeIcmpShort(h: IcmpHeader): string {
+  if (h.type === 0) return 'echo reply';
+  if (h.type === 11) return 'time exceeded';
+  if (h.type === 3) return ({ 0: 'net unreachable', 1: 'host unreachable', 3: 'port unreachable', 4: 'fragmentation needed' } as Record<number, string>)[h.code] ?? 'unreachable';
+  return `type ${h.type}`;
+}
+
+/** What the receiving stack answers (tcp_v4_send_synack / tcp_v4_send_reset, icmp_echo, udp's port unreachable). */
+function replyTo(req: IpPacket, listening: boolean, rng: () => number): IpPacket | null {
+  const base = (l4: L4Header, payload: number): IpPacket => ({
+    ip: { src: req.ip.dst, dst: req.ip.src, ttl: DEFAULT_TTL, protocol: l4.kind, df: l4.kind !== 'icmp' || l4.type === 0, length: IPV4_HEADER_LEN + l4HeaderLength(l4) + payload },
+    l4,
+  });
+  switch (req.l4.kind) {
+    case 'tcp':
+      if (!req.l4.flags.includes('S')) return null;
+      return base({ kind: 'tcp', sport: req.l4.dport, dport: req.l4.sport, flags: listening ? 'S.' : 'R.' }, 0);
+    case 'udp':
+      if (listening) return base({ kind: 'udp', sport: req.l4.dport, dport: req.l4.sport }, Math.max(0, req.ip.length - IPV4_HEADER_LEN - UDP_HEADER_LEN));
+      return icmpErrorPacket(req, req.ip.dst, 3, 3);
+    case 'icmp': {
+      void rng;
+      if (req.l4.type !== 8) return null;
+      return base({ kind: 'icmp', type: 0, code: 0, id: req.l4.id ?? 0, seq: req.l4.seq ?? 0 }, req.ip.length - IPV4_HEADER_LEN - ICMP_HEADER_LEN);
+    }
+  }
+}
+
+/** An ICMP error about `orig`, sent from `src` (RFC 792: quotes the IP header and 8 bytes). Linux's
+ *  icmp_send quotes as much as fits in 576 bytes; the length here follows that. */
+function icmpErrorPacket(orig: IpPacket, src: Ip, type: number, code: number, mtu?: number): IpPacket {
+  const quoted = Math.min(orig.ip.length, 576 - IPV4_HEADER_LEN - ICMP_HEADER_LEN);
+  const l4: IcmpHeader = { kind: 'icmp', type, code, ...(mtu !== undefined ? { mtu } : {}), original: { ip: orig.ip, l4: orig.l4 } };
+  return { ip: { src, dst: orig.ip.src, ttl: DEFAULT_TTL, protocol: 'icmp', df: false, length: IPV4_HEADER_LEN + ICMP_HEADER_LEN + quoted }, l4 };
+}
+
+function isIcmpError(p: IpPacket): boolean {
+  return p.l4.kind === 'icmp' && (p.l4.type === 3 || p.l4.type === 11 || p.l4.type === 5);
+}
+
+// ───────────────────────────── routing ─────────────────────────────
+
+type Lookup = { kind: 'found'; route: Route; table: 'local' | 'main' } | { kind: 'noRoute' };
+
+/** fib_lookup: the local table, then main. */
+function fibLookup(ns: Netns, dst: Ip): Lookup {
+  const local = ns.local.lookup(dst);
+  if (local.kind === 'found') return { kind: 'found', route: local.route, table: 'local' };
+  const main = ns.main.lookup(dst);
+  if (main.kind === 'found') return { kind: 'found', route: main.route, table: 'main' };
+  return { kind: 'noRoute' };
+}
+
+function decideRoute(ctx: WalkContext, ns: Netns, pkt: IpPacket, lookup: Lookup, src: Ip | null): void {
+  const dst = pkt.ip.dst;
+  if (lookup.kind === 'noRoute') {
+    ctx.decide(ns, { kind: 'route', table: null, dst, route: null, result: 'unreachable', dev: null, gateway: null, src: null }, `${dst}: no route (RTNETLINK: Network is unreachable)`, pkt);
+    return;
+  }
+  const r = lookup.route;
+  const result = r.type === 'local' ? 'local' : r.type === 'broadcast' ? 'broadcast' : r.type;
+  const get = r.type === 'local' ? `local ${dst} dev lo table local src ${r.src ?? dst}` : `${dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${src ? ` src ${src}` : ''}`;
+  ctx.decide(
+    ns,
+    { kind: 'route', table: lookup.table, dst, route: formatRoute(r), result, dev: r.dev, gateway: r.gateway, src },
+    `${get}  [${lookup.table}: ${formatRoute(r)}]`,
+    pkt,
+  );
+}
+
+// ───────────────────────────── output path ─────────────────────────────
+
+/** A packet a local process sends: ip_route_output, OUTPUT, then ipOutput. */
+function ipLocalOut(ctx: WalkContext, ns: Netns, pkt: IpPacket, explicitSrc: boolean): Outcome {
+  const lookup = fibLookup(ns, pkt.ip.dst);
+  let src: Ip | null = null;
+  if (lookup.kind === 'found') {
+    const r = lookup.route;
+    src = explicitSrc || isIcmpError(pkt) || pkt.vxlan ? pkt.ip.src : (r.src ?? (r.type === 'local' ? pkt.ip.dst : ns.selectSource(r.dev ?? '', r.gateway ?? pkt.ip.dst)));
+  }
+  const withSrc: IpPacket = src && src !== pkt.ip.src ? { ...pkt, ip: { ...pkt.ip, src } } : pkt;
+  decideRoute(ctx, ns, withSrc, lookup, src);
+  if (lookup.kind === 'noRoute' || lookup.route.type === 'unreachable' || lookup.route.type === 'blackhole' || lookup.route.type === 'prohibit')
+    return verdict('local-error', ns, `connect(): Network is unreachable — ${ns.id} has no route to ${pkt.ip.dst}`);
+  const r = lookup.route;
+  if (r.type === 'local') {
+    const lo = ns.device('lo');
+    const frame = withEth(withSrc, { src: lo.mac, dst: lo.mac });
+    ctx.observe(ns, lo, 'out', frame);
+    ctx.observe(ns, lo, 'in', frame);
+    return ipLocalDeliver(ctx, ns, withSrc);
+  }
+  // [OUTPUT] netfilter hook: no rules are modelled in this release.
+  return ipOutput(ctx, ns, r, withSrc, false);
+}
+
+/** ip_finish_output: POSTROUTING, the MTU check, the neighbour, and the device. */
+function ipOutput(ctx: WalkContext, ns: Netns, r: Route, pkt: IpPacket, forwarded: boolean): Outcome {
+  if (!r.dev) return verdict('dropped', ns, `route ${formatRoute(r)} has no device`);
+  const dev = ns.device(r.dev);
+  // [POSTROUTING] netfilter hook: no rules are modelled in this release.
+  if (pkt.ip.length > dev.mtu) {
+    ctx.decide(ns, { kind: 'mtu', device: dev.name, mtu: dev.mtu, length: pkt.ip.length, df: pkt.ip.df }, `${pkt.ip.length} bytes > mtu ${dev.mtu} of ${dev.name}${pkt.ip.df ? ' and DF is set' : ''}`, pkt);
+    if (pkt.ip.df) {
+      if (!forwarded) return verdict('local-error', ns, `sendmsg(): Message too long — ${pkt.ip.length} bytes do not fit ${dev.name}'s MTU ${dev.mtu} and DF is set`);
+      return sendIcmpError(ctx, ns, pkt, 3, 4, 'frag-needed', `${pkt.ip.length} bytes with DF do not fit ${dev.name} (mtu ${dev.mtu}): ICMP fragmentation needed sent back`, dev.mtu);
+    }
+    // Without DF the kernel fragments; this model follows the first fragment only.
+  }
+  const nextHop = r.gateway ?? pkt.ip.dst;
+  const mac = resolveNeighbour(ctx, ns, dev, nextHop, pkt);
+  if (!mac) {
+    if (!forwarded) return verdict('local-error', ns, `connect(): No route to host — nobody answered ARP for ${nextHop} on ${dev.name}`);
+    return sendIcmpError(ctx, ns, pkt, 3, 1, 'unreachable', `nobody answered ARP for ${nextHop} on ${dev.name}: ICMP host unreachable sent back`);
+  }
+  return transmit(ctx, ns, dev, withEth(pkt, { src: dev.mac, dst: mac }));
+}
+
+/** ip_error / icmp_send: the router answers the sender; the ICMP travels as the next leg. */
+function sendIcmpError(ctx: WalkContext, ns: Netns, orig: IpPacket, type: number, code: number, kind: VerdictKind, reason: string, mtu?: number): Verdict {
+  // Never answer an ICMP error with one (RFC 1122 3.2.2).
+  if (isIcmpError(orig)) return verdict('dropped', ns, `${reason.split(':')[0]}; no ICMP error is sent about an ICMP error`);
+  const back = fibLookup(ns, orig.ip.src);
+  const src = back.kind === 'found' ? (back.route.src ?? ns.selectSource(back.route.dev ?? '', back.route.gateway ?? orig.ip.src)) : null;
+  if (!src) return verdict(kind, ns, `${reason.replace(/ sent back$/, '')} — but ${ns.id} has no route back to ${orig.ip.src} either, so no ICMP error leaves`);
+  ctx.icmpError = { ns, packet: icmpErrorPacket(orig, src, type, code, mtu) };
+  return verdict(kind, ns, reason);
+}
+
+// ───────────────────────────── neighbours ─────────────────────────────
+
+function resolveNeighbour(ctx: WalkContext, ns: Netns, dev: Device, ip: Ip, pkt: IpPacket): Mac | null {
+  const key = `${ns.id}|${dev.name}|${ip}`;
+  const stat = ns.neigh.get(dev.name)?.get(ip);
+  if (stat) {
+    ctx.decide(ns, { kind: 'neigh', device: dev.name, ip, mac: stat.mac, stateBefore: 'PERMANENT', stateAfter: 'PERMANENT', arp: null, entry: `${ip} dev ${dev.name} lladdr ${stat.mac} PERMANENT` }, `${ip} dev ${dev.name} lladdr ${stat.mac} PERMANENT`, pkt);
+    return stat.mac;
+  }
+  if (dev.kind === 'loopback') return dev.mac;
+  const learned = ctx.neigh.get(key);
+  if (learned) {
+    const after = learned.state === 'STALE' ? 'DELAY' : learned.state;
+    ctx.decide(
+      ns,
+      { kind: 'neigh', device: dev.name, ip, mac: learned.mac, stateBefore: learned.state, stateAfter: after, arp: null, entry: `${ip} dev ${dev.name} lladdr ${learned.mac} ${learned.state}` },
+      `${ip} dev ${dev.name} lladdr ${learned.mac} ${learned.state}${after !== learned.state ? ` → ${after} (used, to be confirmed)` : ''}`,
+      pkt,
+    );
+    return learned.mac;
+  }
+  const answer = arpAnswerer(ctx.world, ns, dev, ip);
+  if (!answer) {
+    const why = dev.kind === 'vxlan' ? `${dev.name} has no FDB entry to flood an ARP request to` : 'no host on the link owns it';
+    ctx.decide(ns, { kind: 'neigh', device: dev.name, ip, mac: null, stateBefore: 'NONE', stateAfter: 'FAILED', arp: null, entry: null }, `${ip} dev ${dev.name} FAILED — ARP who-has ${ip}: no answer (${why})`, pkt);
+    return null;
+  }
+  const ansNs = ctx.world.netns(answer.netns);
+  const ansDev = ansNs.device(answer.device);
+  // The answer teaches the asker; the request taught the answerer (STALE) and every bridge on the way.
+  ctx.neigh.set(key, { mac: ansDev.mac, state: 'REACHABLE' });
+  const askerIp = ns.ownsAddress(pkt.ip.src) ? pkt.ip.src : ns.selectSource(dev.name, ip);
+  if (askerIp) {
+    const back = `${answer.netns}|${answer.device}|${askerIp}`;
+    if (!ctx.neigh.has(back)) ctx.neigh.set(back, { mac: dev.mac, state: 'STALE' });
+  }
+  for (const b of answer.bridges) {
+    if (b.ingress) ctx.fdb.set(`${b.netns}|${b.bridge}|${dev.mac}`, b.ingress);
+    if (b.towards) ctx.fdb.set(`${b.netns}|${b.bridge}|${ansDev.mac}`, b.towards);
+  }
+  ctx.decide(
+    ns,
+    { kind: 'neigh', device: dev.name, ip, mac: ansDev.mac, stateBefore: 'NONE', stateAfter: 'REACHABLE', arp: { answeredBy: answer.netns, device: answer.device }, entry: `${ip} dev ${dev.name} lladdr ${ansDev.mac} REACHABLE` },
+    `${ip} dev ${dev.name}: no entry → ARP who-has ${ip} tell ${askerIp ?? '?'} → ${ansDev.mac} (${answer.netns} ${answer.device}) REACHABLE`,
+    pkt,
+  );
+  return ansDev.mac;
+}
+
+// ───────────────────────────── devices ─────────────────────────────
+
+/** dev_queue_xmit: what a capture on `dev` sees going out, then where the device sends it. */
+function transmit(ctx: WalkContext, ns: Netns, dev: Device, frame: Frame): Outcome {
+  ctx.observe(ns, dev, 'out', frame);
+  switch (dev.kind) {
+    case 'veth': {
+      const peerNs = ctx.world.netns(dev.peer.netns);
+      return receive(ctx, peerNs, peerNs.device(dev.peer.name), frame);
+    }
+    case 'bridge':
+      return bridgeForward(ctx, ns, dev, null, frame);
+    case 'vxlan':
+      return vxlanTransmit(ctx, ns, dev, frame);
+    case 'physical': {
+      const m = ctx.world.segmentMemberByMac(dev.segment, frame.eth.dst);
+      if (!m) return verdict('dropped', ns, `no NIC on ${dev.segment} has MAC ${frame.eth.dst}`);
+      const peerNs = ctx.world.netns(m.netns);
+      return receive(ctx, peerNs, peerNs.device(m.device), frame);
+    }
+    case 'loopback':
+      return receive(ctx, ns, dev, frame);
+  }
+}
+
+/** netif_receive_skb: the capture sees it coming in; a bridge port hands it to the bridge. */
+function receive(ctx: WalkContext, ns: Netns, dev: Device, frame: Frame): Outcome {
+  ctx.observe(ns, dev, 'in', frame);
+  if (dev.master) {
+    const br = ns.device(dev.master);
+    if (br.kind === 'bridge') return bridgeForward(ctx, ns, br, dev, frame);
+  }
+  return l2Receive(ctx, ns, dev, frame);
+}
+
+/** eth_type_trans + ip_rcv: frames for another host's MAC are PACKET_OTHERHOST and dropped by IP. */
+function l2Receive(ctx: WalkContext, ns: Netns, dev: Device, frame: Frame): Outcome {
+  if (frame.eth.dst !== dev.mac && frame.eth.dst !== BROADCAST_MAC) {
+    ctx.decide(ns, { kind: 'l2-drop', device: dev.name, reason: `destination MAC ${frame.eth.dst} is not ${dev.mac}` }, `${dev.name}: frame for ${frame.eth.dst}, not for this host — dropped`, frame);
+    return { kind: 'ignored' };
+  }
+  return ipReceive(ctx, ns, dev, stripEth(frame));
+}
+
+/** br_handle_frame_finish / br_dev_xmit: learn the source, then local delivery, a known port, or flooding.
+ *  `ingress` is the port the frame came in on, or null when the host sends through the bridge device. */
+function bridgeForward(ctx: WalkContext, ns: Netns, br: Device & { kind: 'bridge' }, ingress: Device | null, frame: Frame): Outcome {
+  const key = (mac: Mac): string => `${ns.id}|${br.name}|${mac}`;
+  if (ingress) ctx.fdb.set(key(frame.eth.src), ingress.name);
+  const dst = frame.eth.dst;
+  // Local FDB entries: the bridge's own MAC and its ports' MACs are delivered to the host (br_fdb_add_local).
+  if (ingress && (dst === br.mac || br.ports.some((p) => ns.device(p).mac === dst))) {
+    ctx.decide(ns, { kind: 'fdb', bridge: br.name, mac: dst, result: 'local', port: null, entry: `${dst} dev ${br.name} master ${br.name} permanent`, learned: false }, `fdb ${dst}: local (${br.name} itself) → up to the IP stack`, frame);
+    ctx.observe(ns, br, 'in', frame);
+    return l2Receive(ctx, ns, br, frame);
+  }
+  const port = ctx.fdb.get(key(dst));
+  if (port) {
+    ctx.decide(ns, { kind: 'fdb', bridge: br.name, mac: dst, result: 'port', port, entry: `${dst} dev ${port} master ${br.name}`, learned: true }, `fdb ${dst} dev ${port} master ${br.name} (learned)`, frame);
+    if (ingress && port === ingress.name && !ingress.hairpin) return verdict('dropped', ns, `${br.name} does not send a frame back out ${port}, the port it came in on (hairpin off)`);
+    return transmit(ctx, ns, ns.device(port), frame);
+  }
+  const ports = br.ports.filter((p) => !ingress || p !== ingress.name || ingress.hairpin);
+  ctx.decide(ns, { kind: 'fdb', bridge: br.name, mac: dst, result: 'flood', port: null, entry: null, learned: false }, `fdb ${dst}: unknown → flood to ${ports.join(', ') || 'no port'}`, frame);
+  let best: Outcome = { kind: 'ignored' };
+  for (const p of ports) {
+    const o = transmit(ctx, ns, ns.device(p), frame);
+    if (best.kind === 'ignored' || (o.kind === 'delivered' && best.kind !== 'delivered')) best = o;
+  }
+  return best;
+}
+
+/** vxlan_xmit: the FDB maps the inner destination MAC to a remote VTEP; the frame is wrapped in
+ *  UDP/IP and sent by the host's own IP stack (drivers/net/vxlan/vxlan_core.c). */
+function vxlanTransmit(ctx: WalkContext, ns: Netns, dev: Device & { kind: 'vxlan' }, frame: Frame): Outcome {
+  const remote = dev.fdb.get(frame.eth.dst) ?? null;
+  ctx.decide(
+    ns,
+    { kind: 'vxlan-fdb', device: dev.name, mac: frame.eth.dst, remote, entry: remote ? `${frame.eth.dst} dev ${dev.name} dst ${remote} self permanent` : null },
+    remote ? `fdb ${frame.eth.dst} dev ${dev.name} dst ${remote} self permanent` : `fdb ${frame.eth.dst} dev ${dev.name}: no entry — dropped`,
+    frame,
+  );
+  if (!remote) return verdict('dropped', ns, `${dev.name} has no FDB entry for ${frame.eth.dst}`);
+  // The outer source port is a hash of the inner flow within the local port range (udp_flow_src_port);
+  // the kernel's hash is seeded per boot, so only the range is comparable with a real capture.
+  const inner = frame;
+  const sport = EPHEMERAL_LOW + (flowHash(inner) % (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
+  const outer: IpPacket = {
+    ip: { src: dev.local, dst: remote, ttl: DEFAULT_TTL, protocol: 'udp', df: false, length: IPV4_HEADER_LEN + UDP_HEADER_LEN + VXLAN_HEADER_LEN + frameLength(inner) },
+    l4: { kind: 'udp', sport, dport: dev.port },
+    vxlan: { vni: dev.vni },
+    inner,
+  };
+  ctx.decide(ns, { kind: 'encap', device: dev.name, vni: dev.vni, local: dev.local, remote, port: dev.port }, `encapsulate: VXLAN vni ${dev.vni}, UDP ${dev.local}:${sport} → ${remote}:${dev.port}`, outer);
+  return ipLocalOut(ctx, ns, outer, true);
+}
+
+function flowHash(f: Frame): number {
+  const s = `${f.ip.src}|${f.ip.dst}|${f.ip.protocol}|${f.l4.kind === 'icmp' ? (f.l4.id ?? 0) : `${f.l4.sport}|${f.l4.dport}`}`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+// ───────────────────────────── input path ─────────────────────────────
+
+/** ip_rcv_finish: PREROUTING, then ip_route_input decides local delivery or forwarding. */
+function ipReceive(ctx: WalkContext, ns: Netns, dev: Device, pkt: IpPacket): Outcome {
+  // [PREROUTING] netfilter hook: no rules are modelled in this release.
+  const lookup = fibLookup(ns, pkt.ip.dst);
+  decideRoute(ctx, ns, pkt, lookup, null);
+  if (lookup.kind === 'found' && lookup.route.type === 'local') return ipLocalDeliver(ctx, ns, pkt);
+  if (lookup.kind === 'found' && lookup.route.type === 'broadcast') return verdict('dropped', ns, `${pkt.ip.dst} is a broadcast address; no process takes this packet`);
+  if (!ns.ipForward)
+    // ip_route_input_slow: with forwarding off the route is an error, and ip_error sends nothing.
+    return verdict('dropped', ns, `${ns.id} does not forward (net.ipv4.ip_forward=0) and ${pkt.ip.dst} is not its address`);
+  if (lookup.kind === 'noRoute') return sendIcmpError(ctx, ns, pkt, 3, 0, 'unreachable', `${ns.id} has no route to ${pkt.ip.dst}: ICMP net unreachable sent back`);
+  const r = lookup.route;
+  if (r.type !== 'unicast') return sendIcmpError(ctx, ns, pkt, 3, r.type === 'prohibit' ? 13 : 1, r.type === 'blackhole' ? 'dropped' : 'unreachable', `route ${formatRoute(r)} discards it`);
+  return ipForward(ctx, ns, dev, r, pkt);
+}
+
+/** ip_forward: TTL, redirects, FORWARD, then output. */
+function ipForward(ctx: WalkContext, ns: Netns, inDev: Device, r: Route, pkt: IpPacket): Outcome {
+  if (pkt.ip.ttl <= 1) {
+    ctx.decide(ns, { kind: 'forward', ipForward: true, ttlBefore: pkt.ip.ttl, ttlAfter: 0 }, `forward: ttl ${pkt.ip.ttl} would reach 0`, pkt);
+    return sendIcmpError(ctx, ns, pkt, 11, 0, 'ttl-exceeded', `TTL expired in ${ns.id}: ICMP time exceeded sent back`);
+  }
+  const ip: Ipv4Header = { ...pkt.ip, ttl: pkt.ip.ttl - 1 };
+  const fwd: IpPacket = { ...pkt, ip };
+  ctx.decide(ns, { kind: 'forward', ipForward: true, ttlBefore: pkt.ip.ttl, ttlAfter: ip.ttl }, `forward (ip_forward=1): ttl ${pkt.ip.ttl} → ${ip.ttl}`, fwd);
+  // ip_forward: leaving by the interface it came in on, towards a next hop on the sender's own subnet,
+  // makes the kernel tell the sender about the better gateway (send_redirects=1 by default).
+  if (r.dev === inDev.name && r.gateway && inDev.kind === 'physical') {
+    const sub = inDev.addrs.find((a) => cidrContains(cidrOf(a), pkt.ip.src) && cidrContains(cidrOf(a), r.gateway!));
+    if (sub)
+      ctx.decide(ns, { kind: 'icmp-redirect', to: pkt.ip.src, gateway: r.gateway }, `ICMP redirect to ${pkt.ip.src}: next time send ${pkt.ip.dst} straight to ${r.gateway} (${formatCidr(cidrOf(sub))} is shared); a host with ip_forward=1 ignores it`, fwd);
+  }
+  // [FORWARD] netfilter hook: no rules are modelled in this release.
+  return ipOutput(ctx, ns, r, fwd, true);
+}
+
+/** ip_local_deliver: INPUT, then the socket — or the VXLAN device's UDP socket, which decapsulates. */
+function ipLocalDeliver(ctx: WalkContext, ns: Netns, pkt: IpPacket): Outcome {
+  // [INPUT] netfilter hook: no rules are modelled in this release.
+  if (pkt.l4.kind === 'udp' && pkt.vxlan && pkt.inner) {
+    const dport = pkt.l4.dport;
+    const vtep = [...ns.devices.values()].find((d): d is Device & { kind: 'vxlan' } => d.kind === 'vxlan' && d.port === dport);
+    if (vtep) {
+      if (vtep.vni !== pkt.vxlan.vni) return verdict('dropped', ns, `VXLAN vni ${pkt.vxlan.vni} does not match ${vtep.name} (vni ${vtep.vni})`);
+      ctx.decide(ns, { kind: 'decap', device: vtep.name, vni: vtep.vni, port: dport }, `decapsulate: UDP ${dport} is ${vtep.name}'s socket, vni ${vtep.vni} → inner frame enters ${vtep.name}`, pkt.inner);
+      return receive(ctx, ns, vtep, pkt.inner);
+    }
+  }
+  if (isIcmpError(pkt)) {
+    ctx.decide(ns, { kind: 'deliver', socket: 'the socket that sent the original packet', listening: true }, 'ICMP error delivered to the socket of the original packet (the application sees the error)', pkt);
+    ctx.delivery = { ns, packet: pkt, listening: true };
+    return verdict('delivered', ns, 'the ICMP error reached the sender');
+  }
+  let socket: string;
+  let listening: boolean;
+  if (ctx.request && isAnswerTo(pkt, ctx.request)) {
+    socket = 'the socket that sent the request';
+    listening = true;
+  } else if (pkt.l4.kind === 'icmp') {
+    socket = pkt.l4.type === 8 ? 'the kernel (icmp_echo answers pings itself)' : 'the ping socket';
+    listening = true;
+  } else {
+    const port = pkt.l4.dport;
+    const proto = pkt.l4.kind.toUpperCase();
+    if (ns.listen === 'any') {
+      socket = `a process on ${proto} ${port} (the scenario declares no ports here, so every port is taken as open)`;
+      listening = true;
+    } else {
+      listening = ns.listen.includes(port);
+      socket = listening ? `the process listening on ${proto} ${port}` : `nothing: no process listens on ${proto} ${port}`;
+    }
+  }
+  ctx.decide(ns, { kind: 'deliver', socket, listening }, `deliver to ${socket}`, pkt);
+  ctx.delivery = { ns, packet: pkt, listening };
+  if (!listening && pkt.l4.kind === 'tcp') return verdict('delivered', ns, `reached ${ns.id}, but nothing listens on TCP ${pkt.l4.dport}: the kernel answers with RST`);
+  if (!listening && pkt.l4.kind === 'udp') return verdict('delivered', ns, `reached ${ns.id}, but nothing listens on UDP ${pkt.l4.dport}: ICMP port unreachable`);
+  return verdict('delivered', ns, `${ns.id} received it`);
+}
+
+/** True iff `p` travels the reverse way of `req` (same addresses and ports, swapped). */
+function isAnswerTo(p: IpPacket, req: IpPacket): boolean {
+  if (p.ip.src !== req.ip.dst || p.ip.dst !== req.ip.src || p.l4.kind !== req.l4.kind) return false;
+  if (p.l4.kind === 'icmp' && req.l4.kind === 'icmp') return p.l4.type === 0 && p.l4.id === req.l4.id;
+  if (p.l4.kind !== 'icmp' && req.l4.kind !== 'icmp') return p.l4.sport === req.l4.dport && p.l4.dport === req.l4.sport;
+  return false;
+}
+
+// ───────────────────────────── randomness ─────────────────────────────
+
+/** A small seeded PRNG (mulberry32), so the same seed gives the same walk. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

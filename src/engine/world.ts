@@ -1,0 +1,300 @@
+// The world: every network namespace with its devices and tables, built by applying NetOps (netops.ts)
+// the way the kernel applies the equivalent netlink requests — adding an address installs the local,
+// broadcast and connected routes (net/ipv4/fib_frontend.c fib_add_ifaddr), enslaving a port to a bridge
+// adds the port's MAC as a permanent local FDB entry (net/bridge/br_if.c), and so on.
+//
+// Namespaces are materialised lazily, one "unit" at a time (a node's root namespace with its pods, or a
+// host), because a 5,000-node host-gw cluster has 25 million per-node routes and a walk touches a handful
+// of nodes. What walks need across units without materialising them — which namespace owns an address,
+// which NIC has a MAC on a segment — comes from indexes the CNI plan computes from the model.
+// Once built, a namespace is read-only: a walk keeps what it learns (ARP, FDB) in its own state.
+import { broadcastOf, cidrContains, cidrOf, parseCidr, type Cidr, type IfAddr, type Ip, type Mac } from './addr.ts';
+import type { NetOp, NetnsId } from './netops.ts';
+import { formatRoute, RouteTable, type Route } from './route.ts';
+
+interface DeviceBase {
+  readonly name: string;
+  readonly mac: Mac;
+  readonly mtu: number;
+  readonly addrs: IfAddr[];
+  /** The bridge this device is a port of. */
+  master: string | null;
+  /** Bridge port flag: frames may be sent back out the port they came in on (the bridge plugin's hairpinMode). */
+  hairpin: boolean;
+  up: boolean;
+}
+
+export type Device =
+  | (DeviceBase & { readonly kind: 'loopback' })
+  | (DeviceBase & { readonly kind: 'veth'; readonly peer: { readonly netns: NetnsId; readonly name: string } })
+  | (DeviceBase & { readonly kind: 'bridge'; readonly ports: string[] })
+  | (DeviceBase & {
+      readonly kind: 'vxlan';
+      readonly vni: number;
+      readonly local: Ip;
+      readonly port: number;
+      readonly underlay: string;
+      readonly learning: boolean;
+      /** Static FDB: inner destination MAC → remote VTEP IP (`bridge fdb ... dst IP self permanent`). */
+      readonly fdb: Map<Mac, Ip>;
+    })
+  | (DeviceBase & { readonly kind: 'physical'; readonly segment: string });
+
+export type DeviceKind = Device['kind'];
+
+export interface NeighEntry {
+  readonly ip: Ip;
+  readonly mac: Mac;
+  readonly state: 'PERMANENT';
+}
+
+export class Netns {
+  readonly devices = new Map<string, Device>();
+  readonly local = new RouteTable();
+  readonly main = new RouteTable();
+  /** Static neighbour entries per device (learned ones live in the walk's state). */
+  readonly neigh = new Map<string, Map<Ip, NeighEntry>>();
+  ipForward = false;
+  /** The order in which ops created this namespace, for "show the commands". */
+  readonly ops: NetOp[] = [];
+
+  constructor(
+    readonly id: NetnsId,
+    readonly kind: 'node' | 'pod' | 'host',
+    readonly node: string | null,
+    readonly label: string,
+    /** Ports a process listens on; 'any' when the scenario declares none (stated in the trace). */
+    readonly listen: readonly number[] | 'any',
+  ) {}
+
+  device(name: string): Device {
+    const d = this.devices.get(name);
+    if (!d) throw new EngineError(`${this.id} has no device ${name}`);
+    return d;
+  }
+
+  /** True iff `ip` is one of this namespace's own addresses (any device, the weak host model). */
+  ownsAddress(ip: Ip): boolean {
+    const a = this.local.lookup(ip);
+    return a.kind === 'found' && a.route.type === 'local';
+  }
+
+  /** The source address the kernel picks for traffic out of `dev` towards `dst` when the route has no `src`
+   *  (inet_select_addr in net/ipv4/devinet.c): an address of `dev` whose subnet holds dst, else dev's first
+   *  global address, else any global address in the namespace. */
+  selectSource(dev: string, dst: Ip): Ip | null {
+    const d = this.devices.get(dev);
+    if (d) {
+      for (const a of d.addrs) if (a.prefix < 32 && cidrContains(cidrOf(a), dst)) return a.ip;
+      const first = d.addrs.find((a) => !a.ip.startsWith('127.'));
+      if (first) return first.ip;
+    }
+    for (const other of this.devices.values())
+      for (const a of other.addrs) if (!a.ip.startsWith('127.')) return a.ip;
+    return null;
+  }
+}
+
+export class EngineError extends Error {}
+
+/** Where an address lives, without materialising anything. */
+export interface AddressOwner {
+  readonly netns: NetnsId;
+  readonly device: string;
+}
+
+/** A NIC plugged into an L2 segment. */
+export interface SegmentMember {
+  readonly netns: NetnsId;
+  readonly device: string;
+  readonly mac: Mac;
+}
+
+export interface Segment {
+  readonly id: string;
+  readonly label: string;
+  readonly cidr: Cidr;
+  readonly members: readonly SegmentMember[];
+}
+
+/** What the CNI plan supplies to build a world (see cni.ts). */
+export interface WorldPlan {
+  /** The unit a namespace belongs to (a node name or a host name). */
+  unitOf(netns: NetnsId): string | null;
+  /** Namespaces a unit creates, with their metadata. */
+  namespacesOf(unit: string): readonly { id: NetnsId; kind: 'node' | 'pod' | 'host'; node: string | null; label: string; listen: readonly number[] | 'any' }[];
+  /** The ops that build the unit, in the order the real components run them. */
+  opsOf(unit: string): readonly NetOp[];
+  readonly units: readonly string[];
+  /** Resolves pod/<ns>/<name>, node/<name>, host/<name> or a bare unique name to a namespace and address. */
+  refs(ref: string): { readonly netns: NetnsId; readonly ip: Ip } | null;
+  readonly addressOwners: ReadonlyMap<Ip, AddressOwner>;
+  readonly segments: ReadonlyMap<string, Segment>;
+}
+
+export class World {
+  private readonly built = new Map<NetnsId, Netns>();
+  private readonly builtUnits = new Set<string>();
+  private readonly segmentByMac = new Map<string, Map<Mac, SegmentMember>>();
+
+  constructor(
+    readonly name: string,
+    readonly description: string,
+    readonly cni: string,
+    readonly plan: WorldPlan,
+  ) {
+    for (const s of plan.segments.values()) this.segmentByMac.set(s.id, new Map(s.members.map((m) => [m.mac, m])));
+  }
+
+  /** The namespace, materialising its unit on first use. Throws EngineError for unknown ids. */
+  netns(id: NetnsId): Netns {
+    const got = this.built.get(id);
+    if (got) return got;
+    const unit = this.plan.unitOf(id);
+    if (unit === null || this.builtUnits.has(unit)) throw new EngineError(`no network namespace ${id}`);
+    this.materialise(unit);
+    const now = this.built.get(id);
+    if (!now) throw new EngineError(`no network namespace ${id}`);
+    return now;
+  }
+
+  hasNetns(id: NetnsId): boolean {
+    return this.plan.unitOf(id) !== null;
+  }
+
+  segment(id: string): Segment {
+    const s = this.plan.segments.get(id);
+    if (!s) throw new EngineError(`no segment ${id}`);
+    return s;
+  }
+
+  /** The NIC on `segment` whose MAC is `mac` (an ideal learning switch that already knows every port). */
+  segmentMemberByMac(segment: string, mac: Mac): SegmentMember | null {
+    return this.segmentByMac.get(segment)?.get(mac) ?? null;
+  }
+
+  /** Every namespace, materialising everything: for viewers of small worlds and for tests. */
+  allNetns(): Netns[] {
+    for (const u of this.plan.units) if (!this.builtUnits.has(u)) this.materialise(u);
+    return [...this.built.values()];
+  }
+
+  private materialise(unit: string): void {
+    this.builtUnits.add(unit);
+    for (const n of this.plan.namespacesOf(unit)) this.built.set(n.id, new Netns(n.id, n.kind, n.node, n.label, n.listen));
+    for (const op of this.plan.opsOf(unit)) applyOp(this, op);
+  }
+
+  /** For applyOp: the namespace being built (no lazy lookup; ops only touch their own unit). */
+  building(id: NetnsId): Netns {
+    const n = this.built.get(id);
+    if (!n) throw new EngineError(`op refers to namespace ${id}, which its unit does not create`);
+    return n;
+  }
+}
+
+function base(name: string, mac: Mac, mtu: number): Omit<DeviceBase, never> {
+  return { name, mac, mtu, addrs: [], master: null, hairpin: false, up: false };
+}
+
+function kernelRoute(partial: Partial<Route> & Pick<Route, 'table' | 'type' | 'dst'>): Route {
+  return { gateway: null, dev: null, src: null, scope: 'global', proto: 'kernel', onlink: false, metric: 0, ...partial };
+}
+
+/** Applies one op to the world under construction, with the side effects the kernel has. */
+export function applyOp(world: World, op: NetOp): void {
+  const ns = world.building(op.netns);
+  ns.ops.push(op);
+  switch (op.op) {
+    case 'netns-add':
+      return;
+    case 'link-add-loopback': {
+      const lo = { ...base('lo', '00:00:00:00:00:00', 65536), kind: 'loopback' as const, up: true };
+      lo.addrs.push({ ip: '127.0.0.1', prefix: 8 });
+      ns.devices.set('lo', lo);
+      const dst = { ip: '127.0.0.0', prefix: 8 };
+      ns.local.add(kernelRoute({ table: 'local', type: 'local', dst, dev: 'lo', scope: 'host', src: '127.0.0.1' }));
+      ns.local.add(kernelRoute({ table: 'local', type: 'local', dst: { ip: '127.0.0.1', prefix: 32 }, dev: 'lo', scope: 'host', src: '127.0.0.1' }));
+      return;
+    }
+    case 'link-add-veth': {
+      const peerNs = world.building(op.peerNetns);
+      ns.devices.set(op.name, { ...base(op.name, op.mac, op.mtu), kind: 'veth', peer: { netns: op.peerNetns, name: op.peerName } });
+      peerNs.devices.set(op.peerName, { ...base(op.peerName, op.peerMac, op.mtu), kind: 'veth', peer: { netns: op.netns, name: op.name } });
+      return;
+    }
+    case 'link-add-bridge':
+      ns.devices.set(op.name, { ...base(op.name, op.mac, op.mtu), kind: 'bridge', ports: [] });
+      return;
+    case 'link-add-vxlan':
+      ns.devices.set(op.name, {
+        ...base(op.name, op.mac, op.mtu),
+        kind: 'vxlan',
+        vni: op.vni,
+        local: op.local,
+        port: op.port,
+        underlay: op.underlay,
+        learning: op.learning,
+        fdb: new Map(),
+      });
+      return;
+    case 'link-add-physical':
+      ns.devices.set(op.name, { ...base(op.name, op.mac, op.mtu), kind: 'physical', segment: op.segment });
+      return;
+    case 'link-set-master': {
+      const dev = ns.device(op.name);
+      const br = ns.device(op.master);
+      if (br.kind !== 'bridge') throw new EngineError(`${op.master} is not a bridge`);
+      dev.master = op.master;
+      dev.hairpin = op.hairpin;
+      br.ports.push(op.name);
+      return;
+    }
+    case 'link-set-up':
+      ns.device(op.name).up = true;
+      return;
+    case 'addr-add': {
+      const dev = ns.device(op.dev);
+      const a = { ip: op.ip, prefix: op.prefix };
+      dev.addrs.push(a);
+      // fib_add_ifaddr: a host route in `local`, the broadcast address, and the connected prefix in `main`.
+      ns.local.add(kernelRoute({ table: 'local', type: 'local', dst: { ip: op.ip, prefix: 32 }, dev: op.dev, scope: 'host', src: op.ip }));
+      if (op.prefix < 31) {
+        const net = cidrOf(a);
+        ns.local.add(kernelRoute({ table: 'local', type: 'broadcast', dst: { ip: broadcastOf(net), prefix: 32 }, dev: op.dev, scope: 'link', src: op.ip }));
+      }
+      if (op.prefix < 32)
+        ns.main.add(kernelRoute({ table: 'main', type: 'unicast', dst: cidrOf(a), dev: op.dev, scope: 'link', src: op.ip }));
+      return;
+    }
+    case 'route-add': {
+      const dst = op.dst === 'default' ? { ip: '0.0.0.0', prefix: 0 } : parseCidr(op.dst, true);
+      const scope = op.type !== 'unicast' ? 'global' : op.gateway ? 'global' : 'link';
+      ns.main.add({ table: 'main', type: op.type, dst, gateway: op.gateway, dev: op.dev, src: null, scope, proto: 'boot', onlink: op.onlink, metric: 0 });
+      return;
+    }
+    case 'neigh-add': {
+      let table = ns.neigh.get(op.dev);
+      if (!table) ns.neigh.set(op.dev, (table = new Map()));
+      table.set(op.ip, { ip: op.ip, mac: op.mac, state: 'PERMANENT' });
+      return;
+    }
+    case 'fdb-add': {
+      const dev = ns.device(op.dev);
+      if (dev.kind !== 'vxlan') throw new EngineError(`fdb dst entries need a vxlan device, ${op.dev} is ${dev.kind}`);
+      dev.fdb.set(op.mac, op.dst);
+      return;
+    }
+    case 'sysctl':
+      ns.ipForward = op.value === 1;
+      return;
+  }
+}
+
+export function formatNeigh(dev: string, e: NeighEntry): string {
+  return `${e.ip} dev ${dev} lladdr ${e.mac} ${e.state}`;
+}
+
+export function routesOf(ns: Netns): string[] {
+  return ns.main.routes().map(formatRoute);
+}

@@ -1,0 +1,157 @@
+// The validated scenario: what the parser (scenario/parse.ts) produces from Kubernetes objects and our
+// `packetwalk.dev/v1alpha1 Cluster` document, with everything Kubernetes would fill in already filled in.
+// It is plain data (structured-clone safe) and the only input of the engine's world builder.
+import type { Cidr, Ip } from '../engine/addr.ts';
+import type { IpProtocol } from '../engine/packet.ts';
+
+/** How pods on different nodes reach each other. */
+export const CNI_MODES = {
+  /** flannel with the vxlan backend: flannel.1 VTEPs, onlink routes, permanent neigh + fdb entries. */
+  'flannel-vxlan': 'flannel VXLAN overlay',
+  /** flannel with the host-gw backend: a route per remote node's podCIDR via that node's IP. */
+  'flannel-host-gw': 'flannel host-gw routes',
+  /** The bridge plugin plus static routes an administrator adds on every node (the course's first setup). */
+  'bridge-host-gw': 'bridge + static routes on every node',
+  /** The bridge plugin, nodes route everything to the gateway, which holds a route per node's podCIDR. */
+  'bridge-router': 'bridge + L3 router with per-node routes',
+} as const;
+export type CniMode = keyof typeof CNI_MODES;
+
+export interface ContainerPort {
+  readonly name: string | null;
+  readonly containerPort: number;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+}
+
+export interface NodeModel {
+  readonly name: string;
+  readonly internalIP: Ip;
+  readonly podCIDR: Cidr;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Fields the parser filled in (e.g. "spec.podCIDR") so the UI can say "allocated". */
+  readonly allocated: readonly string[];
+}
+
+export interface PodModel {
+  readonly namespace: string;
+  readonly name: string;
+  readonly nodeName: string;
+  readonly podIP: Ip;
+  readonly hostNetwork: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly ports: readonly ContainerPort[];
+  /** Ready condition; a pod that is not ready is not an endpoint. */
+  readonly ready: boolean;
+  readonly allocated: readonly string[];
+}
+
+export interface ServicePortModel {
+  readonly name: string | null;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  readonly port: number;
+  /** A number or a container port name. */
+  readonly targetPort: number | string;
+  readonly nodePort: number | null;
+}
+
+export interface ServiceModel {
+  readonly namespace: string;
+  readonly name: string;
+  readonly type: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+  /** null for headless services (clusterIP: None) and ExternalName. */
+  readonly clusterIP: Ip | null;
+  readonly selector: Readonly<Record<string, string>> | null;
+  readonly ports: readonly ServicePortModel[];
+  readonly externalTrafficPolicy: 'Cluster' | 'Local';
+  readonly internalTrafficPolicy: 'Cluster' | 'Local';
+  readonly sessionAffinity: 'None' | 'ClientIP';
+  readonly externalIPs: readonly Ip[];
+  readonly loadBalancerIPs: readonly Ip[];
+  readonly loadBalancerSourceRanges: readonly Cidr[];
+  readonly externalName: string | null;
+  readonly allocated: readonly string[];
+}
+
+export interface EndpointModel {
+  readonly addresses: readonly Ip[];
+  readonly ready: boolean;
+  readonly serving: boolean;
+  readonly terminating: boolean;
+  readonly nodeName: string | null;
+  /** "namespace/name" of the pod behind the endpoint, when known. */
+  readonly targetPod: string | null;
+}
+
+export interface EndpointSliceModel {
+  readonly namespace: string;
+  readonly name: string;
+  readonly serviceName: string;
+  readonly ports: readonly { name: string | null; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[];
+  readonly endpoints: readonly EndpointModel[];
+  /** True when the parser derived the slice from the service's selector and ready pods. */
+  readonly generated: boolean;
+}
+
+/** A machine outside the cluster: on the node network (a laptop, an L3 router) or on the internet. */
+export interface HostModel {
+  readonly name: string;
+  readonly ip: Ip;
+  readonly network: 'node' | 'internet';
+  /** TCP/UDP ports a process listens on; empty means every port (stated in the trace). */
+  readonly listen: readonly number[];
+}
+
+/** The node network's gateway: a router between the node network and the internet. In bridge-router mode it
+ *  also holds a route to every node's podCIDR. */
+export interface GatewayModel {
+  readonly name: string;
+  /** Its address on the node network. */
+  readonly ip: Ip;
+  /** Its address on the internet side, or null when the scenario has no internet. */
+  readonly internetIP: Ip | null;
+}
+
+export interface WalkModel {
+  readonly name: string;
+  readonly description: string;
+  /** A reference: pod/<ns>/<name>, node/<name>, host/<name>, or an IP. */
+  readonly from: string;
+  /** An IP, IP:port, or a reference. */
+  readonly to: string;
+  readonly protocol: IpProtocol;
+  /** IP payload bytes after the L4 header (default small). */
+  readonly size: number | null;
+}
+
+export interface ClusterModel {
+  readonly name: string;
+  readonly description: string;
+  readonly cni: CniMode;
+  /** MTU of every node's NIC and of the node network. */
+  readonly mtu: number;
+  /** The MTU the CNI gives cni0 and pods, when the scenario overrides what flannel computes (a classic
+   *  misconfiguration: 1500 on a VXLAN overlay whose flannel.1 has 1450). */
+  readonly podMtu?: number;
+  /** VXLAN network identifier and UDP port, used by flannel-vxlan (flannel's defaults: VNI 1, port 8472). */
+  readonly vxlan: { readonly vni: number; readonly port: number };
+  readonly clusterCIDR: Cidr;
+  readonly serviceCIDR: Cidr;
+  readonly clusterDomain: string;
+  readonly nodeNetwork: Cidr;
+  readonly gateway: GatewayModel | null;
+  /** The internet side of the gateway (documentation ranges only). */
+  readonly internet: Cidr | null;
+  readonly namespaces: readonly string[];
+  readonly nodes: readonly NodeModel[];
+  readonly pods: readonly PodModel[];
+  readonly services: readonly ServiceModel[];
+  readonly endpointSlices: readonly EndpointSliceModel[];
+  readonly hosts: readonly HostModel[];
+  readonly walks: readonly WalkModel[];
+  /** Documents kept for later features (NetworkPolicy, CoreDNS ConfigMap, KubeProxyConfiguration), as parsed. */
+  readonly extra: {
+    readonly networkPolicies: readonly unknown[];
+    readonly corefile: string | null;
+    readonly kubeProxy: { readonly mode: 'iptables' | 'ipvs'; readonly masqueradeAll: boolean } | null;
+  };
+}
