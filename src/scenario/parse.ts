@@ -1,0 +1,888 @@
+// The scenario parser: multi-document YAML or JSON (kubectl's `kind: List` included) → a validated ClusterModel.
+// This module turns text into documents and each document into a raw object, checking every field on its
+// own; allocate.ts then checks the objects against each other and fills in what Kubernetes would.
+// The text is untrusted: it is read as plain data with the YAML core schema (no custom tags, aliases capped)
+// and never evaluated. Every problem is collected; nothing throws.
+import ipaddr from 'ipaddr.js';
+import { LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
+import { AddrError, isIp, parseCidr, parseIp, type Cidr, type Ip } from '../engine/addr.ts';
+import {
+  DEFAULTS,
+  SERVICE_NAME_LABEL,
+  buildModel,
+  formatPath,
+  type IssueSink,
+  type Origin,
+  type Path,
+  type RawCluster,
+  type RawEndpointSlice,
+  type RawNode,
+  type RawPod,
+  type RawScenario,
+  type RawService,
+  type RawServicePort,
+} from './allocate.ts';
+import {
+  CNI_MODES,
+  type ClusterModel,
+  type CniMode,
+  type ContainerPort,
+  type EndpointModel,
+} from './model.ts';
+
+export { parseWalkRef, type WalkRef, type WalkTarget } from './allocate.ts';
+
+/** One problem found in a scenario. `document` and `line` are 1-based; `path` is e.g. "spec.ports[0].port". */
+export interface ScenarioIssue {
+  readonly document: number | null;
+  readonly kind: string | null;
+  /** "namespace/name" for namespaced objects. */
+  readonly name: string | null;
+  readonly path: string;
+  readonly message: string;
+  readonly line: number | null;
+}
+
+export type ParseResult =
+  | { readonly ok: true; readonly model: ClusterModel; readonly warnings: ScenarioIssue[] }
+  | { readonly ok: false; readonly errors: ScenarioIssue[] };
+
+/** e.g. 'document 3 (Service prod/db-service), line 12: spec.ports[0].port: must be 1-65535'. */
+export function formatIssue(issue: ScenarioIssue): string {
+  const object =
+    issue.kind === null ? null : `(${[issue.kind, issue.name].filter((x) => x !== null).join(' ')})`;
+  let where = [issue.document === null ? null : `document ${issue.document}`, object]
+    .filter((x) => x !== null)
+    .join(' ');
+  if (issue.line !== null) where += `${where ? ', ' : ''}line ${issue.line}`;
+  const field = issue.path ? `${issue.path}: ` : '';
+  return where ? `${where}: ${field}${issue.message}` : `${field}${issue.message}`;
+}
+
+/** Parses and validates a scenario, filling in what Kubernetes would. Never throws. */
+export function parseScenario(text: string): ParseResult {
+  const log = new IssueLog();
+  const raw: RawScenario = {
+    cluster: null,
+    namespaces: [],
+    nodes: [],
+    pods: [],
+    services: [],
+    endpointSlices: [],
+    networkPolicies: [],
+    corefile: null,
+    kubeProxy: null,
+    otherNamespaces: [],
+  };
+  const reader = new DocumentReader(raw, log);
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, {
+    lineCounter,
+    prettyErrors: false,
+    schema: 'core',
+    uniqueKeys: true,
+  });
+  let syntaxErrors = false;
+  docs.forEach((doc, i) => {
+    const document = i + 1;
+    const at = (pos: number) => lineCounter.linePos(pos).line;
+    for (const e of doc.errors) log.add('error', { ...yamlIssue(document, e.message), line: at(e.pos[0]) });
+    for (const w of doc.warnings)
+      log.add('warning', { ...yamlIssue(document, w.message), line: at(w.pos[0]) });
+    if (doc.errors.length > 0) {
+      syntaxErrors = true;
+      return;
+    }
+    if (doc.contents === null) return;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      log.add('error', { ...yamlIssue(document, e instanceof Error ? e.message : String(e)), line: null });
+      return;
+    }
+    if (value === null || value === undefined) return;
+    reader.read(value, document, [], (path) => lineOf(doc, lineCounter, path));
+  });
+  if (syntaxErrors) return { ok: false, errors: log.errors };
+  if (reader.objects === 0 && log.errors.length === 0) {
+    log.add('error', { ...yamlIssue(null, ''), message: 'no Kubernetes objects found' });
+    return { ok: false, errors: log.errors };
+  }
+  const model = buildModel(raw, log);
+  if (log.errors.length > 0 || !model) return { ok: false, errors: log.errors };
+  return { ok: true, model, warnings: log.warnings };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Issues and source lines
+
+class IssueLog implements IssueSink {
+  readonly errors: ScenarioIssue[] = [];
+  readonly warnings: ScenarioIssue[] = [];
+  add(severity: 'error' | 'warning', issue: ScenarioIssue): void {
+    (severity === 'error' ? this.errors : this.warnings).push(issue);
+  }
+  error(origin: Origin, path: Path, message: string): void {
+    this.add('error', issueAt(origin, path, message));
+  }
+  warn(origin: Origin, path: Path, message: string): void {
+    this.add('warning', issueAt(origin, path, message));
+  }
+}
+
+function issueAt(origin: Origin, path: Path, message: string): ScenarioIssue {
+  const full = [...origin.prefix, ...path];
+  const { document, kind, name } = origin;
+  return { document, kind, name, path: formatPath(full), message, line: origin.lineOf(full) };
+}
+
+function yamlIssue(document: number | null, message: string): ScenarioIssue {
+  return { document, kind: null, name: null, path: '', message: `YAML: ${message}`, line: null };
+}
+
+/** The line of the key (or sequence item) deepest along `path` that exists in the document. */
+function lineOf(doc: Document, lc: LineCounter, path: Path): number | null {
+  const lineAt = (n: unknown) => (isNode(n) && n.range ? lc.linePos(n.range[0]).line : null);
+  let node: unknown = doc.contents;
+  let line = lineAt(node);
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && p.key.value === seg);
+      if (!pair) break;
+      line = lineAt(pair.key) ?? line;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+      if (node === undefined) break;
+      line = lineAt(node) ?? line;
+    } else {
+      break;
+    }
+  }
+  return line;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Field checks
+
+type Key = string | number;
+/** Returns why a text is not acceptable, or null. */
+type Check = (text: string) => string | null;
+
+const LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+const dnsLabel: Check = (s) =>
+  s.length <= 63 && LABEL_RE.test(s)
+    ? null
+    : 'must be a lowercase RFC 1123 label: at most 63 characters a-z, 0-9 and "-", starting and ending with a letter or digit';
+
+const dnsSubdomain: Check = (s) =>
+  s.length <= 253 && s.split('.').every((part) => part.length <= 63 && LABEL_RE.test(part))
+    ? null
+    : 'must be a lowercase RFC 1123 subdomain: a-z, 0-9, "-" and ".", starting and ending with a letter or digit';
+
+const dns1035Label: Check = (s) =>
+  s.length <= 63 && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(s)
+    ? null
+    : 'must be a lowercase RFC 1035 label: at most 63 characters a-z, 0-9 and "-", starting with a letter';
+
+/** Container port names (IANA_SVC_NAME). */
+const portName: Check = (s) =>
+  s.length <= 15 && LABEL_RE.test(s) && /[a-z]/.test(s) && !s.includes('--')
+    ? null
+    : 'must be an IANA service name: at most 15 characters a-z, 0-9 and "-", with at least one letter';
+
+const LABEL_NAME_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+function labelKeyProblem(key: string): string | null {
+  const slash = key.indexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : null;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  const ok =
+    (prefix === null || dnsSubdomain(prefix) === null) && name.length <= 63 && LABEL_NAME_RE.test(name);
+  return ok
+    ? null
+    : 'is not a valid label key: an optional DNS subdomain and "/", then at most 63 characters ' +
+        'A-Z, a-z, 0-9, "-", "_" and "." starting and ending with a letter or digit';
+}
+
+function labelValueProblem(value: string): string | null {
+  return value === '' || (value.length <= 63 && LABEL_NAME_RE.test(value))
+    ? null
+    : 'must be at most 63 characters A-Z, a-z, 0-9, "-", "_" and ".", starting and ending with a letter or digit';
+}
+
+const IPV6 = 'IPv6 is not modelled yet';
+
+function ipProblem(text: string): string | null {
+  if (isIp(text)) return null;
+  if (ipaddr.IPv6.isValid(text)) return `"${text}": ${IPV6}`;
+  return `"${text}" is not an IPv4 address`;
+}
+
+function cidrProblem(text: string, strict: boolean): string | null {
+  try {
+    parseCidr(text, strict);
+    return null;
+  } catch (e) {
+    if (ipaddr.IPv6.isValid(text.split('/')[0] ?? '')) return `"${text}": ${IPV6}`;
+    return e instanceof AddrError ? e.message : `"${text}" is not a CIDR`;
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isOneOf<T extends string>(values: readonly T[], s: string): s is T {
+  return (values as readonly string[]).includes(s);
+}
+
+/**
+ * Reads typed fields from one node of a document's plain value, reporting problems at their paths.
+ * A missing or null field reads as absent; a field of the wrong type is reported and reads as absent too.
+ */
+class Reader {
+  constructor(
+    private readonly origin: Origin,
+    private readonly log: IssueSink,
+    readonly value: unknown,
+    readonly path: Path,
+    /** Set when this node had the wrong type, so that its fields are not also reported missing. */
+    private readonly quiet = false,
+  ) {}
+
+  error(key: Key | null, message: string): void {
+    this.log.error(this.origin, key === null ? this.path : [...this.path, key], message);
+  }
+
+  warn(key: Key | null, message: string): void {
+    this.log.warn(this.origin, key === null ? this.path : [...this.path, key], message);
+  }
+
+  get(key: Key | null): unknown {
+    const v = this.value;
+    if (key === null) return v;
+    if (typeof key === 'number') return Array.isArray(v) ? (v as unknown[])[key] : undefined;
+    return isRecord(v) && Object.hasOwn(v, key) ? v[key] : undefined;
+  }
+
+  has(key: Key): boolean {
+    const v = this.get(key);
+    return v !== undefined && v !== null;
+  }
+
+  keys(): string[] {
+    return isRecord(this.value) ? Object.keys(this.value) : [];
+  }
+
+  /** Warns about keys this reader does not know (typos in our own Cluster document). */
+  onlyKeys(known: readonly string[]): void {
+    for (const k of this.keys()) if (!known.includes(k)) this.warn(k, 'unknown field (ignored)');
+  }
+
+  private absent(key: Key | null, required: boolean): null {
+    if (required && !this.quiet) this.error(key, 'required');
+    return null;
+  }
+
+  private child(key: Key | null, value: unknown, quiet: boolean): Reader {
+    return new Reader(this.origin, this.log, value, key === null ? this.path : [...this.path, key], quiet);
+  }
+
+  map(key: Key | null, required = false): Reader {
+    const v = this.get(key);
+    if (v === undefined || v === null) {
+      this.absent(key, required);
+      return this.child(key, undefined, this.quiet);
+    }
+    if (!isRecord(v)) {
+      this.error(key, 'must be a mapping');
+      return this.child(key, undefined, true);
+    }
+    return this.child(key, v, false);
+  }
+
+  list(key: Key, required = false): Reader[] {
+    const v = this.get(key);
+    if (v === undefined || v === null) return this.absent(key, required) ?? [];
+    if (!Array.isArray(v)) {
+      this.error(key, 'must be a list');
+      return [];
+    }
+    return (v as unknown[]).map((item, i) => new Reader(this.origin, this.log, item, [...this.path, key, i]));
+  }
+
+  string(key: Key | null, opts: { required?: boolean; check?: Check } = {}): string | null {
+    const v = this.get(key);
+    if (v === undefined || v === null) return this.absent(key, opts.required ?? false);
+    if (typeof v !== 'string') {
+      this.error(key, 'must be a string');
+      return null;
+    }
+    const problem = opts.check?.(v) ?? null;
+    if (problem !== null) {
+      this.error(key, problem);
+      return null;
+    }
+    return v;
+  }
+
+  int(key: Key | null, min: number, max: number, required = false): number | null {
+    const v = this.get(key);
+    if (v === undefined || v === null) return this.absent(key, required);
+    if (typeof v !== 'number' || !Number.isInteger(v)) {
+      this.error(key, 'must be an integer');
+      return null;
+    }
+    if (v < min || v > max) {
+      this.error(key, `must be ${min}-${max}`);
+      return null;
+    }
+    return v;
+  }
+
+  bool(key: Key, fallback: boolean): boolean {
+    const v = this.get(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean') {
+      this.error(key, 'must be true or false');
+      return fallback;
+    }
+    return v;
+  }
+
+  oneOf<T extends string>(key: Key, values: readonly T[], fallback: T): T {
+    const s = this.string(key);
+    if (s === null) return fallback;
+    if (isOneOf(values, s)) return s;
+    this.error(key, `must be one of ${values.join(', ')}`);
+    return fallback;
+  }
+
+  ip(key: Key | null, required = false): Ip | null {
+    const s = this.string(key, { required, check: ipProblem });
+    return s === null ? null : parseIp(s);
+  }
+
+  cidr(key: Key | null, strict: boolean, required = false): Cidr | null {
+    const s = this.string(key, { required, check: (t) => cidrProblem(t, strict) });
+    return s === null ? null : parseCidr(s, strict);
+  }
+
+  /** A string → string map with Kubernetes label syntax (labels, selectors). */
+  labels(key: Key): Record<string, string> {
+    const m = this.map(key);
+    const entries: [string, string][] = [];
+    for (const k of m.keys()) {
+      const keyProblem = labelKeyProblem(k);
+      if (keyProblem !== null) {
+        m.error(k, keyProblem);
+        continue;
+      }
+      const v = m.get(k);
+      if (typeof v !== 'string') {
+        m.error(k, 'must be a string (quote values such as 1, true or null)');
+        continue;
+      }
+      const valueProblem = labelValueProblem(v);
+      if (valueProblem !== null) m.error(k, valueProblem);
+      else entries.push([k, v]);
+    }
+    return Object.fromEntries(entries);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Documents → raw objects
+
+const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
+const CNI_NAMES = Object.keys(CNI_MODES) as CniMode[];
+
+type KindMethod =
+  | 'node'
+  | 'namespace'
+  | 'pod'
+  | 'service'
+  | 'configMap'
+  | 'endpointSlice'
+  | 'networkPolicy'
+  | 'kubeProxy'
+  | 'cluster';
+
+/** How each understood kind is read. Keyed by "apiVersion kind". */
+interface KindSpec {
+  readonly namespaced: boolean;
+  /** The check on metadata.name; null when the kind has no metadata (KubeProxyConfiguration). */
+  readonly name: Check | null;
+  readonly method: KindMethod;
+}
+
+const KINDS: Readonly<Record<string, KindSpec>> = {
+  'v1 Node': { namespaced: false, name: dnsSubdomain, method: 'node' },
+  'v1 Namespace': { namespaced: false, name: dnsLabel, method: 'namespace' },
+  'v1 Pod': { namespaced: true, name: dnsSubdomain, method: 'pod' },
+  'v1 Service': { namespaced: true, name: dns1035Label, method: 'service' },
+  'v1 ConfigMap': { namespaced: true, name: dnsSubdomain, method: 'configMap' },
+  'discovery.k8s.io/v1 EndpointSlice': { namespaced: true, name: dnsSubdomain, method: 'endpointSlice' },
+  'networking.k8s.io/v1 NetworkPolicy': { namespaced: true, name: dnsSubdomain, method: 'networkPolicy' },
+  'kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration': {
+    namespaced: false,
+    name: null,
+    method: 'kubeProxy',
+  },
+  'packetwalk.dev/v1alpha1 Cluster': { namespaced: false, name: dnsLabel, method: 'cluster' },
+};
+
+const WORKLOADS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
+
+class DocumentReader {
+  /** Objects seen (understood or not); an input with none is reported as empty. */
+  objects = 0;
+  private readonly singletons = new Map<string, Origin>();
+
+  constructor(
+    private readonly raw: RawScenario,
+    private readonly log: IssueSink,
+  ) {}
+
+  /** Reads one document's value, or one item of a List, into raw objects. */
+  read(value: unknown, document: number, prefix: Path, lineOf: (path: Path) => number | null): void {
+    const origin: { -readonly [K in keyof Origin]: Origin[K] } = {
+      document,
+      kind: null,
+      name: null,
+      prefix,
+      lineOf,
+    };
+    if (!isRecord(value)) {
+      this.objects++;
+      this.log.error(origin, [], 'must be a mapping: a Kubernetes object with apiVersion and kind');
+      return;
+    }
+    const r = new Reader(origin, this.log, value, []);
+    const apiVersion = r.string('apiVersion', { required: true });
+    const kind = r.string('kind', { required: true });
+    if (kind === 'List') {
+      r.list('items', true).forEach((item, i) =>
+        this.read(item.value, document, [...prefix, 'items', i], lineOf),
+      );
+      return;
+    }
+    this.objects++;
+    if (apiVersion === null || kind === null) return;
+    origin.kind = kind;
+
+    const spec = KINDS[`${apiVersion} ${kind}`];
+    const metadata = r.get('metadata');
+    const silent = this.ignoredSilently(apiVersion, kind, metadata);
+    if (!spec || silent) {
+      const name = isRecord(metadata) ? metadata['name'] : undefined;
+      const namespace = isRecord(metadata) ? metadata['namespace'] : undefined;
+      if (typeof name === 'string')
+        origin.name = typeof namespace === 'string' ? `${namespace}/${name}` : name;
+      if (!silent) this.warnIgnored(r, apiVersion, kind);
+      return;
+    }
+    let name: string | null = null;
+    let namespace = '';
+    if (spec.name !== null) {
+      const meta = r.map('metadata', true);
+      name = meta.string('name', { required: true, check: spec.name });
+      if (spec.namespaced) namespace = meta.string('namespace', { check: dnsLabel }) ?? 'default';
+      if (name !== null) origin.name = spec.namespaced ? `${namespace}/${name}` : name;
+    }
+    // Fields are read (and reported) even without a usable name; the object is only kept with one.
+    this[spec.method](r, origin, namespace, name);
+  }
+
+  /** Secrets and ConfigMaps other than kube-system/coredns are skipped without a word. */
+  private ignoredSilently(apiVersion: string, kind: string, metadata: unknown): boolean {
+    if (apiVersion !== 'v1') return false;
+    if (kind === 'Secret') return true;
+    const coredns =
+      isRecord(metadata) && metadata['namespace'] === 'kube-system' && metadata['name'] === 'coredns';
+    return kind === 'ConfigMap' && !coredns;
+  }
+
+  private warnIgnored(r: Reader, apiVersion: string, kind: string): void {
+    const expected = Object.keys(KINDS).find((k) => k.endsWith(` ${kind}`));
+    let why = `${apiVersion} ${kind} is not a kind Packet Walk reads`;
+    if (expected) why = `${kind} is read from apiVersion ${expected.split(' ')[0]}, not ${apiVersion}`;
+    else if (apiVersion === 'v1' && kind === 'Endpoints')
+      why = 'Packet Walk reads EndpointSlices, not v1 Endpoints';
+    else if (WORKLOADS.has(kind))
+      why = `Packet Walk runs no controllers: list the Pods this ${kind} would create`;
+    r.warn(null, `ignored: ${why}`);
+  }
+
+  /** Some kinds may appear once; the second one is an error. */
+  private once(what: string, origin: Origin): boolean {
+    const first = this.singletons.get(what);
+    if (first) {
+      this.log.error(origin, [], `only one ${what} is allowed (the first is in document ${first.document})`);
+      return false;
+    }
+    this.singletons.set(what, origin);
+    return true;
+  }
+
+  node(r: Reader, origin: Origin, _ns: string, name: string | null): void {
+    const labels = r.map('metadata').labels('labels');
+    const spec = r.map('spec');
+    let podCIDR = spec.cidr('podCIDR', true);
+    spec.list('podCIDRs').forEach((item, i) => {
+      const cidr = item.cidr(null, true);
+      if (i !== 0 || !cidr) return;
+      if (!spec.has('podCIDR')) podCIDR = cidr;
+      else if (podCIDR && (podCIDR.ip !== cidr.ip || podCIDR.prefix !== cidr.prefix)) {
+        item.error(null, 'must equal spec.podCIDR');
+      }
+    });
+    let internalIP: Ip | null = null;
+    let internalIPPath: Path = ['status', 'addresses'];
+    r.map('status')
+      .list('addresses')
+      .forEach((item, i) => {
+        const address = item.map(null);
+        const type = address.string('type', { required: true });
+        if (type !== 'InternalIP') {
+          address.string('address', { required: true });
+          return;
+        }
+        const ip = address.ip('address', true);
+        if (ip && internalIP === null) {
+          internalIP = ip;
+          internalIPPath = ['status', 'addresses', i, 'address'];
+        }
+      });
+    if (name === null) return;
+    const node: RawNode = { origin, name, labels, podCIDR, internalIP, internalIPPath };
+    this.raw.nodes.push(node);
+  }
+
+  namespace(_r: Reader, origin: Origin, _ns: string, name: string | null): void {
+    if (name !== null) this.raw.namespaces.push({ origin, namespace: null, name });
+  }
+
+  pod(r: Reader, origin: Origin, namespace: string, name: string | null): void {
+    const labels = r.map('metadata').labels('labels');
+    const spec = r.map('spec', true);
+    const nodeName = spec.string('nodeName', { check: dnsSubdomain });
+    if (!spec.has('nodeName'))
+      spec.error('nodeName', 'required: Packet Walk does not schedule pods, name the node');
+    const hostNetwork = spec.bool('hostNetwork', false);
+    const ports: ContainerPort[] = [];
+    const portNames = new Map<string, string>();
+    spec.list('containers').forEach((container) => {
+      container
+        .map(null)
+        .list('ports')
+        .forEach((item) => {
+          const p = item.map(null);
+          const portNameText = p.string('name', { check: portName });
+          const containerPort = p.int('containerPort', 1, 65535, true);
+          const protocol = p.oneOf('protocol', PROTOCOLS, 'TCP');
+          if (portNameText !== null) {
+            const first = portNames.get(portNameText);
+            if (first) p.error('name', `duplicate port name "${portNameText}" (also ${first})`);
+            portNames.set(portNameText, formatPath([...p.path, 'name']));
+          }
+          if (containerPort !== null) ports.push({ name: portNameText, containerPort, protocol });
+        });
+    });
+    const status = r.map('status');
+    let podIP = status.ip('podIP');
+    if (!status.has('podIP')) {
+      const first = status.list('podIPs')[0];
+      if (first) podIP = first.map(null).ip('ip');
+    }
+    let ready = true;
+    for (const item of status.list('conditions')) {
+      const condition = item.map(null);
+      if (condition.get('type') !== 'Ready') continue;
+      ready = condition.oneOf('status', ['True', 'False', 'Unknown'], 'True') === 'True';
+    }
+    if (name === null) return;
+    const pod: RawPod = { origin, namespace, name, labels, nodeName, hostNetwork, ports, podIP, ready };
+    this.raw.pods.push(pod);
+  }
+
+  service(r: Reader, origin: Origin, namespace: string, name: string | null): void {
+    const spec = r.map('spec', true);
+    const type = spec.oneOf(
+      'type',
+      ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const,
+      'ClusterIP',
+    );
+    let clusterIP: RawService['clusterIP'] = null;
+    const clusterIPText = spec.string('clusterIP');
+    if (clusterIPText === 'None') {
+      if (type === 'ClusterIP') clusterIP = 'None';
+      else spec.error('clusterIP', 'may be None (headless) only for type ClusterIP');
+    } else if (clusterIPText) {
+      clusterIP = spec.ip('clusterIP');
+    } else if (spec.has('clusterIPs')) {
+      const first = spec.list('clusterIPs')[0];
+      if (first?.get(null) === 'None') clusterIP = type === 'ClusterIP' ? 'None' : null;
+      else if (first) clusterIP = first.ip(null);
+    }
+    if (type === 'ExternalName' && clusterIP !== null) {
+      spec.error('clusterIP', 'must be empty for type ExternalName');
+      clusterIP = null;
+    }
+    const selector = spec.labels('selector');
+
+    const ports: RawServicePort[] = [];
+    const items = spec.list('ports');
+    if (items.length === 0 && type !== 'ExternalName' && clusterIP !== 'None') {
+      spec.error(
+        'ports',
+        'required: at least one port (only headless and ExternalName Services may have none)',
+      );
+    }
+    const names = new Map<string, number>();
+    const numbers = new Map<string, number>();
+    items.forEach((item, i) => {
+      const p = item.map(null);
+      const portNameText = p.string('name', { check: dnsLabel });
+      if (!p.has('name') && items.length > 1)
+        p.error('name', 'required when the Service has more than one port');
+      const protocol = p.oneOf('protocol', PROTOCOLS, 'TCP');
+      const port = p.int('port', 1, 65535, true);
+      const targetPort = this.targetPort(p) ?? port;
+      let nodePort = p.int('nodePort', 30000, 32767);
+      if (nodePort !== null && type !== 'NodePort' && type !== 'LoadBalancer') {
+        p.error('nodePort', 'may only be set when type is NodePort or LoadBalancer');
+        nodePort = null;
+      }
+      if (portNameText !== null) {
+        const first = names.get(portNameText);
+        if (first !== undefined)
+          p.error('name', `duplicate port name "${portNameText}" (also spec.ports[${first}])`);
+        names.set(portNameText, i);
+      }
+      if (port !== null) {
+        const first = numbers.get(`${port}/${protocol}`);
+        if (first !== undefined)
+          p.error('port', `duplicate port ${port}/${protocol} (also spec.ports[${first}])`);
+        numbers.set(`${port}/${protocol}`, i);
+      }
+      if (port === null || targetPort === null) return;
+      ports.push({ name: portNameText || null, protocol, port, targetPort, nodePort });
+    });
+
+    const status = r.map('status');
+    if (name === null) return;
+    const service: RawService = {
+      origin,
+      namespace,
+      name,
+      type,
+      clusterIP,
+      selector: Object.keys(selector).length > 0 && type !== 'ExternalName' ? selector : null,
+      ports,
+      externalTrafficPolicy: spec.oneOf('externalTrafficPolicy', ['Cluster', 'Local'] as const, 'Cluster'),
+      internalTrafficPolicy: spec.oneOf('internalTrafficPolicy', ['Cluster', 'Local'] as const, 'Cluster'),
+      sessionAffinity: spec.oneOf('sessionAffinity', ['None', 'ClientIP'] as const, 'None'),
+      externalIPs: spec.list('externalIPs').flatMap((item) => item.ip(null) ?? []),
+      loadBalancerIPs:
+        type !== 'LoadBalancer'
+          ? []
+          : status
+              .map('loadBalancer')
+              .list('ingress')
+              .flatMap((item) => item.map(null).ip('ip') ?? []),
+      loadBalancerSourceRanges: spec
+        .list('loadBalancerSourceRanges')
+        .flatMap((item) => item.cidr(null, false) ?? []),
+      externalName:
+        type === 'ExternalName'
+          ? spec.string('externalName', { required: true, check: (s) => dnsSubdomain(s.replace(/\.$/, '')) })
+          : null,
+    };
+    this.raw.services.push(service);
+  }
+
+  /** A service port's targetPort: a number, or a container port name. */
+  private targetPort(p: Reader): number | string | null {
+    const v = p.get('targetPort');
+    if (v === undefined || v === null) return null;
+    if (typeof v === 'number') return p.int('targetPort', 1, 65535);
+    if (typeof v === 'string' && /^\d+$/.test(v)) {
+      p.error('targetPort', `"${v}" is a string: write ${v} without quotes for a port number`);
+      return null;
+    }
+    return p.string('targetPort', { check: portName });
+  }
+
+  endpointSlice(r: Reader, origin: Origin, namespace: string, name: string | null): void {
+    const labels = r.map('metadata').labels('labels');
+    const serviceName = labels[SERVICE_NAME_LABEL] ?? null;
+    if (serviceName === null) {
+      this.log.error(
+        origin,
+        ['metadata', 'labels', SERVICE_NAME_LABEL],
+        'required: the slice names its Service',
+      );
+    }
+    const addressType = r.string('addressType');
+    if (addressType === 'IPv6') r.error('addressType', IPV6);
+    else if (addressType !== null && addressType !== 'IPv4') r.error('addressType', 'must be IPv4');
+    const ports = r.list('ports').flatMap((item) => {
+      const p = item.map(null);
+      const portNameText = p.string('name');
+      const port = p.int('port', 1, 65535, true);
+      const protocol = p.oneOf('protocol', PROTOCOLS, 'TCP');
+      return port === null ? [] : [{ name: portNameText || null, port, protocol }];
+    });
+    const endpoints = r.list('endpoints').flatMap((item): EndpointModel[] => {
+      const e = item.map(null);
+      const addressItems = e.list('addresses', true);
+      if (e.has('addresses') && addressItems.length === 0)
+        e.error('addresses', 'must have at least one address');
+      const addresses = addressItems.flatMap((a) => a.ip(null) ?? []);
+      const conditions = e.map('conditions');
+      const ready = conditions.bool('ready', true);
+      const targetRef = e.map('targetRef');
+      const refKind = targetRef.string('kind');
+      const refName = targetRef.string('name');
+      const refNamespace = targetRef.string('namespace') ?? namespace;
+      if (addresses.length === 0) return [];
+      return [
+        {
+          addresses,
+          ready,
+          serving: conditions.bool('serving', ready),
+          terminating: conditions.bool('terminating', false),
+          nodeName: e.string('nodeName', { check: dnsSubdomain }),
+          targetPod:
+            (refKind === null || refKind === 'Pod') && refName !== null ? `${refNamespace}/${refName}` : null,
+        },
+      ];
+    });
+    if (name === null) return;
+    const slice: RawEndpointSlice = { origin, namespace, name, serviceName, ports, endpoints };
+    this.raw.endpointSlices.push(slice);
+  }
+
+  networkPolicy(r: Reader, origin: Origin, namespace: string, name: string | null): void {
+    if (name !== null) this.raw.networkPolicies.push({ origin, namespace, name, value: r.value });
+  }
+
+  configMap(r: Reader, origin: Origin): void {
+    if (!this.once('kube-system/coredns ConfigMap', origin)) return;
+    this.raw.otherNamespaces.push('kube-system');
+    const corefile = r.map('data').string('Corefile');
+    if (corefile === null) r.warn('data', 'no Corefile key: the CoreDNS configuration is not read');
+    this.raw.corefile = corefile;
+  }
+
+  kubeProxy(r: Reader, origin: Origin): void {
+    if (!this.once('KubeProxyConfiguration', origin)) return;
+    const modeText = r.string('mode') ?? '';
+    let mode: 'iptables' | 'ipvs' = 'iptables';
+    if (modeText === 'ipvs') mode = 'ipvs';
+    else if (modeText === 'nftables') r.error('mode', 'nftables is not modelled yet (use iptables or ipvs)');
+    else if (modeText !== '' && modeText !== 'iptables') r.error('mode', 'must be "", iptables or ipvs');
+    let clusterCIDR: Cidr | null = null;
+    const cidrText = r.string('clusterCIDR');
+    if (cidrText) {
+      // kube-proxy takes a comma-separated list for dual-stack clusters.
+      const parts = cidrText.split(',').map((s) => s.trim());
+      for (const part of parts) {
+        const problem = cidrProblem(part, false);
+        if (problem) r.error('clusterCIDR', problem);
+      }
+      if (parts.every((part) => cidrProblem(part, false) === null))
+        clusterCIDR = parseCidr(parts[0] ?? '', false);
+    }
+    const masqueradeAll = r.map('iptables').bool('masqueradeAll', false);
+    this.raw.kubeProxy = { origin, mode, clusterCIDR, masqueradeAll };
+  }
+
+  cluster(r: Reader, origin: Origin, _ns: string, name: string | null): void {
+    if (!this.once('Cluster document', origin)) return;
+    const spec = r.map('spec');
+    spec.onlyKeys([
+      'description',
+      'cni',
+      'mtu',
+      'vxlan',
+      'clusterCIDR',
+      'serviceCIDR',
+      'clusterDomain',
+      'nodeNetwork',
+      'gateway',
+      'internet',
+      'hosts',
+      'walks',
+    ]);
+    const vxlan = spec.map('vxlan');
+    vxlan.onlyKeys(['vni', 'port']);
+    const g = spec.map('gateway');
+    g.onlyKeys(['name', 'ip', 'internetIP']);
+    const gateway = spec.has('gateway')
+      ? {
+          name: g.string('name', { check: dnsLabel }) ?? DEFAULTS.gatewayName,
+          ip: g.ip('ip', true),
+          internetIP: g.ip('internetIP'),
+        }
+      : null;
+    const hosts = spec.list('hosts').map((item, index) => {
+      const h = item.map(null);
+      h.onlyKeys(['name', 'ip', 'listen']);
+      return {
+        index,
+        name: h.string('name', { required: true, check: dnsLabel }),
+        ip: h.ip('ip', true),
+        listen: h.list('listen').flatMap((p) => p.int(null, 1, 65535) ?? []),
+      };
+    });
+    const walks = spec.list('walks').map((item, index) => {
+      const w = item.map(null);
+      w.onlyKeys(['name', 'description', 'from', 'to', 'protocol', 'size']);
+      const protocol = w.oneOf('protocol', ['tcp', 'udp', 'icmp'] as const, 'tcp');
+      // The largest payload that fits a 65535-byte IP packet after the IP and L4 headers.
+      const maxSize = 65535 - 20 - (protocol === 'tcp' ? 20 : 8);
+      return {
+        index,
+        name: w.string('name', { required: true, check: dnsLabel }),
+        description: w.string('description') ?? '',
+        from: w.string('from', { required: true }),
+        to: w.string('to', { required: true }),
+        protocol,
+        size: w.int('size', 0, maxSize),
+      };
+    });
+    const description = spec.string('description') ?? '';
+    const cni = spec.oneOf('cni', CNI_NAMES, DEFAULTS.cni);
+    const mtu = spec.int('mtu', 576, 9000) ?? DEFAULTS.mtu;
+    const vni = vxlan.int('vni', 1, 16777215) ?? DEFAULTS.vxlan.vni;
+    const vxlanPort = vxlan.int('port', 1, 65535) ?? DEFAULTS.vxlan.port;
+    const clusterCIDR = spec.cidr('clusterCIDR', true);
+    const serviceCIDR = spec.cidr('serviceCIDR', true);
+    const clusterDomain = spec.string('clusterDomain', { check: dnsSubdomain }) ?? DEFAULTS.clusterDomain;
+    const nodeNetwork = spec.cidr('nodeNetwork', true);
+    const internet = spec.cidr('internet', true);
+    if (name === null) return;
+    const cluster: RawCluster = {
+      origin,
+      name,
+      description,
+      cni,
+      mtu,
+      vxlan: { vni, port: vxlanPort },
+      clusterCIDR,
+      serviceCIDR,
+      clusterDomain,
+      nodeNetwork,
+      gateway,
+      internet,
+      hosts,
+      walks,
+    };
+    this.raw.cluster = cluster;
+  }
+}
