@@ -210,8 +210,7 @@ export type WalkTarget =
 export type WalkRef = { readonly target: WalkTarget; readonly port: number | null };
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-export const REF_SYNTAX =
-  'expected pod/<namespace>/<name>, node/<name>, host/<name>, a pod name or an IPv4 address';
+const REF_SYNTAX = 'expected pod/<namespace>/<name>, node/<name>, host/<name>, a pod name or an IPv4 address';
 
 /**
  * Parses a walk endpoint: pod/<ns>/<name>, node/<name>, host/<name>, a bare pod name or an IPv4 address,
