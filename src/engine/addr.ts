@@ -101,7 +101,7 @@ export function broadcastOf(c: Cidr): Ip {
 export function nthSubnet(parent: Cidr, prefix: number, index: number): Cidr {
   if (prefix < parent.prefix) throw new AddrError(`/${prefix} is larger than ${formatCidr(parent)}`);
   const count = 2 ** (prefix - parent.prefix);
-  if (index >= count) throw new AddrError(`${formatCidr(parent)} has only ${count} /${prefix} subnets`);
+  if (!Number.isInteger(index) || index < 0 || index >= count) throw new AddrError(`${formatCidr(parent)} has only ${count} /${prefix} subnets`);
   return { ip: intToIp((ipToInt(parent.ip) + index * 2 ** (32 - prefix)) >>> 0), prefix };
 }
 

@@ -71,7 +71,7 @@ export function bruteForceLookup(routes: readonly Route[], dst: Ip): Route | nul
 
 /** The route as `ip route show table <t>` prints it. */
 export function formatRoute(r: Route): string {
-  const dst = r.dst.prefix === 0 && r.type === 'unicast' ? 'default' : r.dst.prefix === 32 ? r.dst.ip : formatCidr(r.dst);
+  const dst = r.dst.prefix === 0 ? 'default' : r.dst.prefix === 32 ? r.dst.ip : formatCidr(r.dst);
   const parts: string[] = [];
   if (r.type !== 'unicast') parts.push(r.type);
   parts.push(dst);

@@ -94,7 +94,8 @@ class WalkContext {
   }
 
   emit(e: DistributiveOmit<TraceEvent, 'seq' | 'leg'>): void {
-    if (this.events.length - this.legStart > MAX_EVENTS_PER_LEG) throw new WalkBudgetExceeded();
+    // The verdict that ends a runaway leg must still be recorded, so it is exempt from the budget.
+    if (e.type !== 'verdict' && this.events.length - this.legStart > MAX_EVENTS_PER_LEG) throw new WalkBudgetExceeded();
     const full = { ...e, seq: this.events.length, leg: this.leg } as TraceEvent;
     this.events.push(full);
     this.onEvent?.(full);
@@ -172,8 +173,11 @@ export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => 
         ? { kind: 'udp', sport: sport!, dport: to.port! }
         : { kind: 'icmp', type: 8, code: 0, id: Math.floor(rng() * 65536), seq: 1 };
   const payload = spec.size ?? (spec.protocol === 'tcp' ? 0 : spec.protocol === 'udp' ? 32 : 56);
+  // An unbound socket gets its source address from the route (ip_route_connect); a walk from an IP is bound.
+  const bound = isIp(spec.from.trim());
+  const src = (bound ? from.ip : sourceFor(srcNs, to.ip)) ?? from.ip ?? '0.0.0.0';
   const request: IpPacket = {
-    ip: { src: from.ip ?? '0.0.0.0', dst: to.ip, ttl: DEFAULT_TTL, protocol: spec.protocol, df: true, length: IPV4_HEADER_LEN + l4HeaderLength(l4) + payload },
+    ip: { src, dst: to.ip, ttl: DEFAULT_TTL, protocol: spec.protocol, df: true, length: IPV4_HEADER_LEN + l4HeaderLength(l4) + payload },
     l4,
   };
   const flow: Flow = { protocol: spec.protocol, src: request.ip.src, dst: request.ip.dst, sport, dport: to.port };
@@ -199,7 +203,7 @@ export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => 
     return v;
   };
 
-  runLeg('request', srcNs, request, `${spec.protocol} ${describeEnds(request)} from ${srcNs.id}`, from.ip !== null && isIp(spec.from.trim()));
+  runLeg('request', srcNs, request, `${spec.protocol} ${describeEnds(request)} from ${srcNs.id}`, true);
 
   // The answer: from the process that received the request, or the ICMP error a router sent back.
   const delivery = ctx.delivery as WalkContext['delivery'];
@@ -272,6 +276,16 @@ function isIcmpError(p: IpPacket): boolean {
 
 type Lookup = { kind: 'found'; route: Route; table: 'local' | 'main' } | { kind: 'noRoute' };
 
+/** The source address the kernel gives an unbound socket sending to `dst`: the route's `src`, else
+ *  inet_select_addr on the route's device (see Netns.selectSource). */
+function sourceFor(ns: Netns, dst: Ip): Ip | null {
+  const lookup = fibLookup(ns, dst);
+  if (lookup.kind === 'noRoute') return null;
+  const r = lookup.route;
+  if (r.type === 'local') return r.src ?? dst;
+  return r.src ?? ns.selectSource(r.dev ?? '', r.gateway ?? dst);
+}
+
 /** fib_lookup: the local table, then main. */
 function fibLookup(ns: Netns, dst: Ip): Lookup {
   const local = ns.local.lookup(dst);
@@ -313,6 +327,9 @@ function ipLocalOut(ctx: WalkContext, ns: Netns, pkt: IpPacket, explicitSrc: boo
   if (lookup.kind === 'noRoute' || lookup.route.type === 'unreachable' || lookup.route.type === 'blackhole' || lookup.route.type === 'prohibit')
     return verdict('local-error', ns, `connect(): Network is unreachable — ${ns.id} has no route to ${pkt.ip.dst}`);
   const r = lookup.route;
+  if (r.type === 'broadcast')
+    // ip_route_output gives RTN_BROADCAST; a socket without SO_BROADCAST gets EACCES (no ARP: the MAC is ff:ff…).
+    return verdict('local-error', ns, `sendmsg(): Permission denied — ${pkt.ip.dst} is a broadcast address and the socket has no SO_BROADCAST`);
   if (r.type === 'local') {
     const lo = ns.device('lo');
     const frame = withEth(withSrc, { src: lo.mac, dst: lo.mac });
