@@ -24,8 +24,24 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['react', 'react-dom', 'react/*', 'zustand', 'zustand/*', 'xstate', '@xstate/*', 'd3', 'd3-*'], message: 'The engine must not depend on UI libraries.' },
-            { group: ['**/ui/**', '**/worker/**', '**/cli/**'], message: 'The engine knows nothing above it.' },
+            {
+              group: [
+                'react',
+                'react-dom',
+                'react/*',
+                'zustand',
+                'zustand/*',
+                'xstate',
+                '@xstate/*',
+                'd3',
+                'd3-*',
+              ],
+              message: 'The engine must not depend on UI libraries.',
+            },
+            {
+              group: ['**/ui/**', '**/worker/**', '**/cli/**'],
+              message: 'The engine knows nothing above it.',
+            },
           ],
         },
       ],
@@ -33,7 +49,11 @@ export default tseslint.config(
       'no-restricted-properties': [
         'error',
         { object: 'Math', property: 'random', message: 'Use the walk seed: traces must be deterministic.' },
-        { object: 'Date', property: 'now', message: 'The engine has no clock: traces must be deterministic.' },
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'The engine has no clock: traces must be deterministic.',
+        },
       ],
     },
   },

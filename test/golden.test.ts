@@ -20,8 +20,16 @@ describe.each(presets)('built-in scenario %s', (file) => {
     expect(model.walks.length).toBeGreaterThan(0);
   });
 
-  it.each(model.walks.map((w) => [w.name, w] as const))('walk %s matches its golden trace', async (_name, w) => {
-    const trace = walk(buildWorld(model), { from: w.from, to: w.to, protocol: w.protocol, ...(w.size !== null ? { size: w.size } : {}) });
-    await expect(formatTrace(trace)).toMatchFileSnapshot(join('golden', id, `${w.name}.trace.txt`));
-  });
+  it.each(model.walks.map((w) => [w.name, w] as const))(
+    'walk %s matches its golden trace',
+    async (_name, w) => {
+      const trace = walk(buildWorld(model), {
+        from: w.from,
+        to: w.to,
+        protocol: w.protocol,
+        ...(w.size !== null ? { size: w.size } : {}),
+      });
+      await expect(formatTrace(trace)).toMatchFileSnapshot(join('golden', id, `${w.name}.trace.txt`));
+    },
+  );
 });

@@ -35,8 +35,14 @@ describe('packet-walk CLI', () => {
 
   it.each([
     [['trace', 'default', '--from', 'client'], 'needs --from and --to'],
-    [['trace', 'default', '--from', 'client', '--to', '10.0.0.1:1', '--proto', 'sctp'], '--proto must be tcp, udp or icmp'],
-    [['trace', 'default', '--from', 'client', '--to', '10.0.0.1:1', '--seed', 'x3'], '--seed must be a whole number'],
+    [
+      ['trace', 'default', '--from', 'client', '--to', '10.0.0.1:1', '--proto', 'sctp'],
+      '--proto must be tcp, udp or icmp',
+    ],
+    [
+      ['trace', 'default', '--from', 'client', '--to', '10.0.0.1:1', '--seed', 'x3'],
+      '--seed must be a whole number',
+    ],
     [['frobnicate', 'default'], 'unknown command'],
     [[], 'Usage:'],
   ])('usage error %#', async (argv, message) => {

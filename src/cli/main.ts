@@ -83,11 +83,16 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   if (!loaded) return EXIT.invalidScenario;
 
   if (command === 'validate') {
-    io.stdout(`${scenarioArg}: valid — ${loaded.nodes.length} nodes, ${loaded.pods.length} pods, ${loaded.services.length} services, ${loaded.walks.length} walks\n`);
+    io.stdout(
+      `${scenarioArg}: valid — ${loaded.nodes.length} nodes, ${loaded.pods.length} pods, ${loaded.services.length} services, ${loaded.walks.length} walks\n`,
+    );
     return EXIT.ok;
   }
   if (command === 'walks') {
-    for (const w of loaded.walks) io.stdout(`${w.name.padEnd(28)} ${w.protocol.padEnd(5)} ${w.from} -> ${w.to}\n${''.padEnd(28)} ${w.description}\n`);
+    for (const w of loaded.walks)
+      io.stdout(
+        `${w.name.padEnd(28)} ${w.protocol.padEnd(5)} ${w.from} -> ${w.to}\n${''.padEnd(28)} ${w.description}\n`,
+      );
     return EXIT.ok;
   }
 
@@ -95,10 +100,17 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   if (values.walk !== undefined) {
     const named = loaded.walks.find((w) => w.name === values.walk);
     if (!named) {
-      io.stderr(`no walk named "${values.walk}"; this scenario has: ${loaded.walks.map((w) => w.name).join(', ') || 'none'}\n`);
+      io.stderr(
+        `no walk named "${values.walk}"; this scenario has: ${loaded.walks.map((w) => w.name).join(', ') || 'none'}\n`,
+      );
       return EXIT.badWalk;
     }
-    spec = { from: named.from, to: named.to, protocol: named.protocol, ...(named.size !== null ? { size: named.size } : {}) };
+    spec = {
+      from: named.from,
+      to: named.to,
+      protocol: named.protocol,
+      ...(named.size !== null ? { size: named.size } : {}),
+    };
   } else {
     if (!values.from || !values.to) {
       io.stderr(`trace needs --from and --to (or --walk <name>)\n\n${HELP}`);

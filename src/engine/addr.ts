@@ -56,7 +56,8 @@ export function parseCidr(text: string, strict = false): Cidr {
     throw new AddrError(`"${text}" has an invalid prefix length`);
   const prefix = Number(lenText);
   const net = (ipToInt(ip) & maskOf(prefix)) >>> 0;
-  if (strict && net !== ipToInt(ip)) throw new AddrError(`"${text}" has host bits set (network is ${intToIp(net)}/${prefix})`);
+  if (strict && net !== ipToInt(ip))
+    throw new AddrError(`"${text}" has host bits set (network is ${intToIp(net)}/${prefix})`);
   return { ip: intToIp(net), prefix };
 }
 
@@ -75,7 +76,7 @@ export function cidrOf(a: IfAddr): Cidr {
 }
 
 export function cidrContains(c: Cidr, ip: Ip): boolean {
-  return ((ipToInt(ip) & maskOf(c.prefix)) >>> 0) === ipToInt(c.ip);
+  return (ipToInt(ip) & maskOf(c.prefix)) >>> 0 === ipToInt(c.ip);
 }
 
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
@@ -101,7 +102,8 @@ export function broadcastOf(c: Cidr): Ip {
 export function nthSubnet(parent: Cidr, prefix: number, index: number): Cidr {
   if (prefix < parent.prefix) throw new AddrError(`/${prefix} is larger than ${formatCidr(parent)}`);
   const count = 2 ** (prefix - parent.prefix);
-  if (!Number.isInteger(index) || index < 0 || index >= count) throw new AddrError(`${formatCidr(parent)} has only ${count} /${prefix} subnets`);
+  if (!Number.isInteger(index) || index < 0 || index >= count)
+    throw new AddrError(`${formatCidr(parent)} has only ${count} /${prefix} subnets`);
   return { ip: intToIp((ipToInt(parent.ip) + index * 2 ** (32 - prefix)) >>> 0), prefix };
 }
 

@@ -64,13 +64,43 @@ function nodeOps(model: ClusterModel, node: NodeModel, pods: readonly PodModel[]
   const ops: NetOp[] = [
     { op: 'netns-add', netns: ns, why: `the node ${node.name} (its root network namespace)` },
     { op: 'link-add-loopback', netns: ns, why: 'loopback' },
-    { op: 'link-add-physical', netns: ns, name: NODE_NIC, mac: macOf(ns, NODE_NIC), mtu: model.mtu, segment: NODE_NETWORK, why: "the node's NIC on the node network" },
-    { op: 'addr-add', netns: ns, dev: NODE_NIC, ip: node.internalIP, prefix: model.nodeNetwork.prefix, why: "the node's InternalIP" },
+    {
+      op: 'link-add-physical',
+      netns: ns,
+      name: NODE_NIC,
+      mac: macOf(ns, NODE_NIC),
+      mtu: model.mtu,
+      segment: NODE_NETWORK,
+      why: "the node's NIC on the node network",
+    },
+    {
+      op: 'addr-add',
+      netns: ns,
+      dev: NODE_NIC,
+      ip: node.internalIP,
+      prefix: model.nodeNetwork.prefix,
+      why: "the node's InternalIP",
+    },
     { op: 'link-set-up', netns: ns, name: NODE_NIC, why: 'bring the NIC up' },
   ];
   if (model.gateway)
-    ops.push({ op: 'route-add', netns: ns, dst: 'default', gateway: model.gateway.ip, dev: NODE_NIC, onlink: false, type: 'unicast', why: 'default route to the gateway' });
-  ops.push({ op: 'sysctl', netns: ns, key: 'net.ipv4.ip_forward', value: 1, why: 'Kubernetes nodes forward pod traffic' });
+    ops.push({
+      op: 'route-add',
+      netns: ns,
+      dst: 'default',
+      gateway: model.gateway.ip,
+      dev: NODE_NIC,
+      onlink: false,
+      type: 'unicast',
+      why: 'default route to the gateway',
+    });
+  ops.push({
+    op: 'sysctl',
+    netns: ns,
+    key: 'net.ipv4.ip_forward',
+    value: 1,
+    why: 'Kubernetes nodes forward pod traffic',
+  });
   ops.push(...overlayOps(model, node));
   pods.forEach((pod, i) => ops.push(...cniAdd(model, node, pod, i === 0)));
   return ops;
@@ -84,16 +114,58 @@ function overlayOps(model: ClusterModel, node: NodeModel): NetOp[] {
     case 'flannel-vxlan': {
       const dev = vxlanDeviceName(model.vxlan.vni);
       const ops: NetOp[] = [
-        { op: 'link-add-vxlan', netns: ns, name: dev, mac: macOf(ns, dev), vni: model.vxlan.vni, local: node.internalIP, port: model.vxlan.port, underlay: NODE_NIC, learning: false, mtu: model.mtu - VXLAN_OVERHEAD, why: "flanneld creates the node's VTEP" },
-        { op: 'addr-add', netns: ns, dev, ip: node.podCIDR.ip, prefix: 32, why: 'a /32 so host-to-pod traffic has a source on the flannel network' },
+        {
+          op: 'link-add-vxlan',
+          netns: ns,
+          name: dev,
+          mac: macOf(ns, dev),
+          vni: model.vxlan.vni,
+          local: node.internalIP,
+          port: model.vxlan.port,
+          underlay: NODE_NIC,
+          learning: false,
+          mtu: model.mtu - VXLAN_OVERHEAD,
+          why: "flanneld creates the node's VTEP",
+        },
+        {
+          op: 'addr-add',
+          netns: ns,
+          dev,
+          ip: node.podCIDR.ip,
+          prefix: 32,
+          why: 'a /32 so host-to-pod traffic has a source on the flannel network',
+        },
         { op: 'link-set-up', netns: ns, name: dev, why: 'bring the VTEP up' },
       ];
       for (const o of others) {
         const vtepMac = macOf(nodeNetns(o.name), dev);
         ops.push(
-          { op: 'neigh-add', netns: ns, dev, ip: o.podCIDR.ip, mac: vtepMac, why: `flanneld: ${o.name}'s VTEP MAC (no ARP over the overlay)` },
-          { op: 'fdb-add', netns: ns, dev, mac: vtepMac, dst: o.internalIP, why: `flanneld: frames for that MAC go to ${o.internalIP}` },
-          { op: 'route-add', netns: ns, dst: formatCidr(o.podCIDR), gateway: o.podCIDR.ip, dev, onlink: true, type: 'unicast', why: `flanneld: ${o.name}'s pod subnet through the overlay` },
+          {
+            op: 'neigh-add',
+            netns: ns,
+            dev,
+            ip: o.podCIDR.ip,
+            mac: vtepMac,
+            why: `flanneld: ${o.name}'s VTEP MAC (no ARP over the overlay)`,
+          },
+          {
+            op: 'fdb-add',
+            netns: ns,
+            dev,
+            mac: vtepMac,
+            dst: o.internalIP,
+            why: `flanneld: frames for that MAC go to ${o.internalIP}`,
+          },
+          {
+            op: 'route-add',
+            netns: ns,
+            dst: formatCidr(o.podCIDR),
+            gateway: o.podCIDR.ip,
+            dev,
+            onlink: true,
+            type: 'unicast',
+            why: `flanneld: ${o.name}'s pod subnet through the overlay`,
+          },
         );
       }
       return ops;
@@ -126,25 +198,83 @@ function cniAdd(model: ClusterModel, node: NodeModel, pod: PodModel, first: bool
   const ops: NetOp[] = [];
   if (first)
     ops.push(
-      { op: 'link-add-bridge', netns: nodeNs, name: BRIDGE, mac: macOf(nodeNs, BRIDGE), mtu, why: 'bridge plugin: create cni0 on the first pod ADD' },
+      {
+        op: 'link-add-bridge',
+        netns: nodeNs,
+        name: BRIDGE,
+        mac: macOf(nodeNs, BRIDGE),
+        mtu,
+        why: 'bridge plugin: create cni0 on the first pod ADD',
+      },
       { op: 'link-set-up', netns: nodeNs, name: BRIDGE, why: 'bring the bridge up' },
     );
   ops.push(
-    { op: 'netns-add', netns: ns, why: `kubelet creates the pause container of ${pod.namespace}/${pod.name} with a new network namespace` },
+    {
+      op: 'netns-add',
+      netns: ns,
+      why: `kubelet creates the pause container of ${pod.namespace}/${pod.name} with a new network namespace`,
+    },
     { op: 'link-add-loopback', netns: ns, why: 'loopback inside the pod' },
-    { op: 'link-add-veth', netns: ns, name: 'eth0', mac: macOf(ns, 'eth0'), peerName: veth, peerNetns: nodeNs, peerMac: macOf(nodeNs, veth), mtu, why: 'bridge plugin: a veth pair, eth0 in the pod and its peer on the node' },
-    { op: 'link-set-master', netns: nodeNs, name: veth, master: BRIDGE, hairpin: flannel, why: `attach the host end to ${BRIDGE}${flannel ? ' (hairpinMode)' : ''}` },
+    {
+      op: 'link-add-veth',
+      netns: ns,
+      name: 'eth0',
+      mac: macOf(ns, 'eth0'),
+      peerName: veth,
+      peerNetns: nodeNs,
+      peerMac: macOf(nodeNs, veth),
+      mtu,
+      why: 'bridge plugin: a veth pair, eth0 in the pod and its peer on the node',
+    },
+    {
+      op: 'link-set-master',
+      netns: nodeNs,
+      name: veth,
+      master: BRIDGE,
+      hairpin: flannel,
+      why: `attach the host end to ${BRIDGE}${flannel ? ' (hairpinMode)' : ''}`,
+    },
     { op: 'link-set-up', netns: nodeNs, name: veth, why: 'bring the host end up' },
-    { op: 'addr-add', netns: ns, dev: 'eth0', ip: pod.podIP, prefix: node.podCIDR.prefix, why: 'host-local IPAM: the pod IP' },
+    {
+      op: 'addr-add',
+      netns: ns,
+      dev: 'eth0',
+      ip: pod.podIP,
+      prefix: node.podCIDR.prefix,
+      why: 'host-local IPAM: the pod IP',
+    },
     { op: 'link-set-up', netns: ns, name: 'eth0', why: 'bring eth0 up' },
   );
   if (flannel)
-    ops.push({ op: 'route-add', netns: ns, dst: formatCidr(model.clusterCIDR), gateway: gw, dev: 'eth0', onlink: false, type: 'unicast', why: 'flannel IPAM route to the cluster network' });
-  ops.push({ op: 'route-add', netns: ns, dst: 'default', gateway: gw, dev: 'eth0', onlink: false, type: 'unicast', why: 'isDefaultGateway: default route via cni0' });
+    ops.push({
+      op: 'route-add',
+      netns: ns,
+      dst: formatCidr(model.clusterCIDR),
+      gateway: gw,
+      dev: 'eth0',
+      onlink: false,
+      type: 'unicast',
+      why: 'flannel IPAM route to the cluster network',
+    });
+  ops.push({
+    op: 'route-add',
+    netns: ns,
+    dst: 'default',
+    gateway: gw,
+    dev: 'eth0',
+    onlink: false,
+    type: 'unicast',
+    why: 'isDefaultGateway: default route via cni0',
+  });
   if (first)
-    ops.push(
-      { op: 'addr-add', netns: nodeNs, dev: BRIDGE, ip: gw, prefix: node.podCIDR.prefix, why: 'isGateway: the gateway address on the bridge' },
-    );
+    ops.push({
+      op: 'addr-add',
+      netns: nodeNs,
+      dev: BRIDGE,
+      ip: gw,
+      prefix: node.podCIDR.prefix,
+      why: 'isGateway: the gateway address on the bridge',
+    });
   return ops;
 }
 
@@ -157,20 +287,59 @@ function hostOps(model: ClusterModel, name: string): NetOp[] {
   const gw = model.gateway;
   if (gw && gw.name === name) {
     ops.push(
-      { op: 'link-add-physical', netns: ns, name: 'eth0', mac: macOf(ns, 'eth0'), mtu: model.mtu, segment: NODE_NETWORK, why: 'the gateway on the node network' },
-      { op: 'addr-add', netns: ns, dev: 'eth0', ip: gw.ip, prefix: model.nodeNetwork.prefix, why: 'gateway address' },
+      {
+        op: 'link-add-physical',
+        netns: ns,
+        name: 'eth0',
+        mac: macOf(ns, 'eth0'),
+        mtu: model.mtu,
+        segment: NODE_NETWORK,
+        why: 'the gateway on the node network',
+      },
+      {
+        op: 'addr-add',
+        netns: ns,
+        dev: 'eth0',
+        ip: gw.ip,
+        prefix: model.nodeNetwork.prefix,
+        why: 'gateway address',
+      },
       { op: 'link-set-up', netns: ns, name: 'eth0', why: 'up' },
     );
     if (gw.internetIP && model.internet)
       ops.push(
-        { op: 'link-add-physical', netns: ns, name: 'eth1', mac: macOf(ns, 'eth1'), mtu: model.mtu, segment: INTERNET, why: 'the gateway on the internet side' },
-        { op: 'addr-add', netns: ns, dev: 'eth1', ip: gw.internetIP, prefix: model.internet.prefix, why: 'internet-side address' },
+        {
+          op: 'link-add-physical',
+          netns: ns,
+          name: 'eth1',
+          mac: macOf(ns, 'eth1'),
+          mtu: model.mtu,
+          segment: INTERNET,
+          why: 'the gateway on the internet side',
+        },
+        {
+          op: 'addr-add',
+          netns: ns,
+          dev: 'eth1',
+          ip: gw.internetIP,
+          prefix: model.internet.prefix,
+          why: 'internet-side address',
+        },
         { op: 'link-set-up', netns: ns, name: 'eth1', why: 'up' },
       );
     ops.push({ op: 'sysctl', netns: ns, key: 'net.ipv4.ip_forward', value: 1, why: 'a router forwards' });
     if (model.cni === 'bridge-router')
       for (const n of model.nodes)
-        ops.push({ op: 'route-add', netns: ns, dst: formatCidr(n.podCIDR), gateway: n.internalIP, dev: 'eth0', onlink: false, type: 'unicast', why: `the router knows ${n.name}'s pod subnet` });
+        ops.push({
+          op: 'route-add',
+          netns: ns,
+          dst: formatCidr(n.podCIDR),
+          gateway: n.internalIP,
+          dev: 'eth0',
+          onlink: false,
+          type: 'unicast',
+          why: `the router knows ${n.name}'s pod subnet`,
+        });
     return ops;
   }
   const host = model.hosts.find((h) => h.name === name);
@@ -179,12 +348,30 @@ function hostOps(model: ClusterModel, name: string): NetOp[] {
   const cidr = onNodeNet ? model.nodeNetwork : model.internet;
   if (!cidr) return ops;
   ops.push(
-    { op: 'link-add-physical', netns: ns, name: 'eth0', mac: macOf(ns, 'eth0'), mtu: model.mtu, segment: onNodeNet ? NODE_NETWORK : INTERNET, why: `${name}'s NIC` },
+    {
+      op: 'link-add-physical',
+      netns: ns,
+      name: 'eth0',
+      mac: macOf(ns, 'eth0'),
+      mtu: model.mtu,
+      segment: onNodeNet ? NODE_NETWORK : INTERNET,
+      why: `${name}'s NIC`,
+    },
     { op: 'addr-add', netns: ns, dev: 'eth0', ip: host.ip, prefix: cidr.prefix, why: `${name}'s address` },
     { op: 'link-set-up', netns: ns, name: 'eth0', why: 'up' },
   );
   const via = gw ? (onNodeNet ? gw.ip : gw.internetIP) : null;
-  if (via) ops.push({ op: 'route-add', netns: ns, dst: 'default', gateway: via, dev: 'eth0', onlink: false, type: 'unicast', why: 'default route to the gateway' });
+  if (via)
+    ops.push({
+      op: 'route-add',
+      netns: ns,
+      dst: 'default',
+      gateway: via,
+      dev: 'eth0',
+      onlink: false,
+      type: 'unicast',
+      why: 'default route to the gateway',
+    });
   return ops;
 }
 
@@ -237,15 +424,36 @@ export function planWorld(model: ClusterModel): WorldPlan {
   for (const h of model.hosts) {
     const ns = hostNetns(h.name);
     own(h.ip, ns, 'eth0');
-    (h.network === 'node' ? nodeMembers : internetMembers).push({ netns: ns, device: 'eth0', mac: macOf(ns, 'eth0') });
+    (h.network === 'node' ? nodeMembers : internetMembers).push({
+      netns: ns,
+      device: 'eth0',
+      mac: macOf(ns, 'eth0'),
+    });
   }
-  const segments = new Map<string, Segment>([[NODE_NETWORK, { id: NODE_NETWORK, label: `node network ${formatCidr(model.nodeNetwork)}`, cidr: model.nodeNetwork, members: nodeMembers }]]);
-  if (model.internet) segments.set(INTERNET, { id: INTERNET, label: `internet ${formatCidr(model.internet)}`, cidr: model.internet, members: internetMembers });
+  const segments = new Map<string, Segment>([
+    [
+      NODE_NETWORK,
+      {
+        id: NODE_NETWORK,
+        label: `node network ${formatCidr(model.nodeNetwork)}`,
+        cidr: model.nodeNetwork,
+        members: nodeMembers,
+      },
+    ],
+  ]);
+  if (model.internet)
+    segments.set(INTERNET, {
+      id: INTERNET,
+      label: `internet ${formatCidr(model.internet)}`,
+      cidr: model.internet,
+      members: internetMembers,
+    });
 
   const listenOf = (ports: readonly number[]): readonly number[] | 'any' => (ports.length ? ports : 'any');
 
   const nodeRef = (n: NodeModel) => ({ netns: nodeNetns(n.name), ip: n.internalIP });
-  const podRef = (p: PodModel) => (p.hostNetwork ? { netns: nodeNetns(p.nodeName), ip: p.podIP } : { netns: podNetns(p), ip: p.podIP });
+  const podRef = (p: PodModel) =>
+    p.hostNetwork ? { netns: nodeNetns(p.nodeName), ip: p.podIP } : { netns: podNetns(p), ip: p.podIP };
   const hostRef = (name: string) => {
     if (model.gateway?.name === name) return { netns: hostNetns(name), ip: model.gateway.ip };
     const h = model.hosts.find((x) => x.name === name);
@@ -286,9 +494,17 @@ export function planWorld(model: ClusterModel): WorldPlan {
       const node = nodeByName.get(unit.slice(5));
       if (!node) return [];
       // hostNetwork pods share the node's namespace, so their ports are the node's too.
-      const hostNetPorts = model.pods.filter((p) => p.hostNetwork && p.nodeName === node.name).flatMap((p) => p.ports.map((x) => x.containerPort));
+      const hostNetPorts = model.pods
+        .filter((p) => p.hostNetwork && p.nodeName === node.name)
+        .flatMap((p) => p.ports.map((x) => x.containerPort));
       return [
-        { id: unit, kind: 'node', node: node.name, label: node.name, listen: hostNetPorts.length ? hostNetPorts : 'any' },
+        {
+          id: unit,
+          kind: 'node',
+          node: node.name,
+          label: node.name,
+          listen: hostNetPorts.length ? hostNetPorts : 'any',
+        },
         ...(podsByNode.get(node.name) ?? []).map((p) => ({
           id: podNetns(p),
           kind: 'pod' as const,

@@ -21,12 +21,22 @@ export interface L2Endpoint {
   readonly device: string;
   /** Bridges the broadcast crossed to get here: where it entered and which port leads towards this endpoint
    *  (null when the endpoint is the bridge device itself). */
-  readonly bridges: readonly { readonly netns: NetnsId; readonly bridge: string; readonly ingress: string | null; readonly towards: string | null }[];
+  readonly bridges: readonly {
+    readonly netns: NetnsId;
+    readonly bridge: string;
+    readonly ingress: string | null;
+    readonly towards: string | null;
+  }[];
 }
 
 /** Every endpoint a broadcast sent out of `dev` in `ns` reaches. With `only`, NICs on a segment that belong
  *  to other namespaces are skipped: on a 5,000-node network that avoids building every node to find one. */
-export function broadcastDomain(world: World, ns: Netns, dev: Device, only: NetnsId | null = null): L2Endpoint[] {
+export function broadcastDomain(
+  world: World,
+  ns: Netns,
+  dev: Device,
+  only: NetnsId | null = null,
+): L2Endpoint[] {
   const out: L2Endpoint[] = [];
   const seen = new Set<string>();
   type Crossing = L2Endpoint['bridges'][number];
@@ -40,7 +50,8 @@ export function broadcastDomain(world: World, ns: Netns, dev: Device, only: Netn
       }
       case 'bridge':
         // Sent by the host through the bridge device: out of every port.
-        for (const p of d.ports) leave(n, n.device(p), [...path, { netns: n.id, bridge: d.name, ingress: null, towards: p }]);
+        for (const p of d.ports)
+          leave(n, n.device(p), [...path, { netns: n.id, bridge: d.name, ingress: null, towards: p }]);
         return;
       case 'physical':
         for (const m of world.segment(d.segment).members) {
@@ -63,9 +74,14 @@ export function broadcastDomain(world: World, ns: Netns, dev: Device, only: Netn
     if (d.master) {
       const br = n.device(d.master);
       if (br.kind !== 'bridge') return;
-      out.push({ netns: n.id, device: br.name, bridges: [...path, { netns: n.id, bridge: br.name, ingress: d.name, towards: null }] });
+      out.push({
+        netns: n.id,
+        device: br.name,
+        bridges: [...path, { netns: n.id, bridge: br.name, ingress: d.name, towards: null }],
+      });
       for (const p of br.ports)
-        if (p !== d.name) leave(n, n.device(p), [...path, { netns: n.id, bridge: br.name, ingress: d.name, towards: p }]);
+        if (p !== d.name)
+          leave(n, n.device(p), [...path, { netns: n.id, bridge: br.name, ingress: d.name, towards: p }]);
       return;
     }
     out.push({ netns: n.id, device: d.name, bridges: path });

@@ -21,7 +21,14 @@ export type NetOp =
       readonly mtu: number;
       readonly why: string;
     }
-  | { readonly op: 'link-add-bridge'; readonly netns: NetnsId; readonly name: string; readonly mac: Mac; readonly mtu: number; readonly why: string }
+  | {
+      readonly op: 'link-add-bridge';
+      readonly netns: NetnsId;
+      readonly name: string;
+      readonly mac: Mac;
+      readonly mtu: number;
+      readonly why: string;
+    }
   | {
       readonly op: 'link-add-vxlan';
       readonly netns: NetnsId;
@@ -45,9 +52,23 @@ export type NetOp =
       readonly segment: string;
       readonly why: string;
     }
-  | { readonly op: 'link-set-master'; readonly netns: NetnsId; readonly name: string; readonly master: string; readonly hairpin: boolean; readonly why: string }
+  | {
+      readonly op: 'link-set-master';
+      readonly netns: NetnsId;
+      readonly name: string;
+      readonly master: string;
+      readonly hairpin: boolean;
+      readonly why: string;
+    }
   | { readonly op: 'link-set-up'; readonly netns: NetnsId; readonly name: string; readonly why: string }
-  | { readonly op: 'addr-add'; readonly netns: NetnsId; readonly dev: string; readonly ip: Ip; readonly prefix: number; readonly why: string }
+  | {
+      readonly op: 'addr-add';
+      readonly netns: NetnsId;
+      readonly dev: string;
+      readonly ip: Ip;
+      readonly prefix: number;
+      readonly why: string;
+    }
   | {
       readonly op: 'route-add';
       readonly netns: NetnsId;
@@ -58,9 +79,29 @@ export type NetOp =
       readonly type: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
       readonly why: string;
     }
-  | { readonly op: 'neigh-add'; readonly netns: NetnsId; readonly dev: string; readonly ip: Ip; readonly mac: Mac; readonly why: string }
-  | { readonly op: 'fdb-add'; readonly netns: NetnsId; readonly dev: string; readonly mac: Mac; readonly dst: Ip; readonly why: string }
-  | { readonly op: 'sysctl'; readonly netns: NetnsId; readonly key: 'net.ipv4.ip_forward'; readonly value: 0 | 1; readonly why: string };
+  | {
+      readonly op: 'neigh-add';
+      readonly netns: NetnsId;
+      readonly dev: string;
+      readonly ip: Ip;
+      readonly mac: Mac;
+      readonly why: string;
+    }
+  | {
+      readonly op: 'fdb-add';
+      readonly netns: NetnsId;
+      readonly dev: string;
+      readonly mac: Mac;
+      readonly dst: Ip;
+      readonly why: string;
+    }
+  | {
+      readonly op: 'sysctl';
+      readonly netns: NetnsId;
+      readonly key: 'net.ipv4.ip_forward';
+      readonly value: 0 | 1;
+      readonly why: string;
+    };
 
 /** The op as the command a person would type inside that namespace (`ip netns exec <ns>` omitted). */
 export function formatNetOp(op: NetOp): string {

@@ -107,7 +107,9 @@ export function frameLength(f: Frame | IpPacket): number {
 }
 
 export function withEth(p: IpPacket, eth: EthHeader): Frame {
-  return p.vxlan && p.inner ? { eth, ip: p.ip, l4: p.l4, vxlan: p.vxlan, inner: p.inner } : { eth, ip: p.ip, l4: p.l4 };
+  return p.vxlan && p.inner
+    ? { eth, ip: p.ip, l4: p.l4, vxlan: p.vxlan, inner: p.inner }
+    : { eth, ip: p.ip, l4: p.l4 };
 }
 
 export function stripEth(f: Frame): IpPacket {

@@ -64,7 +64,12 @@ export function bruteForceLookup(routes: readonly Route[], dst: Ip): Route | nul
   let best: Route | null = null;
   for (const r of routes) {
     if (!cidrContains(r.dst, dst)) continue;
-    if (!best || r.dst.prefix > best.dst.prefix || (r.dst.prefix === best.dst.prefix && r.metric < best.metric)) best = r;
+    if (
+      !best ||
+      r.dst.prefix > best.dst.prefix ||
+      (r.dst.prefix === best.dst.prefix && r.metric < best.metric)
+    )
+      best = r;
   }
   return best;
 }

@@ -68,8 +68,19 @@ export type Decision =
       readonly arp: { readonly answeredBy: string; readonly device: string } | null;
       readonly entry: string | null;
     }
-  | { readonly kind: 'forward'; readonly ipForward: boolean; readonly ttlBefore: number; readonly ttlAfter: number }
-  | { readonly kind: 'mtu'; readonly device: string; readonly mtu: number; readonly length: number; readonly df: boolean }
+  | {
+      readonly kind: 'forward';
+      readonly ipForward: boolean;
+      readonly ttlBefore: number;
+      readonly ttlAfter: number;
+    }
+  | {
+      readonly kind: 'mtu';
+      readonly device: string;
+      readonly mtu: number;
+      readonly length: number;
+      readonly df: boolean;
+    }
   | {
       readonly kind: 'encap';
       readonly device: string;

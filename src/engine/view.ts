@@ -57,5 +57,11 @@ export interface WorldView {
   readonly segments: readonly SegmentView[];
   readonly links: readonly LinkView[];
   /** Named walks of the scenario. */
-  readonly walks: readonly { name: string; description: string; from: string; to: string; protocol: string }[];
+  readonly walks: readonly {
+    name: string;
+    description: string;
+    from: string;
+    to: string;
+    protocol: string;
+  }[];
 }

@@ -11,7 +11,8 @@ export function worldView(world: World, walks: WorldView['walks'] = []): WorldVi
   for (const ns of world.allNetns()) {
     const fdb: string[] = [];
     for (const d of ns.devices.values()) {
-      if (d.kind === 'vxlan') for (const [mac, dst] of d.fdb) fdb.push(`${mac} dev ${d.name} dst ${dst} self permanent`);
+      if (d.kind === 'vxlan')
+        for (const [mac, dst] of d.fdb) fdb.push(`${mac} dev ${d.name} dst ${dst} self permanent`);
       if (d.kind === 'bridge') {
         fdb.push(`${d.mac} dev ${d.name} master ${d.name} permanent`);
         for (const p of d.ports) fdb.push(`${ns.device(p).mac} dev ${p} master ${d.name} permanent`);
@@ -20,7 +21,12 @@ export function worldView(world: World, walks: WorldView['walks'] = []): WorldVi
         const key = [`${ns.id}|${d.name}`, `${d.peer.netns}|${d.peer.name}`].sort().join('~');
         if (!seenVeth.has(key)) {
           seenVeth.add(key);
-          links.push({ kind: 'veth', a: { netns: ns.id, device: d.name }, b: { netns: d.peer.netns, device: d.peer.name }, segment: null });
+          links.push({
+            kind: 'veth',
+            a: { netns: ns.id, device: d.name },
+            b: { netns: d.peer.netns, device: d.peer.name },
+            segment: null,
+          });
         }
       }
     }
@@ -40,14 +46,30 @@ export function worldView(world: World, walks: WorldView['walks'] = []): WorldVi
         segment: d.kind === 'physical' ? d.segment : null,
       })),
       routes: routesOf(ns),
-      neighbours: [...ns.neigh.entries()].flatMap(([dev, t]) => [...t.values()].map((e) => formatNeigh(dev, e))),
+      neighbours: [...ns.neigh.entries()].flatMap(([dev, t]) =>
+        [...t.values()].map((e) => formatNeigh(dev, e)),
+      ),
       fdb,
       ipForward: ns.ipForward,
     });
   }
   const segments = [...world.plan.segments.values()].map((s) => {
-    for (const m of s.members) links.push({ kind: 'wire', a: { netns: m.netns, device: m.device }, b: { netns: 'segment', device: s.id }, segment: s.id });
+    for (const m of s.members)
+      links.push({
+        kind: 'wire',
+        a: { netns: m.netns, device: m.device },
+        b: { netns: 'segment', device: s.id },
+        segment: s.id,
+      });
     return { id: s.id, cidr: formatCidr(s.cidr), label: s.label };
   });
-  return { name: world.name, description: world.description, cni: world.cni, namespaces, segments, links, walks };
+  return {
+    name: world.name,
+    description: world.description,
+    cni: world.cni,
+    namespaces,
+    segments,
+    links,
+    walks,
+  };
 }

@@ -95,7 +95,8 @@ class WalkContext {
 
   emit(e: DistributiveOmit<TraceEvent, 'seq' | 'leg'>): void {
     // The verdict that ends a runaway leg must still be recorded, so it is exempt from the budget.
-    if (e.type !== 'verdict' && this.events.length - this.legStart > MAX_EVENTS_PER_LEG) throw new WalkBudgetExceeded();
+    if (e.type !== 'verdict' && this.events.length - this.legStart > MAX_EVENTS_PER_LEG)
+      throw new WalkBudgetExceeded();
     const full = { ...e, seq: this.events.length, leg: this.leg } as TraceEvent;
     this.events.push(full);
     this.onEvent?.(full);
@@ -161,11 +162,15 @@ export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => 
   if (!from.netns) throw new EngineError(`"${spec.from}": no namespace of this scenario owns that address`);
   const to = resolveRef(world, spec.to, true);
   if (!to.ip) throw new EngineError(`"${spec.to}" has no IP address to send to`);
-  if (spec.protocol !== 'icmp' && to.port === null) throw new EngineError(`"${spec.to}": a ${spec.protocol} walk needs a port (ip:port)`);
+  if (spec.protocol !== 'icmp' && to.port === null)
+    throw new EngineError(`"${spec.to}": a ${spec.protocol} walk needs a port (ip:port)`);
 
   const ctx = new WalkContext(world, onEvent);
   const srcNs = world.netns(from.netns);
-  const sport = spec.protocol === 'icmp' ? null : EPHEMERAL_LOW + Math.floor(rng() * (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
+  const sport =
+    spec.protocol === 'icmp'
+      ? null
+      : EPHEMERAL_LOW + Math.floor(rng() * (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
   const l4: L4Header =
     spec.protocol === 'tcp'
       ? { kind: 'tcp', sport: sport!, dport: to.port!, flags: 'S' }
@@ -177,14 +182,33 @@ export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => 
   const bound = isIp(spec.from.trim());
   const src = (bound ? from.ip : sourceFor(srcNs, to.ip)) ?? from.ip ?? '0.0.0.0';
   const request: IpPacket = {
-    ip: { src, dst: to.ip, ttl: DEFAULT_TTL, protocol: spec.protocol, df: true, length: IPV4_HEADER_LEN + l4HeaderLength(l4) + payload },
+    ip: {
+      src,
+      dst: to.ip,
+      ttl: DEFAULT_TTL,
+      protocol: spec.protocol,
+      df: true,
+      length: IPV4_HEADER_LEN + l4HeaderLength(l4) + payload,
+    },
     l4,
   };
-  const flow: Flow = { protocol: spec.protocol, src: request.ip.src, dst: request.ip.dst, sport, dport: to.port };
+  const flow: Flow = {
+    protocol: spec.protocol,
+    src: request.ip.src,
+    dst: request.ip.dst,
+    sport,
+    dport: to.port,
+  };
 
   const legs: LegSummary[] = [];
   ctx.request = request;
-  const runLeg = (kind: LegKind, ns: Netns, packet: IpPacket, summary: string, explicitSrc: boolean): Verdict => {
+  const runLeg = (
+    kind: LegKind,
+    ns: Netns,
+    packet: IpPacket,
+    summary: string,
+    explicitSrc: boolean,
+  ): Verdict => {
     ctx.delivery = null;
     ctx.icmpError = null;
     ctx.startLeg(kind, ns, packet, summary);
@@ -215,10 +239,24 @@ export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => 
       runLeg(kind, delivery.ns, reply, `${describeReply(reply)} from ${delivery.ns.id}`, true);
     }
   } else if (icmpError) {
-    runLeg('icmp-error', icmpError.ns, icmpError.packet, `ICMP ${describeIcmpShort(icmpError.packet.l4 as IcmpHeader)} from ${icmpError.ns.id} to ${icmpError.packet.ip.dst}`, true);
+    runLeg(
+      'icmp-error',
+      icmpError.ns,
+      icmpError.packet,
+      `ICMP ${describeIcmpShort(icmpError.packet.l4 as IcmpHeader)} from ${icmpError.ns.id} to ${icmpError.packet.ip.dst}`,
+      true,
+    );
   }
 
-  return { version: TRACE_FORMAT_VERSION, from: spec.from, to: spec.to, flow, seed, events: ctx.events, legs };
+  return {
+    version: TRACE_FORMAT_VERSION,
+    from: spec.from,
+    to: spec.to,
+    flow,
+    seed,
+    events: ctx.events,
+    legs,
+  };
 }
 
 function describeEnds(p: IpPacket): string {
@@ -235,27 +273,54 @@ function describeReply(p: IpPacket): string {
 function describeIcmpShort(h: IcmpHeader): string {
   if (h.type === 0) return 'echo reply';
   if (h.type === 11) return 'time exceeded';
-  if (h.type === 3) return ({ 0: 'net unreachable', 1: 'host unreachable', 3: 'port unreachable', 4: 'fragmentation needed' } as Record<number, string>)[h.code] ?? 'unreachable';
+  if (h.type === 3)
+    return (
+      (
+        {
+          0: 'net unreachable',
+          1: 'host unreachable',
+          3: 'port unreachable',
+          4: 'fragmentation needed',
+        } as Record<number, string>
+      )[h.code] ?? 'unreachable'
+    );
   return `type ${h.type}`;
 }
 
 /** What the receiving stack answers (tcp_v4_send_synack / tcp_v4_send_reset, icmp_echo, udp's port unreachable). */
 function replyTo(req: IpPacket, listening: boolean, rng: () => number): IpPacket | null {
   const base = (l4: L4Header, payload: number): IpPacket => ({
-    ip: { src: req.ip.dst, dst: req.ip.src, ttl: DEFAULT_TTL, protocol: l4.kind, df: l4.kind !== 'icmp' || l4.type === 0, length: IPV4_HEADER_LEN + l4HeaderLength(l4) + payload },
+    ip: {
+      src: req.ip.dst,
+      dst: req.ip.src,
+      ttl: DEFAULT_TTL,
+      protocol: l4.kind,
+      df: l4.kind !== 'icmp' || l4.type === 0,
+      length: IPV4_HEADER_LEN + l4HeaderLength(l4) + payload,
+    },
     l4,
   });
   switch (req.l4.kind) {
     case 'tcp':
       if (!req.l4.flags.includes('S')) return null;
-      return base({ kind: 'tcp', sport: req.l4.dport, dport: req.l4.sport, flags: listening ? 'S.' : 'R.' }, 0);
+      return base(
+        { kind: 'tcp', sport: req.l4.dport, dport: req.l4.sport, flags: listening ? 'S.' : 'R.' },
+        0,
+      );
     case 'udp':
-      if (listening) return base({ kind: 'udp', sport: req.l4.dport, dport: req.l4.sport }, Math.max(0, req.ip.length - IPV4_HEADER_LEN - UDP_HEADER_LEN));
+      if (listening)
+        return base(
+          { kind: 'udp', sport: req.l4.dport, dport: req.l4.sport },
+          Math.max(0, req.ip.length - IPV4_HEADER_LEN - UDP_HEADER_LEN),
+        );
       return icmpErrorPacket(req, req.ip.dst, 3, 3);
     case 'icmp': {
       void rng;
       if (req.l4.type !== 8) return null;
-      return base({ kind: 'icmp', type: 0, code: 0, id: req.l4.id ?? 0, seq: req.l4.seq ?? 0 }, req.ip.length - IPV4_HEADER_LEN - ICMP_HEADER_LEN);
+      return base(
+        { kind: 'icmp', type: 0, code: 0, id: req.l4.id ?? 0, seq: req.l4.seq ?? 0 },
+        req.ip.length - IPV4_HEADER_LEN - ICMP_HEADER_LEN,
+      );
     }
   }
 }
@@ -264,8 +329,24 @@ function replyTo(req: IpPacket, listening: boolean, rng: () => number): IpPacket
  *  icmp_send quotes as much as fits in 576 bytes; the length here follows that. */
 function icmpErrorPacket(orig: IpPacket, src: Ip, type: number, code: number, mtu?: number): IpPacket {
   const quoted = Math.min(orig.ip.length, 576 - IPV4_HEADER_LEN - ICMP_HEADER_LEN);
-  const l4: IcmpHeader = { kind: 'icmp', type, code, ...(mtu !== undefined ? { mtu } : {}), original: { ip: orig.ip, l4: orig.l4 } };
-  return { ip: { src, dst: orig.ip.src, ttl: DEFAULT_TTL, protocol: 'icmp', df: false, length: IPV4_HEADER_LEN + ICMP_HEADER_LEN + quoted }, l4 };
+  const l4: IcmpHeader = {
+    kind: 'icmp',
+    type,
+    code,
+    ...(mtu !== undefined ? { mtu } : {}),
+    original: { ip: orig.ip, l4: orig.l4 },
+  };
+  return {
+    ip: {
+      src,
+      dst: orig.ip.src,
+      ttl: DEFAULT_TTL,
+      protocol: 'icmp',
+      df: false,
+      length: IPV4_HEADER_LEN + ICMP_HEADER_LEN + quoted,
+    },
+    l4,
+  };
 }
 
 function isIcmpError(p: IpPacket): boolean {
@@ -298,15 +379,41 @@ function fibLookup(ns: Netns, dst: Ip): Lookup {
 function decideRoute(ctx: WalkContext, ns: Netns, pkt: IpPacket, lookup: Lookup, src: Ip | null): void {
   const dst = pkt.ip.dst;
   if (lookup.kind === 'noRoute') {
-    ctx.decide(ns, { kind: 'route', table: null, dst, route: null, result: 'unreachable', dev: null, gateway: null, src: null }, `${dst}: no route (RTNETLINK: Network is unreachable)`, pkt);
+    ctx.decide(
+      ns,
+      {
+        kind: 'route',
+        table: null,
+        dst,
+        route: null,
+        result: 'unreachable',
+        dev: null,
+        gateway: null,
+        src: null,
+      },
+      `${dst}: no route (RTNETLINK: Network is unreachable)`,
+      pkt,
+    );
     return;
   }
   const r = lookup.route;
   const result = r.type === 'local' ? 'local' : r.type === 'broadcast' ? 'broadcast' : r.type;
-  const get = r.type === 'local' ? `local ${dst} dev lo table local src ${r.src ?? dst}` : `${dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${src ? ` src ${src}` : ''}`;
+  const get =
+    r.type === 'local'
+      ? `local ${dst} dev lo table local src ${r.src ?? dst}`
+      : `${dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${src ? ` src ${src}` : ''}`;
   ctx.decide(
     ns,
-    { kind: 'route', table: lookup.table, dst, route: formatRoute(r), result, dev: r.dev, gateway: r.gateway, src },
+    {
+      kind: 'route',
+      table: lookup.table,
+      dst,
+      route: formatRoute(r),
+      result,
+      dev: r.dev,
+      gateway: r.gateway,
+      src,
+    },
     `${get}  [${lookup.table}: ${formatRoute(r)}]`,
     pkt,
   );
@@ -320,16 +427,33 @@ function ipLocalOut(ctx: WalkContext, ns: Netns, pkt: IpPacket, explicitSrc: boo
   let src: Ip | null = null;
   if (lookup.kind === 'found') {
     const r = lookup.route;
-    src = explicitSrc || isIcmpError(pkt) || pkt.vxlan ? pkt.ip.src : (r.src ?? (r.type === 'local' ? pkt.ip.dst : ns.selectSource(r.dev ?? '', r.gateway ?? pkt.ip.dst)));
+    src =
+      explicitSrc || isIcmpError(pkt) || pkt.vxlan
+        ? pkt.ip.src
+        : (r.src ??
+          (r.type === 'local' ? pkt.ip.dst : ns.selectSource(r.dev ?? '', r.gateway ?? pkt.ip.dst)));
   }
   const withSrc: IpPacket = src && src !== pkt.ip.src ? { ...pkt, ip: { ...pkt.ip, src } } : pkt;
   decideRoute(ctx, ns, withSrc, lookup, src);
-  if (lookup.kind === 'noRoute' || lookup.route.type === 'unreachable' || lookup.route.type === 'blackhole' || lookup.route.type === 'prohibit')
-    return verdict('local-error', ns, `connect(): Network is unreachable — ${ns.id} has no route to ${pkt.ip.dst}`);
+  if (
+    lookup.kind === 'noRoute' ||
+    lookup.route.type === 'unreachable' ||
+    lookup.route.type === 'blackhole' ||
+    lookup.route.type === 'prohibit'
+  )
+    return verdict(
+      'local-error',
+      ns,
+      `connect(): Network is unreachable — ${ns.id} has no route to ${pkt.ip.dst}`,
+    );
   const r = lookup.route;
   if (r.type === 'broadcast')
     // ip_route_output gives RTN_BROADCAST; a socket without SO_BROADCAST gets EACCES (no ARP: the MAC is ff:ff…).
-    return verdict('local-error', ns, `sendmsg(): Permission denied — ${pkt.ip.dst} is a broadcast address and the socket has no SO_BROADCAST`);
+    return verdict(
+      'local-error',
+      ns,
+      `sendmsg(): Permission denied — ${pkt.ip.dst} is a broadcast address and the socket has no SO_BROADCAST`,
+    );
   if (r.type === 'local') {
     const lo = ns.device('lo');
     const frame = withEth(withSrc, { src: lo.mac, dst: lo.mac });
@@ -347,29 +471,79 @@ function ipOutput(ctx: WalkContext, ns: Netns, r: Route, pkt: IpPacket, forwarde
   const dev = ns.device(r.dev);
   // [POSTROUTING] netfilter hook: no rules are modelled in this release.
   if (pkt.ip.length > dev.mtu) {
-    ctx.decide(ns, { kind: 'mtu', device: dev.name, mtu: dev.mtu, length: pkt.ip.length, df: pkt.ip.df }, `${pkt.ip.length} bytes > mtu ${dev.mtu} of ${dev.name}${pkt.ip.df ? ' and DF is set' : ''}`, pkt);
+    ctx.decide(
+      ns,
+      { kind: 'mtu', device: dev.name, mtu: dev.mtu, length: pkt.ip.length, df: pkt.ip.df },
+      `${pkt.ip.length} bytes > mtu ${dev.mtu} of ${dev.name}${pkt.ip.df ? ' and DF is set' : ''}`,
+      pkt,
+    );
     if (pkt.ip.df) {
-      if (!forwarded) return verdict('local-error', ns, `sendmsg(): Message too long — ${pkt.ip.length} bytes do not fit ${dev.name}'s MTU ${dev.mtu} and DF is set`);
-      return sendIcmpError(ctx, ns, pkt, 3, 4, 'frag-needed', `${pkt.ip.length} bytes with DF do not fit ${dev.name} (mtu ${dev.mtu}): ICMP fragmentation needed sent back`, dev.mtu);
+      if (!forwarded)
+        return verdict(
+          'local-error',
+          ns,
+          `sendmsg(): Message too long — ${pkt.ip.length} bytes do not fit ${dev.name}'s MTU ${dev.mtu} and DF is set`,
+        );
+      return sendIcmpError(
+        ctx,
+        ns,
+        pkt,
+        3,
+        4,
+        'frag-needed',
+        `${pkt.ip.length} bytes with DF do not fit ${dev.name} (mtu ${dev.mtu}): ICMP fragmentation needed sent back`,
+        dev.mtu,
+      );
     }
     // Without DF the kernel fragments; this model follows the first fragment only.
   }
   const nextHop = r.gateway ?? pkt.ip.dst;
   const mac = resolveNeighbour(ctx, ns, dev, nextHop, pkt);
   if (!mac) {
-    if (!forwarded) return verdict('local-error', ns, `connect(): No route to host — nobody answered ARP for ${nextHop} on ${dev.name}`);
-    return sendIcmpError(ctx, ns, pkt, 3, 1, 'unreachable', `nobody answered ARP for ${nextHop} on ${dev.name}: ICMP host unreachable sent back`);
+    if (!forwarded)
+      return verdict(
+        'local-error',
+        ns,
+        `connect(): No route to host — nobody answered ARP for ${nextHop} on ${dev.name}`,
+      );
+    return sendIcmpError(
+      ctx,
+      ns,
+      pkt,
+      3,
+      1,
+      'unreachable',
+      `nobody answered ARP for ${nextHop} on ${dev.name}: ICMP host unreachable sent back`,
+    );
   }
   return transmit(ctx, ns, dev, withEth(pkt, { src: dev.mac, dst: mac }));
 }
 
 /** ip_error / icmp_send: the router answers the sender; the ICMP travels as the next leg. */
-function sendIcmpError(ctx: WalkContext, ns: Netns, orig: IpPacket, type: number, code: number, kind: VerdictKind, reason: string, mtu?: number): Verdict {
+function sendIcmpError(
+  ctx: WalkContext,
+  ns: Netns,
+  orig: IpPacket,
+  type: number,
+  code: number,
+  kind: VerdictKind,
+  reason: string,
+  mtu?: number,
+): Verdict {
   // Never answer an ICMP error with one (RFC 1122 3.2.2).
-  if (isIcmpError(orig)) return verdict('dropped', ns, `${reason.split(':')[0]}; no ICMP error is sent about an ICMP error`);
+  if (isIcmpError(orig))
+    return verdict('dropped', ns, `${reason.split(':')[0]}; no ICMP error is sent about an ICMP error`);
   const back = fibLookup(ns, orig.ip.src);
-  const src = back.kind === 'found' ? (back.route.src ?? ns.selectSource(back.route.dev ?? '', back.route.gateway ?? orig.ip.src)) : null;
-  if (!src) return verdict(kind, ns, `${reason.replace(/ sent back$/, '')} — but ${ns.id} has no route back to ${orig.ip.src} either, so no ICMP error leaves`);
+  const src =
+    back.kind === 'found'
+      ? (back.route.src ?? ns.selectSource(back.route.dev ?? '', back.route.gateway ?? orig.ip.src))
+      : null;
+  if (!src)
+    return verdict(
+      kind,
+      ns,
+      `${reason.replace(/ sent back$/, '')} — but ${ns.id} has no route back to ${orig.ip.src} either, so no ICMP error leaves`,
+    );
   ctx.icmpError = { ns, packet: icmpErrorPacket(orig, src, type, code, mtu) };
   return verdict(kind, ns, reason);
 }
@@ -380,7 +554,21 @@ function resolveNeighbour(ctx: WalkContext, ns: Netns, dev: Device, ip: Ip, pkt:
   const key = `${ns.id}|${dev.name}|${ip}`;
   const stat = ns.neigh.get(dev.name)?.get(ip);
   if (stat) {
-    ctx.decide(ns, { kind: 'neigh', device: dev.name, ip, mac: stat.mac, stateBefore: 'PERMANENT', stateAfter: 'PERMANENT', arp: null, entry: `${ip} dev ${dev.name} lladdr ${stat.mac} PERMANENT` }, `${ip} dev ${dev.name} lladdr ${stat.mac} PERMANENT`, pkt);
+    ctx.decide(
+      ns,
+      {
+        kind: 'neigh',
+        device: dev.name,
+        ip,
+        mac: stat.mac,
+        stateBefore: 'PERMANENT',
+        stateAfter: 'PERMANENT',
+        arp: null,
+        entry: `${ip} dev ${dev.name} lladdr ${stat.mac} PERMANENT`,
+      },
+      `${ip} dev ${dev.name} lladdr ${stat.mac} PERMANENT`,
+      pkt,
+    );
     return stat.mac;
   }
   if (dev.kind === 'loopback') return dev.mac;
@@ -389,7 +577,16 @@ function resolveNeighbour(ctx: WalkContext, ns: Netns, dev: Device, ip: Ip, pkt:
     const after = learned.state === 'STALE' ? 'DELAY' : learned.state;
     ctx.decide(
       ns,
-      { kind: 'neigh', device: dev.name, ip, mac: learned.mac, stateBefore: learned.state, stateAfter: after, arp: null, entry: `${ip} dev ${dev.name} lladdr ${learned.mac} ${learned.state}` },
+      {
+        kind: 'neigh',
+        device: dev.name,
+        ip,
+        mac: learned.mac,
+        stateBefore: learned.state,
+        stateAfter: after,
+        arp: null,
+        entry: `${ip} dev ${dev.name} lladdr ${learned.mac} ${learned.state}`,
+      },
       `${ip} dev ${dev.name} lladdr ${learned.mac} ${learned.state}${after !== learned.state ? ` → ${after} (used, to be confirmed)` : ''}`,
       pkt,
     );
@@ -397,8 +594,25 @@ function resolveNeighbour(ctx: WalkContext, ns: Netns, dev: Device, ip: Ip, pkt:
   }
   const answer = arpAnswerer(ctx.world, ns, dev, ip);
   if (!answer) {
-    const why = dev.kind === 'vxlan' ? `${dev.name} has no FDB entry to flood an ARP request to` : 'no host on the link owns it';
-    ctx.decide(ns, { kind: 'neigh', device: dev.name, ip, mac: null, stateBefore: 'NONE', stateAfter: 'FAILED', arp: null, entry: null }, `${ip} dev ${dev.name} FAILED — ARP who-has ${ip}: no answer (${why})`, pkt);
+    const why =
+      dev.kind === 'vxlan'
+        ? `${dev.name} has no FDB entry to flood an ARP request to`
+        : 'no host on the link owns it';
+    ctx.decide(
+      ns,
+      {
+        kind: 'neigh',
+        device: dev.name,
+        ip,
+        mac: null,
+        stateBefore: 'NONE',
+        stateAfter: 'FAILED',
+        arp: null,
+        entry: null,
+      },
+      `${ip} dev ${dev.name} FAILED — ARP who-has ${ip}: no answer (${why})`,
+      pkt,
+    );
     return null;
   }
   const ansNs = ctx.world.netns(answer.netns);
@@ -416,7 +630,16 @@ function resolveNeighbour(ctx: WalkContext, ns: Netns, dev: Device, ip: Ip, pkt:
   }
   ctx.decide(
     ns,
-    { kind: 'neigh', device: dev.name, ip, mac: ansDev.mac, stateBefore: 'NONE', stateAfter: 'REACHABLE', arp: { answeredBy: answer.netns, device: answer.device }, entry: `${ip} dev ${dev.name} lladdr ${ansDev.mac} REACHABLE` },
+    {
+      kind: 'neigh',
+      device: dev.name,
+      ip,
+      mac: ansDev.mac,
+      stateBefore: 'NONE',
+      stateAfter: 'REACHABLE',
+      arp: { answeredBy: answer.netns, device: answer.device },
+      entry: `${ip} dev ${dev.name} lladdr ${ansDev.mac} REACHABLE`,
+    },
     `${ip} dev ${dev.name}: no entry → ARP who-has ${ip} tell ${askerIp ?? '?'} → ${ansDev.mac} (${answer.netns} ${answer.device}) REACHABLE`,
     pkt,
   );
@@ -461,7 +684,12 @@ function receive(ctx: WalkContext, ns: Netns, dev: Device, frame: Frame): Outcom
 /** eth_type_trans + ip_rcv: frames for another host's MAC are PACKET_OTHERHOST and dropped by IP. */
 function l2Receive(ctx: WalkContext, ns: Netns, dev: Device, frame: Frame): Outcome {
   if (frame.eth.dst !== dev.mac && frame.eth.dst !== BROADCAST_MAC) {
-    ctx.decide(ns, { kind: 'l2-drop', device: dev.name, reason: `destination MAC ${frame.eth.dst} is not ${dev.mac}` }, `${dev.name}: frame for ${frame.eth.dst}, not for this host — dropped`, frame);
+    ctx.decide(
+      ns,
+      { kind: 'l2-drop', device: dev.name, reason: `destination MAC ${frame.eth.dst} is not ${dev.mac}` },
+      `${dev.name}: frame for ${frame.eth.dst}, not for this host — dropped`,
+      frame,
+    );
     return { kind: 'ignored' };
   }
   return ipReceive(ctx, ns, dev, stripEth(frame));
@@ -469,24 +697,66 @@ function l2Receive(ctx: WalkContext, ns: Netns, dev: Device, frame: Frame): Outc
 
 /** br_handle_frame_finish / br_dev_xmit: learn the source, then local delivery, a known port, or flooding.
  *  `ingress` is the port the frame came in on, or null when the host sends through the bridge device. */
-function bridgeForward(ctx: WalkContext, ns: Netns, br: Device & { kind: 'bridge' }, ingress: Device | null, frame: Frame): Outcome {
+function bridgeForward(
+  ctx: WalkContext,
+  ns: Netns,
+  br: Device & { kind: 'bridge' },
+  ingress: Device | null,
+  frame: Frame,
+): Outcome {
   const key = (mac: Mac): string => `${ns.id}|${br.name}|${mac}`;
   if (ingress) ctx.fdb.set(key(frame.eth.src), ingress.name);
   const dst = frame.eth.dst;
   // Local FDB entries: the bridge's own MAC and its ports' MACs are delivered to the host (br_fdb_add_local).
   if (ingress && (dst === br.mac || br.ports.some((p) => ns.device(p).mac === dst))) {
-    ctx.decide(ns, { kind: 'fdb', bridge: br.name, mac: dst, result: 'local', port: null, entry: `${dst} dev ${br.name} master ${br.name} permanent`, learned: false }, `fdb ${dst}: local (${br.name} itself) → up to the IP stack`, frame);
+    ctx.decide(
+      ns,
+      {
+        kind: 'fdb',
+        bridge: br.name,
+        mac: dst,
+        result: 'local',
+        port: null,
+        entry: `${dst} dev ${br.name} master ${br.name} permanent`,
+        learned: false,
+      },
+      `fdb ${dst}: local (${br.name} itself) → up to the IP stack`,
+      frame,
+    );
     ctx.observe(ns, br, 'in', frame);
     return l2Receive(ctx, ns, br, frame);
   }
   const port = ctx.fdb.get(key(dst));
   if (port) {
-    ctx.decide(ns, { kind: 'fdb', bridge: br.name, mac: dst, result: 'port', port, entry: `${dst} dev ${port} master ${br.name}`, learned: true }, `fdb ${dst} dev ${port} master ${br.name} (learned)`, frame);
-    if (ingress && port === ingress.name && !ingress.hairpin) return verdict('dropped', ns, `${br.name} does not send a frame back out ${port}, the port it came in on (hairpin off)`);
+    ctx.decide(
+      ns,
+      {
+        kind: 'fdb',
+        bridge: br.name,
+        mac: dst,
+        result: 'port',
+        port,
+        entry: `${dst} dev ${port} master ${br.name}`,
+        learned: true,
+      },
+      `fdb ${dst} dev ${port} master ${br.name} (learned)`,
+      frame,
+    );
+    if (ingress && port === ingress.name && !ingress.hairpin)
+      return verdict(
+        'dropped',
+        ns,
+        `${br.name} does not send a frame back out ${port}, the port it came in on (hairpin off)`,
+      );
     return transmit(ctx, ns, ns.device(port), frame);
   }
   const ports = br.ports.filter((p) => !ingress || p !== ingress.name || ingress.hairpin);
-  ctx.decide(ns, { kind: 'fdb', bridge: br.name, mac: dst, result: 'flood', port: null, entry: null, learned: false }, `fdb ${dst}: unknown → flood to ${ports.join(', ') || 'no port'}`, frame);
+  ctx.decide(
+    ns,
+    { kind: 'fdb', bridge: br.name, mac: dst, result: 'flood', port: null, entry: null, learned: false },
+    `fdb ${dst}: unknown → flood to ${ports.join(', ') || 'no port'}`,
+    frame,
+  );
   let best: Outcome = { kind: 'ignored' };
   for (const p of ports) {
     const o = transmit(ctx, ns, ns.device(p), frame);
@@ -501,8 +771,16 @@ function vxlanTransmit(ctx: WalkContext, ns: Netns, dev: Device & { kind: 'vxlan
   const remote = dev.fdb.get(frame.eth.dst) ?? null;
   ctx.decide(
     ns,
-    { kind: 'vxlan-fdb', device: dev.name, mac: frame.eth.dst, remote, entry: remote ? `${frame.eth.dst} dev ${dev.name} dst ${remote} self permanent` : null },
-    remote ? `fdb ${frame.eth.dst} dev ${dev.name} dst ${remote} self permanent` : `fdb ${frame.eth.dst} dev ${dev.name}: no entry — dropped`,
+    {
+      kind: 'vxlan-fdb',
+      device: dev.name,
+      mac: frame.eth.dst,
+      remote,
+      entry: remote ? `${frame.eth.dst} dev ${dev.name} dst ${remote} self permanent` : null,
+    },
+    remote
+      ? `fdb ${frame.eth.dst} dev ${dev.name} dst ${remote} self permanent`
+      : `fdb ${frame.eth.dst} dev ${dev.name}: no entry — dropped`,
     frame,
   );
   if (!remote) return verdict('dropped', ns, `${dev.name} has no FDB entry for ${frame.eth.dst}`);
@@ -511,12 +789,24 @@ function vxlanTransmit(ctx: WalkContext, ns: Netns, dev: Device & { kind: 'vxlan
   const inner = frame;
   const sport = EPHEMERAL_LOW + (flowHash(inner) % (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
   const outer: IpPacket = {
-    ip: { src: dev.local, dst: remote, ttl: DEFAULT_TTL, protocol: 'udp', df: false, length: IPV4_HEADER_LEN + UDP_HEADER_LEN + VXLAN_HEADER_LEN + frameLength(inner) },
+    ip: {
+      src: dev.local,
+      dst: remote,
+      ttl: DEFAULT_TTL,
+      protocol: 'udp',
+      df: false,
+      length: IPV4_HEADER_LEN + UDP_HEADER_LEN + VXLAN_HEADER_LEN + frameLength(inner),
+    },
     l4: { kind: 'udp', sport, dport: dev.port },
     vxlan: { vni: dev.vni },
     inner,
   };
-  ctx.decide(ns, { kind: 'encap', device: dev.name, vni: dev.vni, local: dev.local, remote, port: dev.port }, `encapsulate: VXLAN vni ${dev.vni}, UDP ${dev.local}:${sport} → ${remote}:${dev.port}`, outer);
+  ctx.decide(
+    ns,
+    { kind: 'encap', device: dev.name, vni: dev.vni, local: dev.local, remote, port: dev.port },
+    `encapsulate: VXLAN vni ${dev.vni}, UDP ${dev.local}:${sport} → ${remote}:${dev.port}`,
+    outer,
+  );
   return ipLocalOut(ctx, ns, outer, true);
 }
 
@@ -535,31 +825,79 @@ function ipReceive(ctx: WalkContext, ns: Netns, dev: Device, pkt: IpPacket): Out
   const lookup = fibLookup(ns, pkt.ip.dst);
   decideRoute(ctx, ns, pkt, lookup, null);
   if (lookup.kind === 'found' && lookup.route.type === 'local') return ipLocalDeliver(ctx, ns, pkt);
-  if (lookup.kind === 'found' && lookup.route.type === 'broadcast') return verdict('dropped', ns, `${pkt.ip.dst} is a broadcast address; no process takes this packet`);
+  if (lookup.kind === 'found' && lookup.route.type === 'broadcast')
+    return verdict('dropped', ns, `${pkt.ip.dst} is a broadcast address; no process takes this packet`);
   if (!ns.ipForward)
     // ip_route_input_slow: with forwarding off the route is an error, and ip_error sends nothing.
-    return verdict('dropped', ns, `${ns.id} does not forward (net.ipv4.ip_forward=0) and ${pkt.ip.dst} is not its address`);
-  if (lookup.kind === 'noRoute') return sendIcmpError(ctx, ns, pkt, 3, 0, 'unreachable', `${ns.id} has no route to ${pkt.ip.dst}: ICMP net unreachable sent back`);
+    return verdict(
+      'dropped',
+      ns,
+      `${ns.id} does not forward (net.ipv4.ip_forward=0) and ${pkt.ip.dst} is not its address`,
+    );
+  if (lookup.kind === 'noRoute')
+    return sendIcmpError(
+      ctx,
+      ns,
+      pkt,
+      3,
+      0,
+      'unreachable',
+      `${ns.id} has no route to ${pkt.ip.dst}: ICMP net unreachable sent back`,
+    );
   const r = lookup.route;
-  if (r.type !== 'unicast') return sendIcmpError(ctx, ns, pkt, 3, r.type === 'prohibit' ? 13 : 1, r.type === 'blackhole' ? 'dropped' : 'unreachable', `route ${formatRoute(r)} discards it`);
+  if (r.type !== 'unicast')
+    return sendIcmpError(
+      ctx,
+      ns,
+      pkt,
+      3,
+      r.type === 'prohibit' ? 13 : 1,
+      r.type === 'blackhole' ? 'dropped' : 'unreachable',
+      `route ${formatRoute(r)} discards it`,
+    );
   return ipForward(ctx, ns, dev, r, pkt);
 }
 
 /** ip_forward: TTL, redirects, FORWARD, then output. */
 function ipForward(ctx: WalkContext, ns: Netns, inDev: Device, r: Route, pkt: IpPacket): Outcome {
   if (pkt.ip.ttl <= 1) {
-    ctx.decide(ns, { kind: 'forward', ipForward: true, ttlBefore: pkt.ip.ttl, ttlAfter: 0 }, `forward: ttl ${pkt.ip.ttl} would reach 0`, pkt);
-    return sendIcmpError(ctx, ns, pkt, 11, 0, 'ttl-exceeded', `TTL expired in ${ns.id}: ICMP time exceeded sent back`);
+    ctx.decide(
+      ns,
+      { kind: 'forward', ipForward: true, ttlBefore: pkt.ip.ttl, ttlAfter: 0 },
+      `forward: ttl ${pkt.ip.ttl} would reach 0`,
+      pkt,
+    );
+    return sendIcmpError(
+      ctx,
+      ns,
+      pkt,
+      11,
+      0,
+      'ttl-exceeded',
+      `TTL expired in ${ns.id}: ICMP time exceeded sent back`,
+    );
   }
   const ip: Ipv4Header = { ...pkt.ip, ttl: pkt.ip.ttl - 1 };
   const fwd: IpPacket = { ...pkt, ip };
-  ctx.decide(ns, { kind: 'forward', ipForward: true, ttlBefore: pkt.ip.ttl, ttlAfter: ip.ttl }, `forward (ip_forward=1): ttl ${pkt.ip.ttl} → ${ip.ttl}`, fwd);
+  ctx.decide(
+    ns,
+    { kind: 'forward', ipForward: true, ttlBefore: pkt.ip.ttl, ttlAfter: ip.ttl },
+    `forward (ip_forward=1): ttl ${pkt.ip.ttl} → ${ip.ttl}`,
+    fwd,
+  );
   // ip_forward: leaving by the interface it came in on, towards a next hop on the sender's own subnet,
   // makes the kernel tell the sender about the better gateway (send_redirects=1 by default).
   if (r.dev === inDev.name && r.gateway && inDev.kind === 'physical') {
-    const sub = inDev.addrs.find((a) => cidrContains(cidrOf(a), pkt.ip.src) && cidrContains(cidrOf(a), r.gateway!));
+    const sub = inDev.addrs.find(
+      (a) => cidrContains(cidrOf(a), pkt.ip.src) && cidrContains(cidrOf(a), r.gateway!),
+    );
     if (sub)
-      ctx.decide(ns, { kind: 'icmp-redirect', to: pkt.ip.src, gateway: r.gateway }, `ICMP redirect to ${pkt.ip.src}: next time send ${pkt.ip.dst} straight to ${r.gateway} (${formatCidr(cidrOf(sub))} is shared); a host with ip_forward=1 ignores it`, fwd);
+      ctx.decide(
+        ns,
+        { kind: 'icmp-redirect', to: pkt.ip.src, gateway: r.gateway },
+        `ICMP redirect to ${pkt.ip.src}: next time send ${pkt.ip.dst} straight to ${r.gateway} (${formatCidr(cidrOf(sub))} is shared); a host with ip_forward=1 ignores it`,
+        fwd,
+      );
   }
   // [FORWARD] netfilter hook: no rules are modelled in this release.
   return ipOutput(ctx, ns, r, fwd, true);
@@ -570,15 +908,32 @@ function ipLocalDeliver(ctx: WalkContext, ns: Netns, pkt: IpPacket): Outcome {
   // [INPUT] netfilter hook: no rules are modelled in this release.
   if (pkt.l4.kind === 'udp' && pkt.vxlan && pkt.inner) {
     const dport = pkt.l4.dport;
-    const vtep = [...ns.devices.values()].find((d): d is Device & { kind: 'vxlan' } => d.kind === 'vxlan' && d.port === dport);
+    const vtep = [...ns.devices.values()].find(
+      (d): d is Device & { kind: 'vxlan' } => d.kind === 'vxlan' && d.port === dport,
+    );
     if (vtep) {
-      if (vtep.vni !== pkt.vxlan.vni) return verdict('dropped', ns, `VXLAN vni ${pkt.vxlan.vni} does not match ${vtep.name} (vni ${vtep.vni})`);
-      ctx.decide(ns, { kind: 'decap', device: vtep.name, vni: vtep.vni, port: dport }, `decapsulate: UDP ${dport} is ${vtep.name}'s socket, vni ${vtep.vni} → inner frame enters ${vtep.name}`, pkt.inner);
+      if (vtep.vni !== pkt.vxlan.vni)
+        return verdict(
+          'dropped',
+          ns,
+          `VXLAN vni ${pkt.vxlan.vni} does not match ${vtep.name} (vni ${vtep.vni})`,
+        );
+      ctx.decide(
+        ns,
+        { kind: 'decap', device: vtep.name, vni: vtep.vni, port: dport },
+        `decapsulate: UDP ${dport} is ${vtep.name}'s socket, vni ${vtep.vni} → inner frame enters ${vtep.name}`,
+        pkt.inner,
+      );
       return receive(ctx, ns, vtep, pkt.inner);
     }
   }
   if (isIcmpError(pkt)) {
-    ctx.decide(ns, { kind: 'deliver', socket: 'the socket that sent the original packet', listening: true }, 'ICMP error delivered to the socket of the original packet (the application sees the error)', pkt);
+    ctx.decide(
+      ns,
+      { kind: 'deliver', socket: 'the socket that sent the original packet', listening: true },
+      'ICMP error delivered to the socket of the original packet (the application sees the error)',
+      pkt,
+    );
     ctx.delivery = { ns, packet: pkt, listening: true };
     return verdict('delivered', ns, 'the ICMP error reached the sender');
   }
@@ -598,13 +953,25 @@ function ipLocalDeliver(ctx: WalkContext, ns: Netns, pkt: IpPacket): Outcome {
       listening = true;
     } else {
       listening = ns.listen.includes(port);
-      socket = listening ? `the process listening on ${proto} ${port}` : `nothing: no process listens on ${proto} ${port}`;
+      socket = listening
+        ? `the process listening on ${proto} ${port}`
+        : `nothing: no process listens on ${proto} ${port}`;
     }
   }
   ctx.decide(ns, { kind: 'deliver', socket, listening }, `deliver to ${socket}`, pkt);
   ctx.delivery = { ns, packet: pkt, listening };
-  if (!listening && pkt.l4.kind === 'tcp') return verdict('delivered', ns, `reached ${ns.id}, but nothing listens on TCP ${pkt.l4.dport}: the kernel answers with RST`);
-  if (!listening && pkt.l4.kind === 'udp') return verdict('delivered', ns, `reached ${ns.id}, but nothing listens on UDP ${pkt.l4.dport}: ICMP port unreachable`);
+  if (!listening && pkt.l4.kind === 'tcp')
+    return verdict(
+      'delivered',
+      ns,
+      `reached ${ns.id}, but nothing listens on TCP ${pkt.l4.dport}: the kernel answers with RST`,
+    );
+  if (!listening && pkt.l4.kind === 'udp')
+    return verdict(
+      'delivered',
+      ns,
+      `reached ${ns.id}, but nothing listens on UDP ${pkt.l4.dport}: ICMP port unreachable`,
+    );
   return verdict('delivered', ns, `${ns.id} received it`);
 }
 
@@ -612,7 +979,8 @@ function ipLocalDeliver(ctx: WalkContext, ns: Netns, pkt: IpPacket): Outcome {
 function isAnswerTo(p: IpPacket, req: IpPacket): boolean {
   if (p.ip.src !== req.ip.dst || p.ip.dst !== req.ip.src || p.l4.kind !== req.l4.kind) return false;
   if (p.l4.kind === 'icmp' && req.l4.kind === 'icmp') return p.l4.type === 0 && p.l4.id === req.l4.id;
-  if (p.l4.kind !== 'icmp' && req.l4.kind !== 'icmp') return p.l4.sport === req.l4.dport && p.l4.dport === req.l4.sport;
+  if (p.l4.kind !== 'icmp' && req.l4.kind !== 'icmp')
+    return p.l4.sport === req.l4.dport && p.l4.dport === req.l4.sport;
   return false;
 }
 

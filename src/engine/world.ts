@@ -8,7 +8,16 @@
 // of nodes. What walks need across units without materialising them — which namespace owns an address,
 // which NIC has a MAC on a segment — comes from indexes the CNI plan computes from the model.
 // Once built, a namespace is read-only: a walk keeps what it learns (ARP, FDB) in its own state.
-import { broadcastOf, cidrContains, cidrOf, parseCidr, type Cidr, type IfAddr, type Ip, type Mac } from './addr.ts';
+import {
+  broadcastOf,
+  cidrContains,
+  cidrOf,
+  parseCidr,
+  type Cidr,
+  type IfAddr,
+  type Ip,
+  type Mac,
+} from './addr.ts';
 import type { NetOp, NetnsId } from './netops.ts';
 import { formatRoute, RouteTable, type Route } from './route.ts';
 
@@ -26,7 +35,10 @@ interface DeviceBase {
 
 export type Device =
   | (DeviceBase & { readonly kind: 'loopback' })
-  | (DeviceBase & { readonly kind: 'veth'; readonly peer: { readonly netns: NetnsId; readonly name: string } })
+  | (DeviceBase & {
+      readonly kind: 'veth';
+      readonly peer: { readonly netns: NetnsId; readonly name: string };
+    })
   | (DeviceBase & { readonly kind: 'bridge'; readonly ports: string[] })
   | (DeviceBase & {
       readonly kind: 'vxlan';
@@ -122,7 +134,15 @@ export interface WorldPlan {
   /** The unit a namespace belongs to (a node name or a host name). */
   unitOf(netns: NetnsId): string | null;
   /** Namespaces a unit creates, with their metadata. */
-  namespacesOf(unit: string): readonly { id: NetnsId; kind: 'node' | 'pod' | 'host'; node: string | null; label: string; listen: readonly number[] | 'any' }[];
+  namespacesOf(
+    unit: string,
+  ): readonly {
+    id: NetnsId;
+    kind: 'node' | 'pod' | 'host';
+    node: string | null;
+    label: string;
+    listen: readonly number[] | 'any';
+  }[];
   /** The ops that build the unit, in the order the real components run them. */
   opsOf(unit: string): readonly NetOp[];
   readonly units: readonly string[];
@@ -143,7 +163,8 @@ export class World {
     readonly cni: string,
     readonly plan: WorldPlan,
   ) {
-    for (const s of plan.segments.values()) this.segmentByMac.set(s.id, new Map(s.members.map((m) => [m.mac, m])));
+    for (const s of plan.segments.values())
+      this.segmentByMac.set(s.id, new Map(s.members.map((m) => [m.mac, m])));
   }
 
   /** The namespace, materialising its unit on first use. Throws EngineError for unknown ids. */
@@ -181,7 +202,8 @@ export class World {
 
   private materialise(unit: string): void {
     this.builtUnits.add(unit);
-    for (const n of this.plan.namespacesOf(unit)) this.built.set(n.id, new Netns(n.id, n.kind, n.node, n.label, n.listen));
+    for (const n of this.plan.namespacesOf(unit))
+      this.built.set(n.id, new Netns(n.id, n.kind, n.node, n.label, n.listen));
     for (const op of this.plan.opsOf(unit)) applyOp(this, op);
   }
 
@@ -198,7 +220,16 @@ function base(name: string, mac: Mac, mtu: number): Omit<DeviceBase, never> {
 }
 
 function kernelRoute(partial: Partial<Route> & Pick<Route, 'table' | 'type' | 'dst'>): Route {
-  return { gateway: null, dev: null, src: null, scope: 'global', proto: 'kernel', onlink: false, metric: 0, ...partial };
+  return {
+    gateway: null,
+    dev: null,
+    src: null,
+    scope: 'global',
+    proto: 'kernel',
+    onlink: false,
+    metric: 0,
+    ...partial,
+  };
 }
 
 /** Applies one op to the world under construction, with the side effects the kernel has. */
@@ -213,14 +244,33 @@ export function applyOp(world: World, op: NetOp): void {
       lo.addrs.push({ ip: '127.0.0.1', prefix: 8 });
       ns.devices.set('lo', lo);
       const dst = { ip: '127.0.0.0', prefix: 8 };
-      ns.local.add(kernelRoute({ table: 'local', type: 'local', dst, dev: 'lo', scope: 'host', src: '127.0.0.1' }));
-      ns.local.add(kernelRoute({ table: 'local', type: 'local', dst: { ip: '127.0.0.1', prefix: 32 }, dev: 'lo', scope: 'host', src: '127.0.0.1' }));
+      ns.local.add(
+        kernelRoute({ table: 'local', type: 'local', dst, dev: 'lo', scope: 'host', src: '127.0.0.1' }),
+      );
+      ns.local.add(
+        kernelRoute({
+          table: 'local',
+          type: 'local',
+          dst: { ip: '127.0.0.1', prefix: 32 },
+          dev: 'lo',
+          scope: 'host',
+          src: '127.0.0.1',
+        }),
+      );
       return;
     }
     case 'link-add-veth': {
       const peerNs = world.building(op.peerNetns);
-      ns.devices.set(op.name, { ...base(op.name, op.mac, op.mtu), kind: 'veth', peer: { netns: op.peerNetns, name: op.peerName } });
-      peerNs.devices.set(op.peerName, { ...base(op.peerName, op.peerMac, op.mtu), kind: 'veth', peer: { netns: op.netns, name: op.name } });
+      ns.devices.set(op.name, {
+        ...base(op.name, op.mac, op.mtu),
+        kind: 'veth',
+        peer: { netns: op.peerNetns, name: op.peerName },
+      });
+      peerNs.devices.set(op.peerName, {
+        ...base(op.peerName, op.peerMac, op.mtu),
+        kind: 'veth',
+        peer: { netns: op.netns, name: op.name },
+      });
       return;
     }
     case 'link-add-bridge':
@@ -258,19 +308,57 @@ export function applyOp(world: World, op: NetOp): void {
       const a = { ip: op.ip, prefix: op.prefix };
       dev.addrs.push(a);
       // fib_add_ifaddr: a host route in `local`, the broadcast address, and the connected prefix in `main`.
-      ns.local.add(kernelRoute({ table: 'local', type: 'local', dst: { ip: op.ip, prefix: 32 }, dev: op.dev, scope: 'host', src: op.ip }));
+      ns.local.add(
+        kernelRoute({
+          table: 'local',
+          type: 'local',
+          dst: { ip: op.ip, prefix: 32 },
+          dev: op.dev,
+          scope: 'host',
+          src: op.ip,
+        }),
+      );
       if (op.prefix < 31) {
         const net = cidrOf(a);
-        ns.local.add(kernelRoute({ table: 'local', type: 'broadcast', dst: { ip: broadcastOf(net), prefix: 32 }, dev: op.dev, scope: 'link', src: op.ip }));
+        ns.local.add(
+          kernelRoute({
+            table: 'local',
+            type: 'broadcast',
+            dst: { ip: broadcastOf(net), prefix: 32 },
+            dev: op.dev,
+            scope: 'link',
+            src: op.ip,
+          }),
+        );
       }
       if (op.prefix < 32)
-        ns.main.add(kernelRoute({ table: 'main', type: 'unicast', dst: cidrOf(a), dev: op.dev, scope: 'link', src: op.ip }));
+        ns.main.add(
+          kernelRoute({
+            table: 'main',
+            type: 'unicast',
+            dst: cidrOf(a),
+            dev: op.dev,
+            scope: 'link',
+            src: op.ip,
+          }),
+        );
       return;
     }
     case 'route-add': {
       const dst = op.dst === 'default' ? { ip: '0.0.0.0', prefix: 0 } : parseCidr(op.dst, true);
       const scope = op.type !== 'unicast' ? 'global' : op.gateway ? 'global' : 'link';
-      ns.main.add({ table: 'main', type: op.type, dst, gateway: op.gateway, dev: op.dev, src: null, scope, proto: 'boot', onlink: op.onlink, metric: 0 });
+      ns.main.add({
+        table: 'main',
+        type: op.type,
+        dst,
+        gateway: op.gateway,
+        dev: op.dev,
+        src: null,
+        scope,
+        proto: 'boot',
+        onlink: op.onlink,
+        metric: 0,
+      });
       return;
     }
     case 'neigh-add': {
@@ -281,7 +369,8 @@ export function applyOp(world: World, op: NetOp): void {
     }
     case 'fdb-add': {
       const dev = ns.device(op.dev);
-      if (dev.kind !== 'vxlan') throw new EngineError(`fdb dst entries need a vxlan device, ${op.dev} is ${dev.kind}`);
+      if (dev.kind !== 'vxlan')
+        throw new EngineError(`fdb dst entries need a vxlan device, ${op.dev} is ${dev.kind}`);
       dev.fdb.set(op.mac, op.dst);
       return;
     }

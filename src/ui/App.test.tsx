@@ -1,0 +1,170 @@
+// @vitest-environment jsdom
+// The app shell with a scripted engine client: what it asks the engine for, and how it shows answers —
+// including a scenario error whose text looks like HTML (it must stay text).
+import { act } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EngineClient, EngineListener } from '../worker/engineClient.ts';
+import { PROTOCOL_VERSION, type NamedWalkRef, type ToMain, type WalkRequest } from '../worker/protocol.ts';
+import { App } from './App.tsx';
+import { fixtureWorld, routeDecision, trace } from './testWorld.ts';
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+class ScriptedClient implements EngineClient {
+  runs: { text: string; walk: WalkRequest | NamedWalkRef; runId: number }[] = [];
+  private listeners = new Set<EngineListener>();
+  private last = 0;
+  run(text: string, walk: WalkRequest | NamedWalkRef): number {
+    this.runs.push({ text, walk, runId: ++this.last });
+    return this.last;
+  }
+  cancel(): void {}
+  subscribe(l: EngineListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  currentRunId(): number | null {
+    return this.last;
+  }
+  dispose(): void {}
+  emit(m: ToMain): void {
+    act(() => {
+      for (const l of this.listeners) l(m);
+    });
+  }
+}
+
+const v = PROTOCOL_VERSION;
+const PRESETS = [{ id: 'default', title: 'default', text: 'kind: Cluster # the scenario text' }];
+
+let container: HTMLDivElement;
+let root: Root;
+let client: ScriptedClient;
+
+beforeEach(() => {
+  container = document.createElement('div');
+  document.body.append(container);
+  client = new ScriptedClient();
+  root = createRoot(container);
+  act(() => root.render(<App client={client} presets={PRESETS} initialPresetId="default" />));
+});
+
+afterEach(() => {
+  act(() => root.unmount());
+  container.remove();
+});
+
+const $ = (sel: string) => container.querySelector(sel);
+const $$ = (sel: string) => [...container.querySelectorAll(sel)];
+const button = (name: string) =>
+  $$('button').find(
+    (b) => b.getAttribute('aria-label') === name || b.textContent === name,
+  ) as HTMLButtonElement;
+
+describe('App', () => {
+  it("asks for the scenario's first walk on start", () => {
+    expect(client.runs).toEqual([{ text: PRESETS[0]!.text, walk: { name: null }, runId: 1 }]);
+  });
+
+  it('shows the world, the hops and the verdict; Step forward moves aria-current', () => {
+    const runId = client.runs.at(-1)!.runId;
+    const view = fixtureWorld([1, 1]);
+    client.emit({ type: 'world', v, runId, view });
+    const events = trace([
+      { leg: 'request', at: 'pod/default/p1-1' },
+      { decide: routeDecision('eth0'), at: 'pod/default/p1-1' },
+      { observe: 'pod/default/p1-1|eth0' },
+      { verdict: 'dropped', at: 'pod/default/p1-1', reason: 'testing <b>bold</b>' },
+    ]);
+    client.emit({ type: 'events', v, runId, events });
+    client.emit({
+      type: 'done',
+      v,
+      runId,
+      trace: {
+        from: 'a',
+        to: 'b',
+        flow: { protocol: 'tcp', src: '1.1.1.1', dst: '2.2.2.2', sport: 1, dport: 2 },
+        seed: 1,
+        legs: [],
+        eventCount: 4,
+      },
+    });
+
+    // The walk picker shows the scenario's walk.
+    expect(($('input[placeholder="pod/default/client"]') as HTMLInputElement).value).toBe('pod/default/p1-1');
+    expect($$('[data-device]').length).toBeGreaterThan(5);
+    expect($('[data-device="node/node-2|flannel.1"]')).not.toBeNull();
+
+    const items = $$('ol[aria-label="Hops"] > li');
+    expect(items).toHaveLength(4);
+    expect(items[0]!.getAttribute('aria-current')).toBe('step');
+    act(() => button('Step forward').click());
+    expect(items[1]!.getAttribute('aria-current')).toBe('step');
+    act(() => button('Step back').click());
+    expect(items[0]!.getAttribute('aria-current')).toBe('step');
+
+    act(() => (items[3]!.querySelector('button') as HTMLButtonElement).click());
+    const status = $('[role="status"]')!;
+    expect(status.textContent).toContain('Dropped: testing <b>bold</b>');
+    expect(status.querySelector('b')).toBeNull();
+  });
+
+  it('lists scenario issues by document and field, as text', () => {
+    const runId = client.runs.at(-1)!.runId;
+    client.emit({
+      type: 'error',
+      v,
+      runId,
+      message: 'The scenario has 2 problems.',
+      issues: [
+        {
+          document: 3,
+          kind: 'Service',
+          name: 'prod/db-service',
+          path: 'spec.ports[0].port',
+          message: 'must be 1-65535',
+          line: 12,
+        },
+        {
+          document: null,
+          kind: null,
+          name: null,
+          path: '',
+          message: '<img src=x onerror="alert(1)">',
+          line: null,
+        },
+      ],
+    });
+    const alert = $('[role="alert"]')!;
+    const lines = [...alert.querySelectorAll('li')].map((li) => li.textContent);
+    expect(lines[0]).toBe(
+      'document 3 (Service prod/db-service) spec.ports[0].port: must be 1-65535 (line 12)',
+    );
+    expect(lines[1]).toBe('scenario: <img src=x onerror="alert(1)">');
+    expect(container.querySelector('img')).toBeNull();
+  });
+
+  it('drops messages of an earlier run', () => {
+    const first = client.runs.at(-1)!.runId;
+    act(() => button('Walk').click()); // empty fields: nothing happens
+    expect(client.runs).toHaveLength(1);
+    const input = (sel: string) => $(sel) as HTMLInputElement;
+    act(() => {
+      setValue(input('input[placeholder="pod/default/client"]'), 'pod/default/a');
+      setValue(input('input[placeholder="10.96.0.10:53"]'), '10.0.0.1:80');
+    });
+    act(() => button('Walk').click());
+    expect(client.runs.at(-1)!.walk).toEqual({ from: 'pod/default/a', to: '10.0.0.1:80', protocol: 'tcp' });
+    client.emit({ type: 'events', v, runId: first, events: trace([{ leg: 'request', at: 'x' }]) });
+    expect($$('ol[aria-label="Hops"] > li')).toHaveLength(0);
+  });
+});
+
+/** Sets an input's value the way React notices (through the native setter, then an input event). */
+function setValue(el: HTMLInputElement, value: string): void {
+  const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
+  setter.call(el, value);
+  el.dispatchEvent(new Event('input', { bubbles: true }));
+}

@@ -1,0 +1,213 @@
+import { describe, expect, it } from 'vitest';
+import {
+  anchorsFor,
+  deviceKey,
+  hopPath,
+  layoutWorld,
+  layoutWorldCached,
+  legPathTo,
+  packetAt,
+  pathLength,
+  pointAlong,
+  type Rect,
+} from './layout.ts';
+import { fixtureWorld, routeDecision, trace } from './testWorld.ts';
+
+const overlap = (a: Rect, b: Rect): boolean =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+const SHAPES: readonly (readonly number[])[] = [
+  [1],
+  [2, 1, 1],
+  [0, 3],
+  [3, 3, 3, 3],
+  [1, 1, 1, 1, 1, 1, 1],
+  Array(10).fill(2),
+];
+
+describe('layoutWorld', () => {
+  it.each(SHAPES.map((pods) => ({ pods, n: pods.length })))(
+    '$n nodes: every namespace and device placed, none overlapping',
+    ({ pods }) => {
+      const view = fixtureWorld(pods);
+      const l = layoutWorld(view);
+      for (const ns of view.namespaces) {
+        expect(l.namespaces.has(ns.id), ns.id).toBe(true);
+        for (const d of ns.devices)
+          if (d.kind !== 'loopback')
+            expect(l.devices.has(deviceKey(ns.id, d.name)), `${ns.id} ${d.name}`).toBe(true);
+      }
+      const boxes = [...l.namespaces.values()];
+      for (let i = 0; i < boxes.length; i++)
+        for (let j = i + 1; j < boxes.length; j++)
+          expect(overlap(boxes[i]!, boxes[j]!), `${boxes[i]!.id} / ${boxes[j]!.id}`).toBe(false);
+      const devs = [...l.devices.values()];
+      for (let i = 0; i < devs.length; i++)
+        for (let j = i + 1; j < devs.length; j++)
+          expect(overlap(devs[i]!, devs[j]!), `${devs[i]!.key} / ${devs[j]!.key}`).toBe(false);
+      // Everything inside the drawing.
+      for (const r of [...boxes, ...devs]) {
+        expect(r.x).toBeGreaterThanOrEqual(0);
+        expect(r.y).toBeGreaterThanOrEqual(0);
+        expect(r.x + r.width).toBeLessThanOrEqual(l.width);
+        expect(r.y + r.height).toBeLessThanOrEqual(l.height);
+      }
+    },
+  );
+
+  it('keeps devices on or inside their namespace box', () => {
+    const l = layoutWorld(fixtureWorld([2, 1, 3, 1, 1, 2, 2]));
+    for (const d of l.devices.values()) {
+      const ns = l.namespaces.get(d.netns)!;
+      expect(d.center.x, d.key).toBeGreaterThanOrEqual(ns.x);
+      expect(d.center.x, d.key).toBeLessThanOrEqual(ns.x + ns.width);
+      expect(d.center.y, d.key).toBeGreaterThanOrEqual(ns.y);
+      expect(d.center.y, d.key).toBeLessThanOrEqual(ns.y + ns.height);
+    }
+  });
+
+  it('puts pods beyond their node, away from the bus, and a pod right across from its veth peer', () => {
+    const l = layoutWorld(fixtureWorld([2, 1, 1, 1, 1, 2]));
+    const bus = l.buses.get('node-network')!;
+    for (const pod of [...l.namespaces.values()].filter((n) => n.kind === 'pod')) {
+      const nodeName = pod.id.match(/p(\d+)-/)![1];
+      const node = l.namespaces.get(`node/node-${nodeName}`)!;
+      if (node.y < bus.y) expect(pod.y + pod.height).toBeLessThan(node.y);
+      else expect(pod.y).toBeGreaterThan(node.y + node.height);
+    }
+    const podEth = l.devices.get('pod/default/p1-2|eth0')!;
+    const veth = l.devices.get('node/node-1|veth01')!;
+    expect(podEth.center.x).toBe(veth.center.x);
+  });
+
+  it('mirrors nodes beyond the first row below the bus, and keeps hosts clear to the right', () => {
+    const l = layoutWorld(fixtureWorld(Array(10).fill(1)));
+    const bus = l.buses.get('node-network')!;
+    expect(l.namespaces.get('node/node-5')!.y).toBeLessThan(bus.y);
+    expect(l.namespaces.get('node/node-6')!.y).toBeGreaterThan(bus.y);
+    const nodesRight = Math.max(
+      ...[...l.namespaces.values()].filter((n) => n.kind !== 'host').map((n) => n.x + n.width),
+    );
+    expect(l.namespaces.get('host/laptop')!.x).toBeGreaterThan(nodesRight);
+    // Two rows of five stay far narrower than one row of ten.
+    expect(l.width).toBeLessThan(layoutWorld(fixtureWorld(Array(5).fill(1))).width * 1.6);
+  });
+
+  it('draws the gateway with a second bus for the internet and its hosts', () => {
+    const l = layoutWorld(fixtureWorld([1, 1]));
+    const internet = l.buses.get('internet')!;
+    const gw = l.namespaces.get('host/gateway')!;
+    const example = l.namespaces.get('host/example')!;
+    expect(internet.y).toBeGreaterThan(gw.y + gw.height);
+    expect(example.y).toBeGreaterThan(internet.y);
+    expect(l.devices.get('host/gateway|eth1')!.center.y).toBe(gw.y + gw.height);
+    expect(l.wiredTo.get('host/example|eth0')).toBe('internet');
+    expect(l.wiredTo.get('node/node-1|eth0')).toBe('node-network');
+  });
+
+  it('links veth pairs once, bridge ports, wires and the VXLAN underlay', () => {
+    const l = layoutWorld(fixtureWorld([2]));
+    const kinds = l.links.map((k) => k.kind).sort();
+    expect(kinds.filter((k) => k === 'veth')).toHaveLength(2);
+    expect(kinds.filter((k) => k === 'port')).toHaveLength(2);
+    expect(kinds.filter((k) => k === 'underlay')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'wire')).toHaveLength(5); // node eth0, laptop, gateway eth0 + eth1, example
+    expect(kinds).toHaveLength(2 + 2 + 1 + 5);
+  });
+
+  it('is deterministic, and the cached form reuses the layout for the same view', () => {
+    const view = fixtureWorld([2, 1]);
+    expect(layoutWorld(view)).toEqual(layoutWorld(structuredClone(view)));
+    const a = layoutWorldCached(view);
+    expect(layoutWorldCached(view)).toBe(a);
+    expect(layoutWorldCached(structuredClone(view))).not.toBe(a);
+  });
+
+  it('handles a world with no pods and no hosts', () => {
+    const view = {
+      ...fixtureWorld([0], { internet: false }),
+      namespaces: fixtureWorld([0]).namespaces.slice(0, 1),
+    };
+    const l = layoutWorld(view);
+    expect(l.devices.has('node/node-1|eth0')).toBe(true);
+    expect(l.width).toBeGreaterThan(0);
+    expect(l.height).toBeGreaterThan(0);
+  });
+});
+
+describe('packet kernels', () => {
+  const view = fixtureWorld([1, 1]);
+  const l = layoutWorld(view);
+  const events = trace([
+    { leg: 'request', at: 'pod/default/p1-1' },
+    { decide: routeDecision('eth0'), at: 'pod/default/p1-1' },
+    { observe: 'pod/default/p1-1|eth0', dir: 'out' },
+    { observe: 'node/node-1|veth00', dir: 'in' },
+    {
+      decide: {
+        kind: 'fdb',
+        bridge: 'cni0',
+        mac: 'x',
+        result: 'local',
+        port: null,
+        entry: null,
+        learned: false,
+      },
+      at: 'node/node-1',
+    },
+    { decide: routeDecision('flannel.1'), at: 'node/node-1' },
+    { observe: 'node/node-1|eth0', dir: 'out' },
+    { observe: 'node/node-2|eth0', dir: 'in' },
+    { verdict: 'delivered', at: 'node/node-2' },
+  ]);
+  const anchors = anchorsFor(events, l);
+
+  it('anchors observes on their device, decisions on the device they name or where the packet is', () => {
+    expect(anchors[0]!.point).toEqual(l.namespaces.get('pod/default/p1-1')!.stack);
+    expect(anchors[1]!.point).toEqual(anchors[0]!.point); // a route decision stays where the packet is
+    expect(anchors[2]!.device).toBe('pod/default/p1-1|eth0');
+    expect(anchors[4]!.device).toBe('node/node-1|cni0'); // fdb names the bridge
+    expect(anchors[5]!.device).toBe('node/node-1|cni0'); // route: stays
+    expect(anchors[8]!.device).toBe('node/node-2|eth0'); // verdict: stays
+  });
+
+  it('routes NIC-to-NIC hops along the bus, everything else straight', () => {
+    const bus = l.buses.get('node-network')!;
+    const wire = hopPath(l, anchors[6]!, anchors[7]!);
+    expect(wire).toHaveLength(4);
+    expect(wire[1]!.y).toBe(bus.y);
+    expect(wire[2]!.y).toBe(bus.y);
+    expect(hopPath(l, anchors[2]!, anchors[3]!)).toHaveLength(2);
+    expect(hopPath(l, anchors[0]!, anchors[1]!)).toHaveLength(1);
+  });
+
+  it('interpolates along a polyline by length', () => {
+    const pts = [
+      { x: 0, y: 0 },
+      { x: 10, y: 0 },
+      { x: 10, y: 30 },
+    ];
+    expect(pathLength(pts)).toBe(40);
+    expect(pointAlong(pts, 0)).toEqual({ x: 0, y: 0 });
+    expect(pointAlong(pts, 0.25)).toEqual({ x: 10, y: 0 });
+    expect(pointAlong(pts, 0.5)).toEqual({ x: 10, y: 10 });
+    expect(pointAlong(pts, 2)).toEqual({ x: 10, y: 30 });
+    expect(pointAlong([], 0.5)).toEqual({ x: 0, y: 0 });
+  });
+
+  it('places the packet between events by progress', () => {
+    expect(packetAt(anchors, l, 3)).toEqual(anchors[3]!.point);
+    expect(packetAt(anchors, l, 3, 0)).toEqual(anchors[2]!.point);
+    const mid = packetAt(anchors, l, 3, 0.5)!;
+    expect(mid.y).toBeCloseTo((anchors[2]!.point.y + anchors[3]!.point.y) / 2);
+    expect(packetAt(anchors, l, 99)).toBeNull();
+  });
+
+  it('collects the leg path up to the cursor', () => {
+    const path = legPathTo(events, anchors, l, 7);
+    expect(path[0]).toEqual(anchors[0]!.point);
+    expect(path.at(-1)).toEqual(anchors[7]!.point);
+    expect(path.length).toBeGreaterThanOrEqual(6);
+    expect(legPathTo(events, anchors, l, 42)).toEqual([]);
+  });
+});

@@ -1,0 +1,38 @@
+// A failed run, readably: the scenario's problems as a list naming the document and field, or the engine's
+// message. Everything is rendered as text (React escapes it); nothing is interpreted as HTML.
+import type { ScenarioIssue } from '../../scenario/parse.ts';
+import { useAppState } from '../context.ts';
+
+export function documentLabel(i: ScenarioIssue): string {
+  if (i.document === null) return 'scenario';
+  const what = [i.kind, i.name].filter((x): x is string => x !== null && x !== '').join(' ');
+  return `document ${i.document}${what ? ` (${what})` : ''}`;
+}
+
+export function ScenarioErrors() {
+  const error = useAppState((s) => s.run?.error ?? null);
+  if (!error) return null;
+  return (
+    <section className="errors" role="alert" aria-labelledby="errors-title">
+      <h2 id="errors-title">{error.issues.length > 0 ? 'The scenario has problems' : 'The walk failed'}</h2>
+      <p>{error.message}</p>
+      {error.issues.length > 0 ? (
+        <ul>
+          {error.issues.map((i, n) => (
+            <li key={n}>
+              <span className="issue-doc">{documentLabel(i)}</span>
+              {i.path ? (
+                <>
+                  {' '}
+                  <code className="issue-path">{i.path}</code>
+                </>
+              ) : null}
+              : {i.message}
+              {i.line !== null ? <span className="issue-line"> (line {i.line})</span> : null}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,51 @@
+// What has happened to the packet so far, in words. The headline is the first verdict that is not
+// "Delivered" (an ICMP error delivered back to the sender does not make the walk a success), else
+// "Delivered" once the current leg arrived, else "In flight"; below it, every leg reached so far.
+import type { TraceEvent, Verdict } from '../../engine/trace.ts';
+import { useAppState, useCursor } from '../context.ts';
+import { LEG_LABELS, VERDICT_LABELS, legKinds, verdictText } from '../present.ts';
+
+const NO_EVENTS: readonly TraceEvent[] = [];
+
+export function VerdictBanner() {
+  const events = useAppState((s) => s.run?.events ?? NO_EVENTS);
+  const run = useAppState((s) => s.run);
+  const cursor = useCursor();
+  const current = events[cursor];
+
+  let text: string;
+  let tone: 'ok' | 'bad' | 'neutral' = 'neutral';
+  let detail = '';
+  if (!run) text = 'Starting…';
+  else if (!current) text = run.error ? 'The walk did not start.' : 'Walking…';
+  else {
+    const kinds = legKinds(events);
+    const reached = new Map<number, Verdict>();
+    for (let i = 0; i <= cursor; i++) {
+      const e = events[i];
+      if (e?.type === 'verdict') reached.set(e.leg, e.verdict);
+    }
+    const failed = [...reached.values()].find((v) => v.kind !== 'delivered');
+    if (failed) {
+      text = verdictText(failed);
+      tone = 'bad';
+    } else if (reached.has(current.leg)) {
+      text = VERDICT_LABELS.delivered;
+      tone = 'ok';
+    } else text = 'In flight';
+    const legs = [...new Set(events.slice(0, cursor + 1).map((e) => e.leg))];
+    detail = legs
+      .map((leg) => {
+        const v = reached.get(leg);
+        return `${LEG_LABELS[kinds.get(leg) ?? 'request']}: ${v ? VERDICT_LABELS[v.kind] : 'in flight'}`;
+      })
+      .join(' · ');
+  }
+
+  return (
+    <div className={`verdict verdict--${tone}`} role="status" aria-label="Verdict">
+      <strong className="verdict-text">{text}</strong>
+      {detail ? <span className="verdict-detail">{detail}</span> : null}
+    </div>
+  );
+}

@@ -1,0 +1,122 @@
+// Which scenario, which walk: the scenario's named walks, or from/to/protocol typed in.
+import { useId, useState, type FormEvent } from 'react';
+import type { WalkRequest } from '../../worker/protocol.ts';
+import { useAppState, useServices } from '../context.ts';
+
+export interface PresetOption {
+  readonly id: string;
+  readonly title: string;
+  readonly text: string;
+}
+
+const PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
+const NO_WALKS: readonly { name: string; description: string }[] = [];
+const CUSTOM = '';
+
+export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
+  const { store, runWalk } = useServices();
+  const scenarioId = useAppState((s) => s.scenarioId);
+  const walks = useAppState((s) => s.run?.view?.walks ?? NO_WALKS);
+  const walk = useAppState((s) => s.walk);
+  const walkName = useAppState((s) => s.walkName);
+  const description = walks.find((w) => w.name === walkName)?.description ?? '';
+  const ids = { scenario: useId(), walk: useId(), help: useId() };
+
+  const pickScenario = (id: string) => {
+    const preset = presets.find((p) => p.id === id);
+    if (!preset) return;
+    store.getState().setScenario(preset.id, preset.text);
+    store.getState().setWalk(null, null);
+    runWalk({ name: null });
+  };
+
+  const pickWalk = (name: string) => {
+    if (name === CUSTOM) {
+      store.getState().setWalk(store.getState().walk, null);
+      return;
+    }
+    runWalk({ name });
+  };
+
+  return (
+    <div className="picker">
+      <div className="picker-row">
+        <label htmlFor={ids.scenario}>Scenario</label>
+        <select id={ids.scenario} value={scenarioId} onChange={(e) => pickScenario(e.target.value)}>
+          {presets.map((p) => (
+            <option key={p.id} value={p.id}>
+              {p.title}
+            </option>
+          ))}
+        </select>
+        <label htmlFor={ids.walk}>Walk</label>
+        <select
+          id={ids.walk}
+          value={walkName ?? CUSTOM}
+          onChange={(e) => pickWalk(e.target.value)}
+          aria-describedby={ids.help}
+        >
+          {walks.map((w) => (
+            <option key={w.name} value={w.name}>
+              {w.name}
+            </option>
+          ))}
+          <option value={CUSTOM}>custom…</option>
+        </select>
+      </div>
+      <WalkForm key={walk ? `${walk.from} ${walk.to} ${walk.protocol}` : 'none'} initial={walk} />
+      <p id={ids.help} className="picker-help">
+        {description}
+      </p>
+    </div>
+  );
+}
+
+/** From/to/protocol fields; remounted (by key) when the store's walk changes, so they show it. */
+function WalkForm({ initial }: { initial: WalkRequest | null }) {
+  const { store, runWalk } = useServices();
+  const [draft, setDraft] = useState<WalkRequest>(initial ?? { from: '', to: '', protocol: 'tcp' });
+  const ids = { from: useId(), to: useId(), protocol: useId() };
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const walk: WalkRequest = { from: draft.from.trim(), to: draft.to.trim(), protocol: draft.protocol };
+    if (!walk.from || !walk.to) return;
+    store.getState().setWalk(walk, null);
+    runWalk(walk);
+  };
+
+  return (
+    <form className="picker-row" aria-label="Custom walk" onSubmit={submit}>
+      <label htmlFor={ids.from}>From</label>
+      <input
+        id={ids.from}
+        value={draft.from}
+        placeholder="pod/default/client"
+        spellCheck={false}
+        onChange={(e) => setDraft({ ...draft, from: e.target.value })}
+      />
+      <label htmlFor={ids.to}>To</label>
+      <input
+        id={ids.to}
+        value={draft.to}
+        placeholder="10.96.0.10:53"
+        spellCheck={false}
+        onChange={(e) => setDraft({ ...draft, to: e.target.value })}
+      />
+      <label htmlFor={ids.protocol}>Protocol</label>
+      <select
+        id={ids.protocol}
+        value={draft.protocol}
+        onChange={(e) => setDraft({ ...draft, protocol: e.target.value as WalkRequest['protocol'] })}
+      >
+        {PROTOCOLS.map((p) => (
+          <option key={p} value={p}>
+            {p}
+          </option>
+        ))}
+      </select>
+      <button type="submit">Walk</button>
+    </form>
+  );
+}

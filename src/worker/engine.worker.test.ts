@@ -1,0 +1,167 @@
+// The worker, in-process (HASH's simulation.worker.test.ts): stub `self`, import the module, send it
+// messages as the page would, and read what it posts back. The engine and parser are the real ones.
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  EVENT_BATCH_SIZE,
+  PROTOCOL_VERSION,
+  type ToMain,
+  type ToMainOf,
+  type ToMainType,
+  type ToWorker,
+} from './protocol.ts';
+
+const SCENARIO = readFileSync(new URL('../scenario/presets/default.yaml', import.meta.url), 'utf8');
+const v = PROTOCOL_VERSION;
+
+interface FakeScope {
+  posted: ToMain[];
+  listeners: ((e: { data: unknown }) => void)[];
+  postMessage(m: ToMain): void;
+  addEventListener(type: string, l: (e: { data: unknown }) => void): void;
+}
+
+let scope: FakeScope;
+
+beforeEach(async () => {
+  scope = {
+    posted: [],
+    listeners: [],
+    postMessage(m) {
+      // What the page receives is a structured clone; cloning here catches anything that would not survive.
+      this.posted.push(structuredClone(m));
+    },
+    addEventListener(type, l) {
+      if (type === 'message') this.listeners.push(l);
+    },
+  };
+  vi.stubGlobal('self', scope);
+  vi.resetModules();
+  await import('./engine.worker.ts');
+});
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+function send(data: ToWorker | unknown): void {
+  for (const l of scope.listeners) l({ data });
+}
+
+/** Runs are deferred by one task; wait for the worker to have handled everything sent so far. */
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+function getMessages<T extends ToMainType>(type: T, runId?: number): ToMainOf<T>[] {
+  return scope.posted.filter(
+    (m): m is ToMainOf<T> => m.type === type && (runId === undefined || m.runId === runId),
+  );
+}
+
+const WALK = { from: 'pod/default/client', to: 'pod/default/db:3306', protocol: 'tcp' } as const;
+
+describe('engine.worker', () => {
+  it('answers a run with world, then events in seq order, then done', async () => {
+    send({ type: 'run', v, runId: 1, scenarioText: SCENARIO, walk: WALK });
+    await settle();
+    const types = scope.posted.map((m) => m.type);
+    expect(types[0]).toBe('world');
+    expect(types.at(-1)).toBe('done');
+    expect(types.slice(1, -1).every((t) => t === 'events')).toBe(true);
+    expect(scope.posted.every((m) => m.runId === 1 && m.v === v)).toBe(true);
+
+    const events = getMessages('events').flatMap((m) => m.events);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+    expect(getMessages('events').every((m) => m.events.length <= EVENT_BATCH_SIZE)).toBe(true);
+    const [done] = getMessages('done');
+    expect(done!.trace.eventCount).toBe(events.length);
+    expect(done!.trace.legs[0]!.verdict.kind).toBe('delivered');
+    expect(done!.trace.flow).toMatchObject({
+      protocol: 'tcp',
+      src: '10.244.1.2',
+      dst: '10.244.2.2',
+      dport: 3306,
+    });
+
+    const [world] = getMessages('world');
+    expect(world!.view.namespaces.map((n) => n.id)).toContain('pod/default/db');
+    expect(world!.view.walks[0]!.name).toBe('pod-to-pod-cross-node');
+  });
+
+  it("runs the scenario's named walk, and its first when the name is null", async () => {
+    send({ type: 'run', v, runId: 1, scenarioText: SCENARIO, walk: { name: null } });
+    send({ type: 'run', v, runId: 2, scenarioText: SCENARIO, walk: { name: 'too-big-for-the-overlay' } });
+    await settle();
+    // Run 1 was superseded before it started: only run 2 ran.
+    expect(scope.posted.filter((m) => m.runId === 1)).toEqual([]);
+    const [done] = getMessages('done', 2);
+    expect(done!.trace.flow).toMatchObject({ protocol: 'icmp', dst: '10.244.2.2' });
+    // The walk's size (1472) came from the scenario: it does not fit the pod's MTU.
+    expect(done!.trace.legs[0]!.verdict.kind).not.toBe('delivered');
+
+    send({ type: 'run', v, runId: 3, scenarioText: SCENARIO, walk: { name: null } });
+    await settle();
+    expect(getMessages('done', 3)[0]!.trace).toMatchObject({ from: 'pod/default/client' });
+  });
+
+  it('ignores a run cancelled before it started', async () => {
+    send({ type: 'run', v, runId: 7, scenarioText: SCENARIO, walk: WALK });
+    send({ type: 'cancel', v, runId: 7 });
+    await settle();
+    expect(scope.posted).toEqual([]);
+  });
+
+  it('coalesces queued runs: a stale runId never produces messages after a newer run was queued', async () => {
+    for (let runId = 1; runId <= 5; runId++)
+      send({ type: 'run', v, runId, scenarioText: SCENARIO, walk: WALK });
+    await settle();
+    expect(new Set(scope.posted.map((m) => m.runId))).toEqual(new Set([5]));
+  });
+
+  it('reports a bad scenario as an error with issues, and no world', async () => {
+    const bad = SCENARIO.replace('podCIDR: 10.244.2.0/24', 'podCIDR: 10.244.2.0/99');
+    send({ type: 'run', v, runId: 3, scenarioText: bad, walk: WALK });
+    await settle();
+    expect(scope.posted.map((m) => m.type)).toEqual(['error']);
+    const [err] = getMessages('error');
+    expect(err!.runId).toBe(3);
+    expect(err!.issues!.length).toBeGreaterThan(0);
+    expect(err!.issues!.some((i) => i.path.includes('podCIDR'))).toBe(true);
+  });
+
+  it('reports YAML that is not a scenario at all', async () => {
+    send({ type: 'run', v, runId: 4, scenarioText: 'just: [unclosed', walk: WALK });
+    await settle();
+    expect(scope.posted.map((m) => m.type)).toEqual(['error']);
+  });
+
+  it('turns engine errors (an unknown reference) into an error message, after the world', async () => {
+    send({ type: 'run', v, runId: 5, scenarioText: SCENARIO, walk: { ...WALK, from: 'pod/default/nobody' } });
+    await settle();
+    expect(scope.posted.map((m) => m.type)).toEqual(['world', 'error']);
+    expect(getMessages('error')[0]!.message).toMatch(/nobody/);
+  });
+
+  it('reports an unknown named walk', async () => {
+    send({ type: 'run', v, runId: 6, scenarioText: SCENARIO, walk: { name: 'no-such-walk' } });
+    await settle();
+    expect(getMessages('error')[0]!.message).toMatch(/no walk named "no-such-walk"/);
+  });
+
+  it('replies to a message of another protocol version with an error, and does not run it', async () => {
+    send({ type: 'run', v: v + 1, runId: 9, scenarioText: SCENARIO, walk: WALK });
+    await settle();
+    expect(scope.posted).toHaveLength(1);
+    expect(scope.posted[0]).toMatchObject({ type: 'error', runId: 9, v });
+    expect((scope.posted[0] as ToMainOf<'error'>).message).toMatch(/version/);
+  });
+
+  it('replies to junk and unknown message types with an error', async () => {
+    send('hello');
+    send({ type: 'frobnicate', v, runId: 2 });
+    await settle();
+    expect(scope.posted.map((m) => [m.type, m.runId])).toEqual([
+      ['error', -1],
+      ['error', 2],
+    ]);
+  });
+});

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { createEngineClient, type WorkerLike } from './engineClient.ts';
+import { PROTOCOL_VERSION, type ToMain, type ToWorker, type WalkRequest } from './protocol.ts';
+
+/** A Worker stand-in: records what the client posts and lets the test play the worker's part. */
+class FakeWorker implements WorkerLike {
+  readonly posted: ToWorker[] = [];
+  terminated = false;
+  private readonly handlers = new Map<string, ((e: Event) => void)[]>();
+
+  postMessage(message: ToWorker): void {
+    this.posted.push(structuredClone(message));
+  }
+  addEventListener(type: string, listener: (event: Event) => void): void {
+    this.handlers.set(type, [...(this.handlers.get(type) ?? []), listener]);
+  }
+  terminate(): void {
+    this.terminated = true;
+  }
+  /** The worker posts `data` to the page. */
+  emit(data: unknown): void {
+    for (const h of this.handlers.get('message') ?? []) h({ data } as MessageEvent);
+  }
+  fail(message: string): void {
+    for (const h of this.handlers.get('error') ?? []) h({ message } as unknown as Event);
+  }
+}
+
+const WALK: WalkRequest = { from: 'pod/default/client', to: 'pod/default/db:3306', protocol: 'tcp' };
+const v = PROTOCOL_VERSION;
+
+function setup() {
+  const fake = new FakeWorker();
+  let created = 0;
+  const client = createEngineClient(() => {
+    created++;
+    return fake;
+  });
+  const got: ToMain[] = [];
+  client.subscribe((m) => got.push(m));
+  return { fake, client, got, created: () => created };
+}
+
+describe('createEngineClient', () => {
+  it('creates the worker lazily, once', () => {
+    const { client, created } = setup();
+    expect(created()).toBe(0);
+    client.run('a', WALK);
+    client.run('b', WALK);
+    expect(created()).toBe(1);
+  });
+
+  it('posts a versioned run with a fresh runId each time, cancelling the previous run', () => {
+    const { fake, client } = setup();
+    const r1 = client.run('text-1', WALK);
+    const r2 = client.run('text-2', WALK);
+    expect(r2).toBeGreaterThan(r1);
+    expect(fake.posted).toEqual([
+      { type: 'run', v, runId: r1, scenarioText: 'text-1', walk: WALK },
+      { type: 'cancel', v, runId: r1 },
+      { type: 'run', v, runId: r2, scenarioText: 'text-2', walk: WALK },
+    ]);
+  });
+
+  it('delivers messages of the current run and drops those of stale runs', () => {
+    const { fake, client, got } = setup();
+    const r1 = client.run('one', WALK);
+    const r2 = client.run('two', WALK);
+    fake.emit({ type: 'events', v, runId: r1, events: [] });
+    fake.emit({ type: 'events', v, runId: r2, events: [] });
+    fake.emit({ type: 'done', v, runId: r1, trace: {} });
+    expect(got.map((m) => [m.type, m.runId])).toEqual([['events', r2]]);
+  });
+
+  it('drops everything after done, and after cancel', () => {
+    const { fake, client, got } = setup();
+    const r1 = client.run('one', WALK);
+    fake.emit({ type: 'done', v, runId: r1, trace: {} });
+    fake.emit({ type: 'events', v, runId: r1, events: [] });
+    expect(got.map((m) => m.type)).toEqual(['done']);
+    expect(client.currentRunId()).toBeNull();
+
+    const r2 = client.run('two', WALK);
+    client.cancel();
+    expect(fake.posted.at(-1)).toEqual({ type: 'cancel', v, runId: r2 });
+    fake.emit({ type: 'world', v, runId: r2, view: {} });
+    expect(got).toHaveLength(1);
+  });
+
+  it('ignores foreign messages', () => {
+    const { fake, client, got } = setup();
+    client.run('one', WALK);
+    fake.emit('hello');
+    fake.emit({ type: 'events' });
+    fake.emit(null);
+    expect(got).toEqual([]);
+  });
+
+  it('turns a version mismatch of the current run into an error', () => {
+    const { fake, client, got } = setup();
+    const r1 = client.run('one', WALK);
+    fake.emit({ type: 'events', v: v + 1, runId: r1, events: [] });
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ type: 'error', runId: r1 });
+    expect(client.currentRunId()).toBeNull();
+  });
+
+  it('turns a worker crash into an error for the current run', () => {
+    const { fake, client, got } = setup();
+    const r1 = client.run('one', WALK);
+    fake.fail('SyntaxError: bad module');
+    expect(got).toEqual([
+      { type: 'error', v, runId: r1, message: 'The engine worker failed: SyntaxError: bad module.' },
+    ]);
+  });
+
+  it('unsubscribes and disposes', () => {
+    const { fake, client, got } = setup();
+    const other: ToMain[] = [];
+    const off = client.subscribe((m) => other.push(m));
+    const r1 = client.run('one', WALK);
+    off();
+    fake.emit({ type: 'world', v, runId: r1, view: {} });
+    expect(other).toEqual([]);
+    expect(got).toHaveLength(1);
+    client.dispose();
+    expect(fake.terminated).toBe(true);
+    expect(() => client.run('two', WALK)).toThrow(/disposed/);
+  });
+});

@@ -1,0 +1,118 @@
+// The UI's handle on the engine worker (use-cannon's CannonWorkerAPI, minus the physics): typed post and
+// subscribe, a fresh runId per run, and a filter that drops every message not of the current run — a
+// slow answer to an old walk must never overwrite the new one.
+import {
+  PROTOCOL_VERSION,
+  isMessage,
+  type NamedWalkRef,
+  type ToMain,
+  type ToWorker,
+  type WalkRequest,
+} from './protocol.ts';
+
+/** The part of `Worker` the client uses; tests pass a fake. */
+export interface WorkerLike {
+  postMessage(message: ToWorker): void;
+  addEventListener(type: 'message' | 'error' | 'messageerror', listener: (event: Event) => void): void;
+  terminate(): void;
+}
+
+export type EngineListener = (message: ToMain) => void;
+
+export interface EngineClient {
+  /** Starts a run, superseding any earlier one, and returns its id. Messages of earlier runs are dropped. */
+  run(scenarioText: string, walk: WalkRequest | NamedWalkRef): number;
+  /** Cancels the current run, if any; its remaining messages are dropped. */
+  cancel(): void;
+  /** Calls `listener` with every message of the current run. Returns the unsubscribe function. */
+  subscribe(listener: EngineListener): () => void;
+  /** The id of the run whose messages are delivered, or null before the first run and after cancel. */
+  currentRunId(): number | null;
+  /** Terminates the worker; the client is unusable afterwards. */
+  dispose(): void;
+}
+
+/**
+ * Creates a client. The worker is created lazily on the first run.
+ *
+ * @example
+ * const client = createEngineClient(
+ *   () => new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' }),
+ * );
+ * client.subscribe((m) => store.getState().receive(m));
+ * client.run(text, { from: 'pod/default/client', to: 'pod/default/db:3306', protocol: 'tcp' });
+ */
+export function createEngineClient(workerFactory: () => WorkerLike): EngineClient {
+  const listeners = new Set<EngineListener>();
+  let worker: WorkerLike | null = null;
+  let lastRunId = 0;
+  let current: number | null = null;
+  let disposed = false;
+
+  const deliver = (message: ToMain): void => {
+    for (const l of [...listeners]) l(message);
+  };
+
+  /** A failure of the worker itself (script failed to load, uncaught exception) ends the current run. */
+  const fail = (message: string): void => {
+    if (current === null) return;
+    const runId = current;
+    current = null;
+    deliver({ type: 'error', v: PROTOCOL_VERSION, runId, message });
+  };
+
+  const receive = (data: unknown): void => {
+    if (!isMessage(data) || current === null || data.runId !== current) return; // stale or foreign
+    if (data.v !== PROTOCOL_VERSION) {
+      fail(`The engine speaks protocol version ${data.v}, the page ${PROTOCOL_VERSION}; reload the page.`);
+      return;
+    }
+    const message = data as ToMain;
+    if (message.type === 'done' || message.type === 'error') current = null;
+    deliver(message);
+  };
+
+  const ensureWorker = (): WorkerLike => {
+    if (disposed) throw new Error('The engine client has been disposed.');
+    if (worker) return worker;
+    const w = workerFactory();
+    w.addEventListener('message', (e) => receive((e as MessageEvent<unknown>).data));
+    w.addEventListener('error', (e) => {
+      const detail = 'message' in e ? String((e as { message: unknown }).message) : '';
+      fail(`The engine worker failed${detail ? `: ${detail}` : ''}.`);
+    });
+    w.addEventListener('messageerror', () => fail('A message from the engine worker could not be read.'));
+    worker = w;
+    return w;
+  };
+
+  const post = (message: ToWorker): void => ensureWorker().postMessage(message);
+
+  return {
+    run(scenarioText, walk) {
+      const w = ensureWorker();
+      if (current !== null) w.postMessage({ type: 'cancel', v: PROTOCOL_VERSION, runId: current });
+      const runId = ++lastRunId;
+      current = runId;
+      post({ type: 'run', v: PROTOCOL_VERSION, runId, scenarioText, walk });
+      return runId;
+    },
+    cancel() {
+      if (current === null) return;
+      post({ type: 'cancel', v: PROTOCOL_VERSION, runId: current });
+      current = null;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    currentRunId: () => current,
+    dispose() {
+      disposed = true;
+      current = null;
+      listeners.clear();
+      worker?.terminate();
+      worker = null;
+    },
+  };
+}

@@ -1,0 +1,102 @@
+// The messages between the UI thread and the engine worker: one discriminated union each way, every
+// message stamped with the protocol version `v` and the `runId` it belongs to (as HASH's messages.ts).
+//
+//   main ──run──────────▶ worker   parse → build → walk
+//   main ◀──world──────── worker   the built world, once per run, before any event
+//   main ◀──events─────── worker   trace events in seq order, batched (0..n messages)
+//   main ◀──done───────── worker   the trace's summary; events are not repeated
+//   main ◀──error──────── worker   instead of world/events/done, or after world when the walk fails
+//
+// Types only plus two constants: both threads import this file, and it must not pull the engine into
+// the UI bundle.
+import type { WorldView } from '../engine/view.ts';
+import type { Flow, LegSummary, TraceEvent } from '../engine/trace.ts';
+import type { ScenarioIssue } from '../scenario/parse.ts';
+
+/** Bump when a message changes shape; a peer with another version gets an `error` reply. */
+export const PROTOCOL_VERSION = 1;
+
+/** Events per `events` message. A walk has tens of events; batching keeps a pathological loop (the step
+ *  budget runs to a few thousand) from costing a message and a React render per event. */
+export const EVENT_BATCH_SIZE = 64;
+
+/** What to walk: the engine's WalkSpec, restated here so the protocol is self-contained. */
+export interface WalkRequest {
+  /** pod/<ns>/<name>, a unique pod name, node/<name>, host/<name> or an IP. */
+  readonly from: string;
+  /** An IP, IP:port, or a reference as for `from` (optionally ":port"). */
+  readonly to: string;
+  readonly protocol: 'tcp' | 'udp' | 'icmp';
+  /** IP payload bytes after the L4 header. */
+  readonly size?: number;
+  /** Seed for the walk's choices (ephemeral port, endpoint); same seed, same trace. */
+  readonly seed?: number;
+}
+
+/** One of the walks the scenario itself names (its `walks:` list), by name; null means the first one. The
+ *  worker looks it up in the parsed scenario, so the page needs no YAML parser to start on the scenario's
+ *  first walk, and the walk keeps the `size` the scenario gives it. */
+export interface NamedWalkRef {
+  readonly name: string | null;
+}
+
+/** The trace without its events (the UI has them from `events` messages already). */
+export interface TraceSummary {
+  readonly from: string;
+  readonly to: string;
+  readonly flow: Flow;
+  readonly seed: number;
+  /** One entry per leg, in order; the last one is the walk's final verdict. */
+  readonly legs: readonly LegSummary[];
+  /** Number of events the worker sent for this run, so the UI can tell it has them all. */
+  readonly eventCount: number;
+}
+
+export type ToWorker =
+  /** Parse the scenario, build its world and walk one packet through it. */
+  | {
+      readonly type: 'run';
+      readonly v: number;
+      readonly runId: number;
+      /** The scenario as YAML text (one or more documents). */
+      readonly scenarioText: string;
+      /** The walk: spelled out, or one the scenario names. */
+      readonly walk: WalkRequest | NamedWalkRef;
+    }
+  /** Stop posting messages for this run (a no-op when it has finished). */
+  | { readonly type: 'cancel'; readonly v: number; readonly runId: number };
+
+export type ToMain =
+  /** The built world, posted before the first event of the run. */
+  | { readonly type: 'world'; readonly v: number; readonly runId: number; readonly view: WorldView }
+  /** The next batch of trace events, in seq order. */
+  | {
+      readonly type: 'events';
+      readonly v: number;
+      readonly runId: number;
+      readonly events: readonly TraceEvent[];
+    }
+  /** The walk finished; no more messages for this run. */
+  | { readonly type: 'done'; readonly v: number; readonly runId: number; readonly trace: TraceSummary }
+  /** The run failed: scenario problems (with `issues`), an engine error or a protocol mismatch. Final. */
+  | {
+      readonly type: 'error';
+      readonly v: number;
+      readonly runId: number;
+      /** One readable sentence. */
+      readonly message: string;
+      /** The scenario parser's findings, when the scenario was the problem. */
+      readonly issues?: readonly ScenarioIssue[];
+    };
+
+export type ToWorkerType = ToWorker['type'];
+export type ToMainType = ToMain['type'];
+export type ToMainOf<T extends ToMainType> = Extract<ToMain, { type: T }>;
+
+/** True iff `data` looks like a message of this protocol (any version): an object with a string `type`
+ *  and numeric `v` and `runId`. Messages from elsewhere (extensions, devtools) fail it. */
+export function isMessage(data: unknown): data is { type: string; v: number; runId: number } {
+  if (typeof data !== 'object' || data === null) return false;
+  const m = data as Record<string, unknown>;
+  return typeof m['type'] === 'string' && typeof m['v'] === 'number' && typeof m['runId'] === 'number';
+}
