@@ -91,6 +91,7 @@ export const ICMP_HEADER_LEN = 8;
 export const VXLAN_HEADER_LEN = 8;
 /** Linux's SYN and SYN-ACK carry 20 bytes of options (MSS, SACK permitted, timestamps, window scale). */
 export const TCP_SYN_HEADER_LEN = 40;
+export const TCP_BARE_HEADER_LEN = 20;
 export const TCP_HEADER_LEN = 32; // 20 + timestamps option, as Linux sends on established flows
 /** Bytes VXLAN adds around the inner frame: outer IP + UDP + VXLAN header + inner Ethernet. flannel sets
  *  flannel.1's MTU to the uplink's minus this (flannel pkg/backend/vxlan/vxlan.go: mtu = dev MTU - 50). */
@@ -99,7 +100,9 @@ export const VXLAN_OVERHEAD = IPV4_HEADER_LEN + UDP_HEADER_LEN + VXLAN_HEADER_LE
 export function l4HeaderLength(l4: L4Header): number {
   if (l4.kind === 'udp') return UDP_HEADER_LEN;
   if (l4.kind === 'icmp') return ICMP_HEADER_LEN;
-  return l4.flags.includes('S') ? TCP_SYN_HEADER_LEN : TCP_HEADER_LEN;
+  if (l4.flags.includes('S')) return TCP_SYN_HEADER_LEN;
+  // tcp_v4_send_reset sends a bare header: no options.
+  return l4.flags.includes('R') ? TCP_BARE_HEADER_LEN : TCP_HEADER_LEN;
 }
 
 export function frameLength(f: Frame | IpPacket): number {

@@ -287,7 +287,8 @@ function describeIcmpShort(h: IcmpHeader): string {
   return `type ${h.type}`;
 }
 
-/** What the receiving stack answers (tcp_v4_send_synack / tcp_v4_send_reset, icmp_echo, udp's port unreachable). */
+/** What the receiving stack answers (tcp_v4_send_synack / tcp_v4_send_reset, icmp_echo, udp's port unreachable).
+ *  Echo replies leave without DF: the kernel's ICMP socket uses IP_PMTUDISC_DONT (net/ipv4/icmp.c). */
 function replyTo(req: IpPacket, listening: boolean, rng: () => number): IpPacket | null {
   const base = (l4: L4Header, payload: number): IpPacket => ({
     ip: {
@@ -295,7 +296,7 @@ function replyTo(req: IpPacket, listening: boolean, rng: () => number): IpPacket
       dst: req.ip.src,
       ttl: DEFAULT_TTL,
       protocol: l4.kind,
-      df: l4.kind !== 'icmp' || l4.type === 0,
+      df: l4.kind !== 'icmp',
       length: IPV4_HEADER_LEN + l4HeaderLength(l4) + payload,
     },
     l4,
@@ -875,6 +876,27 @@ function ipForward(ctx: WalkContext, ns: Netns, inDev: Device, r: Route, pkt: Ip
       0,
       'ttl-exceeded',
       `TTL expired in ${ns.id}: ICMP time exceeded sent back`,
+    );
+  }
+  // ip_forward checks the MTU before it decrements the TTL, so a "fragmentation needed" error quotes the
+  // packet as it arrived (net/ipv4/ip_forward.c; confirmed by the kernel conformance test).
+  const outDev = r.dev ? ns.devices.get(r.dev) : undefined;
+  if (outDev && pkt.ip.df && pkt.ip.length > outDev.mtu) {
+    ctx.decide(
+      ns,
+      { kind: 'mtu', device: outDev.name, mtu: outDev.mtu, length: pkt.ip.length, df: true },
+      `${pkt.ip.length} bytes > mtu ${outDev.mtu} of ${outDev.name} and DF is set`,
+      pkt,
+    );
+    return sendIcmpError(
+      ctx,
+      ns,
+      pkt,
+      3,
+      4,
+      'frag-needed',
+      `${pkt.ip.length} bytes with DF do not fit ${outDev.name} (mtu ${outDev.mtu}): ICMP fragmentation needed sent back`,
+      outDev.mtu,
     );
   }
   const ip: Ipv4Header = { ...pkt.ip, ttl: pkt.ip.ttl - 1 };

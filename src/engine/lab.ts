@@ -1,0 +1,229 @@
+// The kernel lab: the world's NetOps (netops.ts) as shell commands that build the same world for real,
+// one Linux network namespace per engine namespace. It is what `packet-walk lab` prints ("show the
+// commands") and what the kernel conformance tests run (test/conformance/kernel.ts).
+//
+// Every command acts inside a lab namespace (`ip netns add NS`, `ip -n NS ...`, `bridge -n NS ...`,
+// `ip netns exec NS sysctl ...`), never in the namespace of the machine that runs it; a veth is created
+// inside one lab namespace with its peer placed directly into another. Names are `<prefix>-<short>`.
+//
+// What the engine abstracts is made concrete here:
+// - a physical NIC (link-add-physical) becomes one end of a veth pair; the other end is a port of the
+//   bridge `br0` in a per-segment "switch" namespace (`<prefix>-sw-<segment>`), the engine's ideal
+//   learning switch;
+// - a new namespace copies the host's IPv4 settings (net.core.devconf_inherit_init_net=0), so each one
+//   starts from the kernel's defaults the engine assumes (no forwarding, no reverse-path filter);
+// - no netfilter rules are modelled yet, so bridged frames are kept out of iptables (br_netfilter's
+//   bridge-nf-call-iptables, a per-namespace setting that exists only when the module is loaded).
+import type { NetOp, NetnsId } from './netops.ts';
+import type { World } from './world.ts';
+
+export interface LabScript {
+  /** Commands that build the world, with `#` comment lines (one per op, from its `why`). */
+  readonly up: string[];
+  /** Commands that remove every namespace the script creates (deleting a namespace removes its links). */
+  readonly down: string[];
+  /** The lab namespace name of an engine namespace id (node/<n>, pod/<ns>/<name>, host/<h>). */
+  nsName(netns: NetnsId): string;
+  /** Every lab namespace the script creates, switch namespaces included, in creation order. */
+  readonly namespaces: readonly string[];
+  /** The switch namespace that stands in for each L2 segment. */
+  readonly switches: ReadonlyMap<string, string>;
+}
+
+export interface LabOptions {
+  /** Prefix of every namespace name, e.g. `pwk-3f2a`. Letters, digits, `-`, `_`, `.` only. */
+  readonly prefix: string;
+}
+
+/** The bridge inside a segment's switch namespace. */
+export const SWITCH_BRIDGE = 'br0';
+const IFNAME_MAX = 15;
+
+/** The readable part of a lab namespace name: the node or host name, `<namespace>.<pod>` for pods. */
+function shortOf(id: NetnsId): string {
+  const [kind, ...rest] = id.split('/');
+  if (kind === 'pod') return rest.join('.');
+  return rest.join('.') || id;
+}
+
+function sanitise(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+/** Builds the lab script of a world (materialising every namespace of it). */
+export function labScript(world: World, opts: LabOptions): LabScript {
+  if (!/^[A-Za-z0-9_.-]+$/.test(opts.prefix))
+    throw new Error(`lab prefix "${opts.prefix}" may only contain letters, digits, "-", "_" and "."`);
+  world.allNetns();
+  const plan = world.plan;
+  const ops: NetOp[] = plan.units.flatMap((u) => [...plan.opsOf(u)]);
+
+  // Names: the short form, or kind-prefixed when two ids (or a switch) would share it.
+  const ids: NetnsId[] = [];
+  for (const op of ops) if (op.op === 'netns-add' && !ids.includes(op.netns)) ids.push(op.netns);
+  const segmentIds = [...plan.segments.keys()];
+  const wanted = new Map<string, number>();
+  const bump = (s: string): void => void wanted.set(s, (wanted.get(s) ?? 0) + 1);
+  ids.forEach((id) => bump(shortOf(id)));
+  segmentIds.forEach((s) => bump(`sw-${s}`));
+  const names = new Map<NetnsId, string>();
+  for (const id of ids) {
+    const short = shortOf(id);
+    const kind = id.split('/')[0] ?? 'ns';
+    names.set(id, `${opts.prefix}-${sanitise((wanted.get(short) ?? 0) > 1 ? `${kind}-${short}` : short)}`);
+  }
+  const nsName = (id: NetnsId): string => {
+    const n = names.get(id);
+    if (!n) throw new Error(`the lab has no namespace for ${id}`);
+    return n;
+  };
+
+  const up: string[] = [];
+  const namespaces: string[] = [];
+  const switches = new Map<string, string>();
+  const switchPorts = new Map<string, Set<string>>();
+  const say = (why: string): void => void up.push(`# ${why.replace(/\n/g, ' ')}`);
+  const ipn = (ns: string, cmd: string): void => void up.push(`ip -n ${ns} ${cmd}`);
+
+  const baseline = (ns: string): void => {
+    say('lab: start from the kernel defaults, not the IPv4 settings a new namespace copies from the host');
+    up.push(
+      `ip netns exec ${ns} sysctl -qw net.ipv4.ip_forward=0 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0`,
+    );
+    say(
+      'lab: no netfilter rules are modelled; keep bridged frames out of iptables (br_netfilter, if loaded)',
+    );
+    up.push(
+      `ip netns exec ${ns} sh -c 'sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null || true'`,
+    );
+  };
+
+  const switchOf = (segment: string): string => {
+    const got = switches.get(segment);
+    if (got) return got;
+    const sw = `${opts.prefix}-sw-${sanitise(segment)}`;
+    switches.set(segment, sw);
+    switchPorts.set(segment, new Set());
+    namespaces.push(sw);
+    up.push('', `# ── lab: the switch of ${segment} (the engine's ideal learning switch) ──`);
+    up.push(`ip netns add ${sw}`);
+    baseline(sw);
+    ipn(sw, 'link set lo up');
+    ipn(sw, `link add ${SWITCH_BRIDGE} type bridge`);
+    ipn(sw, `link set ${SWITCH_BRIDGE} up`);
+    return sw;
+  };
+
+  const switchPortName = (segment: string, netns: NetnsId, dev: string): string => {
+    const taken = switchPorts.get(segment)!;
+    let name = sanitise(`${shortOf(netns)}.${dev}`);
+    if (name.length > IFNAME_MAX || taken.has(name)) name = `port${taken.size}`;
+    taken.add(name);
+    return name;
+  };
+
+  let unit: string | null = null;
+  for (const op of ops) {
+    const u = plan.unitOf(op.netns);
+    if (u !== unit) {
+      unit = u;
+      up.push('', `# ── ${u ?? op.netns} ──`);
+    }
+    const ns = nsName(op.netns);
+    switch (op.op) {
+      case 'netns-add':
+        say(op.why);
+        up.push(`ip netns add ${ns}`);
+        namespaces.push(ns);
+        baseline(ns);
+        break;
+      case 'link-add-loopback':
+        say(op.why);
+        ipn(ns, 'link set lo up');
+        break;
+      case 'link-add-veth':
+        say(op.why);
+        ipn(
+          ns,
+          `link add ${op.name} address ${op.mac} mtu ${op.mtu} type veth peer name ${op.peerName} address ${op.peerMac} mtu ${op.mtu} netns ${nsName(op.peerNetns)}`,
+        );
+        break;
+      case 'link-add-bridge':
+        say(op.why);
+        ipn(ns, `link add ${op.name} address ${op.mac} mtu ${op.mtu} type bridge`);
+        break;
+      case 'link-add-vxlan':
+        say(op.why);
+        ipn(
+          ns,
+          `link add ${op.name} address ${op.mac} mtu ${op.mtu} type vxlan id ${op.vni} local ${op.local} dev ${op.underlay} dstport ${op.port}${op.learning ? '' : ' nolearning'}`,
+        );
+        break;
+      case 'link-add-physical': {
+        const sw = switchOf(op.segment);
+        const port = switchPortName(op.segment, op.netns, op.name);
+        say(`${op.why} — lab: a veth whose other end, ${port}, is a port of ${op.segment}'s switch`);
+        ipn(
+          sw,
+          `link add ${port} mtu ${op.mtu} type veth peer name ${op.name} address ${op.mac} mtu ${op.mtu} netns ${ns}`,
+        );
+        ipn(sw, `link set ${port} master ${SWITCH_BRIDGE}`);
+        ipn(sw, `link set ${port} up`);
+        break;
+      }
+      case 'link-set-master':
+        say(op.why);
+        ipn(ns, `link set ${op.name} master ${op.master}`);
+        if (op.hairpin) up.push(`bridge -n ${ns} link set dev ${op.name} hairpin on`);
+        break;
+      case 'link-set-up':
+        say(op.why);
+        ipn(ns, `link set ${op.name} up`);
+        break;
+      case 'addr-add':
+        say(op.why);
+        ipn(ns, `addr add ${op.ip}/${op.prefix} dev ${op.dev}`);
+        break;
+      case 'route-add': {
+        say(op.why);
+        const head = op.type === 'unicast' ? op.dst : `${op.type} ${op.dst}`;
+        ipn(
+          ns,
+          `route add ${head}${op.gateway ? ` via ${op.gateway}` : ''}${op.dev ? ` dev ${op.dev}` : ''}${op.onlink ? ' onlink' : ''}`,
+        );
+        break;
+      }
+      case 'neigh-add':
+        say(op.why);
+        ipn(ns, `neigh add ${op.ip} lladdr ${op.mac} dev ${op.dev} nud permanent`);
+        break;
+      case 'fdb-add':
+        say(op.why);
+        up.push(`bridge -n ${ns} fdb append ${op.mac} dev ${op.dev} dst ${op.dst} self permanent`);
+        break;
+      case 'sysctl':
+        say(op.why);
+        up.push(`ip netns exec ${ns} sysctl -qw ${op.key}=${op.value}`);
+        break;
+    }
+  }
+  if (up[0] === '') up.shift();
+
+  const down = [...namespaces].reverse().map((ns) => `ip netns del ${ns}`);
+  return { up, down, nsName, namespaces, switches };
+}
+
+/** The script as one shell text: `set -e`, the commands, and how to undo them. */
+export function formatLabScript(script: LabScript): string {
+  return [
+    '#!/bin/sh',
+    '# Built by packet-walk from the same operations as the engine world.',
+    'set -e',
+    '',
+    ...script.up,
+    '',
+    '# To remove the lab:',
+    ...script.down.map((c) => `#   ${c}`),
+    '',
+  ].join('\n');
+}
