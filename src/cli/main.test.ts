@@ -51,6 +51,16 @@ describe('packet-walk CLI', () => {
     expect(r.err).toContain(message);
   });
 
+  it('prints the lab script: the same ops as the engine, inside prefixed namespaces', async () => {
+    const r = await run('lab', 'default', '--prefix', 'demo');
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.out).toMatch(/^#!\/bin\/sh/);
+    expect(r.out).toContain('ip netns add demo-');
+    expect(r.out).toContain('type vxlan id 1');
+    expect(r.out).toContain('nud permanent');
+    expect((await run('lab', 'default', '--prefix', 'Bad Prefix')).code).toBe(EXIT.usage);
+  });
+
   it('names an unknown pod', async () => {
     const r = await run('trace', 'default', '--from', 'pod/default/nope', '--to', '10.244.1.3:80');
     expect(r.code).toBe(EXIT.badWalk);

@@ -4,7 +4,15 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildWorld, EngineError, formatTrace, walk, type Trace } from '../engine/index.ts';
+import {
+  buildWorld,
+  EngineError,
+  formatLabScript,
+  formatTrace,
+  labScript,
+  walk,
+  type Trace,
+} from '../engine/index.ts';
 import { formatIssue, parseScenario } from '../scenario/parse.ts';
 import type { ClusterModel } from '../scenario/model.ts';
 
@@ -36,6 +44,7 @@ Usage:
   packet-walk trace <scenario> --walk <name> [--json]
   packet-walk validate <scenario>
   packet-walk walks <scenario>
+  packet-walk lab <scenario> [--prefix NAME]   print the shell script that builds the scenario in network namespaces
 
 <scenario>  a YAML/JSON file of Kubernetes objects, or the name of a built-in scenario (e.g. "default")
 <ref>       pod/<namespace>/<name>, a unique pod name, node/<name>, host/<name>, or an IP address
@@ -57,6 +66,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         size: { type: 'string' },
         seed: { type: 'string' },
         walk: { type: 'string' },
+        prefix: { type: 'string', default: 'pw' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -71,7 +81,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     (values.help ? io.stdout : io.stderr)(HELP);
     return values.help ? EXIT.ok : EXIT.usage;
   }
-  if (!['trace', 'validate', 'walks'].includes(command)) {
+  if (!['trace', 'validate', 'walks', 'lab'].includes(command)) {
     io.stderr(`unknown command "${command}"\n\n${HELP}`);
     return EXIT.usage;
   }
@@ -93,6 +103,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       io.stdout(
         `${w.name.padEnd(28)} ${w.protocol.padEnd(5)} ${w.from} -> ${w.to}\n${''.padEnd(28)} ${w.description}\n`,
       );
+    return EXIT.ok;
+  }
+
+  if (command === 'lab') {
+    if (!/^[a-z][a-z0-9-]{0,7}$/.test(values.prefix)) {
+      io.stderr(`--prefix must be 1-8 lowercase letters, digits or '-', starting with a letter\n`);
+      return EXIT.usage;
+    }
+    io.stdout(formatLabScript(labScript(buildWorld(loaded), { prefix: values.prefix })));
     return EXIT.ok;
   }
 

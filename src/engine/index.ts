@@ -17,6 +17,7 @@ export { formatTrace, formatEvent } from './format.ts';
 export { worldView } from './viewOf.ts';
 export { EngineError, World } from './world.ts';
 export { formatNetOp, type NetOp } from './netops.ts';
+export { labScript, formatLabScript, type LabScript } from './lab.ts';
 export type * from './trace.ts';
 export type * from './packet.ts';
 export type * from './view.ts';
