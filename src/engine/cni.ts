@@ -387,6 +387,23 @@ export function planWorld(model: ClusterModel): WorldPlan {
     podByNetns.set(podNetns(p), p);
   }
   const nodeByName = new Map(model.nodes.map((n) => [n.name, n]));
+  // Indexes for references and hostNetwork ports: a 150,000-pod model must not be scanned per lookup.
+  const podByNsName = new Map<string, Map<string, PodModel>>();
+  const podsByName = new Map<string, PodModel[]>();
+  const hostNetPortsByNode = new Map<string, number[]>();
+  for (const p of model.pods) {
+    let inNs = podByNsName.get(p.namespace);
+    if (!inNs) podByNsName.set(p.namespace, (inNs = new Map()));
+    inNs.set(p.name, p);
+    const same = podsByName.get(p.name);
+    if (same) same.push(p);
+    else podsByName.set(p.name, [p]);
+    if (p.hostNetwork) {
+      const ports = hostNetPortsByNode.get(p.nodeName) ?? [];
+      ports.push(...p.ports.map((x) => x.containerPort));
+      hostNetPortsByNode.set(p.nodeName, ports);
+    }
+  }
   const hostNames = [...(model.gateway ? [model.gateway.name] : []), ...model.hosts.map((h) => h.name)];
   const units = [...model.nodes.map((n) => nodeNetns(n.name)), ...hostNames.map(hostNetns)];
   const hostSet = new Set(hostNames);
@@ -462,7 +479,7 @@ export function planWorld(model: ClusterModel): WorldPlan {
   const refs = (ref: string) => {
     const [kind, ...rest] = ref.split('/');
     if (kind === 'pod' && rest.length === 2) {
-      const p = model.pods.find((x) => x.namespace === rest[0] && x.name === rest[1]);
+      const p = podByNsName.get(rest[0]!)?.get(rest[1]!);
       return p ? podRef(p) : null;
     }
     if (kind === 'pod' && rest.length === 1) return refs(rest[0]!);
@@ -472,7 +489,7 @@ export function planWorld(model: ClusterModel): WorldPlan {
     }
     if (kind === 'host' && rest.length === 1) return hostRef(rest[0]!);
     if (rest.length > 0) return null;
-    const pods = model.pods.filter((x) => x.name === ref);
+    const pods = podsByName.get(ref) ?? [];
     if (pods.length === 1) return podRef(pods[0]!);
     const n = nodeByName.get(ref);
     if (n) return nodeRef(n);
@@ -494,9 +511,7 @@ export function planWorld(model: ClusterModel): WorldPlan {
       const node = nodeByName.get(unit.slice(5));
       if (!node) return [];
       // hostNetwork pods share the node's namespace, so their ports are the node's too.
-      const hostNetPorts = model.pods
-        .filter((p) => p.hostNetwork && p.nodeName === node.name)
-        .flatMap((p) => p.ports.map((x) => x.containerPort));
+      const hostNetPorts = hostNetPortsByNode.get(node.name) ?? [];
       return [
         {
           id: unit,
