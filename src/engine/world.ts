@@ -134,9 +134,7 @@ export interface WorldPlan {
   /** The unit a namespace belongs to (a node name or a host name). */
   unitOf(netns: NetnsId): string | null;
   /** Namespaces a unit creates, with their metadata. */
-  namespacesOf(
-    unit: string,
-  ): readonly {
+  namespacesOf(unit: string): readonly {
     id: NetnsId;
     kind: 'node' | 'pod' | 'host';
     node: string | null;
