@@ -64,7 +64,7 @@ describe('packet-walk CLI', () => {
   it('names an unknown pod', async () => {
     const r = await run('trace', 'default', '--from', 'pod/default/nope', '--to', '10.244.1.3:80');
     expect(r.code).toBe(EXIT.badWalk);
-    expect(r.err).toContain('"pod/default/nope" is not a pod, node, host or IPv4 address');
+    expect(r.err).toContain('"pod/default/nope" is not a pod, service, node, host or IPv4 address');
   });
 
   it('validates a scenario and reports every error with its place', async () => {

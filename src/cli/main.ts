@@ -48,7 +48,7 @@ Usage:
 
 <scenario>  a YAML/JSON file of Kubernetes objects, or the name of a built-in scenario (e.g. "default")
 <ref>       pod/<namespace>/<name>, a unique pod name, node/<name>, host/<name>, or an IP address
-<target>    an IP, IP:port, or a <ref> with an optional :port (TCP and UDP need a port)
+<target>    an IP, IP:port, svc/<namespace>/<name>:port (the ClusterIP), or a <ref> with an optional :port
 
 Exit codes: 0 delivered (or valid), 1 not delivered, 2 usage, 3 invalid scenario, 4 unknown ref.
 `;

@@ -14,6 +14,8 @@
 //   onlink route `subnet via subnet-IP dev flannel.1`, in that order.
 // - flannel pkg/backend/hostgw: per remote lease a route `subnet via public-IP dev <uplink>`.
 import { cidrContains, formatCidr, hashHex, macFromName, nthAddress, type Cidr, type Ip } from './addr.ts';
+import { flannelDefaults, nodeIptablesSave } from './cniRules.ts';
+import { kubeProxyIptablesSave, kubeProxyInputFromModel } from './kubeproxy.ts';
 import type { NetOp, NetnsId } from './netops.ts';
 import { VXLAN_OVERHEAD } from './packet.ts';
 import type { AddressOwner, Segment, SegmentMember, WorldPlan } from './world.ts';
@@ -101,9 +103,37 @@ function nodeOps(model: ClusterModel, node: NodeModel, pods: readonly PodModel[]
     value: 1,
     why: 'Kubernetes nodes forward pod traffic',
   });
+  ops.push({
+    op: 'sysctl',
+    netns: ns,
+    key: 'net.bridge.bridge-nf-call-iptables',
+    value: 1,
+    why: 'kubeadm requires br_netfilter: bridged pod traffic must meet iptables (kube-proxy, policies)',
+  });
   ops.push(...overlayOps(model, node));
+  ops.push(...nodeRuleOps(model, node));
   pods.forEach((pod, i) => ops.push(...cniAdd(model, node, pod, i === 0)));
   return ops;
+}
+
+/** What kubelet, kube-proxy (iptables mode) and flanneld write into a node's iptables, as one restore op:
+ *  the chains of each and the jumps into them in the order they end up in (cniRules.ts nodeIptablesSave). */
+function nodeRuleOps(model: ClusterModel, node: NodeModel): NetOp[] {
+  const mode = model.extra.kubeProxy?.mode ?? 'iptables';
+  const kubeProxy = mode === 'iptables' ? kubeProxyIptablesSave(kubeProxyInputFromModel(model, node.name)) : null;
+  const flannel = model.cni.startsWith('flannel')
+    ? flannelDefaults(formatCidr(model.clusterCIDR), formatCidr(node.podCIDR))
+    : null;
+  const writers = ['kubelet', ...(kubeProxy !== null ? ['kube-proxy'] : []), ...(flannel ? ['flanneld'] : [])];
+  return [
+    {
+      op: 'iptables-restore',
+      netns: nodeNetns(node.name),
+      writer: writers.join(' + '),
+      text: nodeIptablesSave({ kubeProxy, flannel }),
+      why: `${writers.join(', ')}: ${kubeProxy !== null ? 'every Service of the cluster, ' : ''}the localnet firewall${flannel ? ', masquerade of pod traffic leaving the cluster network' : ''}`,
+    },
+  ];
 }
 
 /** Node-level setup by flanneld (or the administrator, for static routes). */
@@ -483,6 +513,11 @@ export function planWorld(model: ClusterModel): WorldPlan {
       return p ? podRef(p) : null;
     }
     if (kind === 'pod' && rest.length === 1) return refs(rest[0]!);
+    if (kind === 'svc' && rest.length === 2) {
+      // A Service's ClusterIP is virtual: no namespace owns it (netns ''), so it can only be a destination.
+      const svc = model.services.find((x) => x.namespace === rest[0] && x.name === rest[1]);
+      return svc?.clusterIP ? { netns: '', ip: svc.clusterIP } : null;
+    }
     if (kind === 'node' && rest.length === 1) {
       const n = nodeByName.get(rest[0]!);
       return n ? nodeRef(n) : null;

@@ -12,8 +12,9 @@
 //   learning switch;
 // - a new namespace copies the host's IPv4 settings (net.core.devconf_inherit_init_net=0), so each one
 //   starts from the kernel's defaults the engine assumes (no forwarding, no reverse-path filter);
-// - no netfilter rules are modelled yet, so bridged frames are kept out of iptables (br_netfilter's
-//   bridge-nf-call-iptables, a per-namespace setting that exists only when the module is loaded).
+// - br_netfilter's bridge-nf-call-iptables is per namespace; every namespace starts with it off and the
+//   nodes turn it on (as kubeadm requires) — the module must be loaded on the machine;
+// - iptables rules are loaded with `iptables-restore --noflush` from a here-document.
 import type { NetOp, NetnsId } from './netops.ts';
 import type { World } from './world.ts';
 
@@ -34,6 +35,9 @@ export interface LabOptions {
   /** Prefix of every namespace name, e.g. `pwk-3f2a`. Letters, digits, `-`, `_`, `.` only. */
   readonly prefix: string;
 }
+
+/** Ends the here-document that feeds rules to iptables-restore. */
+export const HEREDOC_END = 'PW_RULES_END';
 
 /** The bridge inside a segment's switch namespace. */
 export const SWITCH_BRIDGE = 'br0';
@@ -205,6 +209,15 @@ export function labScript(world: World, opts: LabOptions): LabScript {
         say(op.why);
         up.push(`ip netns exec ${ns} sysctl -qw ${op.key}=${op.value}`);
         break;
+      case 'iptables-restore': {
+        say(`${op.writer}: ${op.why}`);
+        // nfacct counters need nfacct objects (kube-proxy creates them over netlink); they only count
+        // packets, so the lab leaves the match out rather than depend on the nfacct tool.
+        const text = op.text.replace(/ -m nfacct --nfacct-name \S+/g, '');
+        if (text !== op.text) say('lab: -m nfacct matches removed (they only count)');
+        up.push(`ip netns exec ${ns} iptables-restore --noflush <<'${HEREDOC_END}'`, ...text.trimEnd().split('\n'), HEREDOC_END);
+        break;
+      }
     }
   }
   if (up[0] === '') up.shift();

@@ -98,8 +98,17 @@ export type NetOp =
   | {
       readonly op: 'sysctl';
       readonly netns: NetnsId;
-      readonly key: 'net.ipv4.ip_forward';
+      readonly key: 'net.ipv4.ip_forward' | 'net.bridge.bridge-nf-call-iptables';
       readonly value: 0 | 1;
+      readonly why: string;
+    }
+  | {
+      /** `iptables-restore --noflush`: rules in iptables-save format, added to what the namespace has. */
+      readonly op: 'iptables-restore';
+      readonly netns: NetnsId;
+      /** Who writes them, e.g. "kube-proxy", "flannel". */
+      readonly writer: string;
+      readonly text: string;
       readonly why: string;
     };
 
@@ -134,5 +143,7 @@ export function formatNetOp(op: NetOp): string {
       return `bridge fdb append ${op.mac} dev ${op.dev} dst ${op.dst} self permanent`;
     case 'sysctl':
       return `sysctl -w ${op.key}=${op.value}`;
+    case 'iptables-restore':
+      return `iptables-restore --noflush <<'EOF'\n${op.text.trimEnd()}\nEOF`;
   }
 }

@@ -56,6 +56,8 @@ export interface IcmpHeader {
   /** Echo identifier and sequence (types 0 and 8). */
   readonly id?: number;
   readonly seq?: number;
+  /** The better gateway of a redirect (type 5). */
+  readonly gateway?: string;
   /** Next-hop MTU of a "fragmentation needed" error (type 3 code 4). */
   readonly mtu?: number;
   /** The quoted packet of an error message. */
@@ -147,7 +149,7 @@ export function describeIcmp(h: IcmpHeader): string {
   if (h.type === 8) return `echo request, id ${h.id ?? 0}, seq ${h.seq ?? 0}`;
   if (h.type === 0) return `echo reply, id ${h.id ?? 0}, seq ${h.seq ?? 0}`;
   if (h.type === 11) return 'time exceeded in-transit';
-  if (h.type === 5) return 'redirect';
+  if (h.type === 5) return `redirect ${h.original?.ip.dst ?? ''} to host ${h.gateway ?? ''}`;
   if (h.type === 3) {
     const what: Record<number, string> = {
       0: 'net unreachable',

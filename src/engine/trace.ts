@@ -97,7 +97,47 @@ export type Decision =
       readonly listening: boolean;
     }
   | { readonly kind: 'l2-drop'; readonly device: string; readonly reason: string }
-  | { readonly kind: 'icmp-redirect'; readonly to: Ip; readonly gateway: Ip };
+  | { readonly kind: 'icmp-redirect'; readonly to: Ip; readonly gateway: Ip }
+  | {
+      /** One table of one netfilter hook: the chains traversed and the rules that matched. */
+      readonly kind: 'netfilter';
+      readonly hook: 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
+      readonly table: 'raw' | 'mangle' | 'nat' | 'filter';
+      readonly verdict: 'ACCEPT' | 'DROP' | 'REJECT';
+      /** Matched rules, jumps, returns and the terminal target, as iptables-save lines with their chain. */
+      readonly steps: readonly {
+        readonly chain: string;
+        readonly index: number;
+        readonly rule: string;
+        readonly action: string;
+        readonly random: { readonly probability: number; readonly roll: number; readonly taken: boolean } | null;
+      }[];
+      /** How many rules the kernel evaluated, matching or not. */
+      readonly evaluated: number;
+      /** The packet mark after the table. */
+      readonly mark: number;
+      /** True when br_netfilter ran the hook for a bridged frame (bridge-nf-call-iptables=1). */
+      readonly bridged: boolean;
+    }
+  | {
+      readonly kind: 'conntrack';
+      /** new: an unconfirmed entry was created; found: an existing entry matched; confirmed: the first packet
+       *  left the last hook and the entry entered the table. */
+      readonly action: 'new' | 'found' | 'confirmed';
+      readonly direction: 'original' | 'reply';
+      readonly state: 'NEW' | 'ESTABLISHED' | 'RELATED';
+      /** The entry as `conntrack -L` prints it. */
+      readonly entry: string;
+    }
+  | {
+      readonly kind: 'nat';
+      /** DNAT/SNAT/MASQUERADE bound by a rule, or the translation conntrack applies to later packets. */
+      readonly how: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'conntrack';
+      readonly hook: 'PREROUTING' | 'INPUT' | 'OUTPUT' | 'POSTROUTING';
+      readonly field: 'src' | 'dst';
+      readonly before: string;
+      readonly after: string;
+    };
 
 export type VerdictKind =
   /** A process received it. */

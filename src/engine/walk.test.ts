@@ -100,7 +100,7 @@ describe('same-node traffic is bridged', () => {
       expect(decisions(t, 'forward')).toEqual([]);
     });
 
-    it("crosses cni0 from port to port and never enters the node's IP stack", () => {
+    it("crosses cni0 from port to port and never enters the node's IP stack (br_netfilter's hooks only)", () => {
       expect(path(t, 0)).toEqual([
         'pod/default/client out eth0',
         `node/node-1 in ${CLIENT_VETH}`,
@@ -110,9 +110,19 @@ describe('same-node traffic is bridged', () => {
       const nodeEvents = t.events.filter(
         (e) => e.type !== 'verdict' && e.type !== 'leg' && e.at.netns === 'node/node-1',
       );
+      // No route lookup, no forwarding, no TTL change: only the bridge's FDB and, because kubeadm turns
+      // bridge-nf-call-iptables on, br_netfilter's PREROUTING/FORWARD/POSTROUTING with conntrack.
       expect(
-        nodeEvents.every((e) => e.type === 'observe' || (e.type === 'decide' && e.decision.kind === 'fdb')),
+        nodeEvents.every(
+          (e) =>
+            e.type === 'observe' ||
+            (e.type === 'decide' &&
+              (e.decision.kind === 'fdb' ||
+                e.decision.kind === 'conntrack' ||
+                (e.decision.kind === 'netfilter' && e.decision.bridged))),
+        ),
       ).toBe(true);
+      expect(nodeEvents.some((e) => e.type === 'decide' && e.decision.kind === 'netfilter' && e.decision.hook === 'FORWARD')).toBe(true);
       expect(nodeEvents.some((e) => e.type === 'observe' && e.device === 'cni0')).toBe(false);
       expect(decisions(t, 'fdb', 0).map((x) => x.d.result)).toEqual(['port']);
     });
@@ -610,12 +620,12 @@ describe('references', () => {
     [
       'unknown name',
       { from: 'nobody', to: 'db', protocol: 'icmp' },
-      '"nobody" is not a pod, node, host or IPv4 address of this scenario',
+      '"nobody" is not a pod, service, node, host or IPv4 address of this scenario',
     ],
     [
       'unknown destination',
       { from: 'client', to: 'pod/default/nope:80', protocol: 'tcp' },
-      '"pod/default/nope" is not a pod, node, host or IPv4 address',
+      '"pod/default/nope" is not a pod, service, node, host or IPv4 address',
     ],
     [
       'unknown kind',
@@ -637,13 +647,13 @@ describe('references', () => {
     [
       'a port on the source',
       { from: 'client:80', to: 'db', protocol: 'icmp' },
-      /is not a pod, node, host or IPv4 address/,
+      /is not a pod, service, node, host or IPv4 address/,
     ],
     ['a bad port', { from: 'client', to: 'db:99999', protocol: 'tcp' }, 'port must be 1-65535'],
     [
       'an octal-looking IP',
       { from: 'client', to: '010.244.2.2', protocol: 'icmp' },
-      /is not a pod, node, host or IPv4 address/,
+      /is not a pod, service, node, host or IPv4 address/,
     ],
   ])('%s → EngineError', (_why, spec, message) => {
     expect(() => walk(world, spec)).toThrow(EngineError);

@@ -32,6 +32,9 @@ import {
   type Ipv4Header,
   type L4Header,
 } from './packet.ts';
+import { ConntrackTable } from './conntrack.ts';
+import type { Hook } from './netfilter.ts';
+import { leaveNamespace, runHook, type HookContext, type HookOutcome } from './hooks.ts';
 import { formatRoute, type Route } from './route.ts';
 import {
   TRACE_FORMAT_VERSION,
@@ -55,8 +58,10 @@ export interface WalkSpec {
   readonly protocol: 'tcp' | 'udp' | 'icmp';
   /** Payload bytes after the L4 header. Default 0 for TCP (a SYN), 32 for UDP, 56 for ICMP (ping's default). */
   readonly size?: number;
-  /** Seeds every choice the walk makes (the source port). Same seed, same trace. */
+  /** Seeds every choice the walk makes (the source port, kube-proxy's random endpoint). Same seed, same trace. */
   readonly seed?: number;
+  /** Pins kube-proxy's random endpoint choice to this endpoint ("ip:port"). */
+  readonly pin?: string;
 }
 
 /** Linux's default net.ipv4.ip_default_ttl. */
@@ -70,8 +75,12 @@ const MAX_EVENTS_PER_LEG = 2000;
 class WalkBudgetExceeded extends Error {}
 
 /** What the walk learns as it goes: the kernel state a real packet would leave behind. */
-class WalkContext {
+class WalkContext implements HookContext {
   readonly events: TraceEvent[] = [];
+  private readonly tables = new Map<string, ConntrackTable>();
+  private ctIds = 0;
+  readonly transit: HookContext['transit'] = new Map();
+  readonly recent: HookContext['recent'] = new Map();
   leg = 0;
   private legStart = 0;
   readonly neigh = new Map<string, LearnedNeigh>();
@@ -80,13 +89,21 @@ class WalkContext {
   delivery: { ns: Netns; packet: IpPacket; listening: boolean } | null = null;
   /** The request, once sent: a packet coming back to its source with the reversed tuple is for its socket. */
   request: IpPacket | null = null;
-  /** Set when a router or host decided to send an ICMP error back. */
+  /** Set when a router, a host or a REJECT rule decided to answer with an ICMP error (or a TCP reset). */
   icmpError: { ns: Netns; packet: IpPacket } | null = null;
 
   constructor(
     readonly world: World,
     private readonly onEvent: ((e: TraceEvent) => void) | undefined,
+    readonly random: () => number,
+    readonly pin: string | null,
   ) {}
+
+  conntrack(ns: Netns): ConntrackTable {
+    let t = this.tables.get(ns.id);
+    if (!t) this.tables.set(ns.id, (t = new ConntrackTable(ns.id, () => ++this.ctIds)));
+    return t;
+  }
 
   startLeg(kind: LegKind, ns: Netns, packet: IpPacket, summary: string): void {
     this.legStart = this.events.length;
@@ -148,7 +165,7 @@ export function resolveRef(world: World, text: string, allowPort: boolean): Reso
     return { netns: owner?.netns ?? '', ip, port };
   }
   const owner = world.plan.refs(ref);
-  if (!owner) throw new EngineError(`"${ref}" is not a pod, node, host or IPv4 address of this scenario`);
+  if (!owner) throw new EngineError(`"${ref}" is not a pod, service, node, host or IPv4 address of this scenario`);
   return { netns: owner.netns, ip: owner.ip, port };
 }
 
@@ -165,7 +182,7 @@ export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => 
   if (spec.protocol !== 'icmp' && to.port === null)
     throw new EngineError(`"${spec.to}": a ${spec.protocol} walk needs a port (ip:port)`);
 
-  const ctx = new WalkContext(world, onEvent);
+  const ctx = new WalkContext(world, onEvent, rng, spec.pin ?? null);
   const srcNs = world.netns(from.netns);
   const sport =
     spec.protocol === 'icmp'
@@ -211,6 +228,7 @@ export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => 
   ): Verdict => {
     ctx.delivery = null;
     ctx.icmpError = null;
+    ctx.transit.clear();
     ctx.startLeg(kind, ns, packet, summary);
     let v: Verdict;
     try {
@@ -240,10 +258,12 @@ export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => 
     }
   } else if (icmpError) {
     runLeg(
-      'icmp-error',
+      icmpError.packet.l4.kind === 'tcp' ? 'reply' : 'icmp-error',
       icmpError.ns,
       icmpError.packet,
-      `ICMP ${describeIcmpShort(icmpError.packet.l4 as IcmpHeader)} from ${icmpError.ns.id} to ${icmpError.packet.ip.dst}`,
+      icmpError.packet.l4.kind === 'tcp'
+        ? `TCP reset from ${icmpError.ns.id} (REJECT --reject-with tcp-reset) to ${icmpError.packet.ip.dst}`
+        : `ICMP ${describeIcmpShort(icmpError.packet.l4 as IcmpHeader)} from ${icmpError.ns.id} to ${icmpError.packet.ip.dst}`,
       true,
     );
   }
@@ -447,7 +467,7 @@ function ipLocalOut(ctx: WalkContext, ns: Netns, pkt: IpPacket, explicitSrc: boo
       ns,
       `connect(): Network is unreachable — ${ns.id} has no route to ${pkt.ip.dst}`,
     );
-  const r = lookup.route;
+  let r = lookup.route;
   if (r.type === 'broadcast')
     // ip_route_output gives RTN_BROADCAST; a socket without SO_BROADCAST gets EACCES (no ARP: the MAC is ff:ff…).
     return verdict(
@@ -455,22 +475,73 @@ function ipLocalOut(ctx: WalkContext, ns: Netns, pkt: IpPacket, explicitSrc: boo
       ns,
       `sendmsg(): Permission denied — ${pkt.ip.dst} is a broadcast address and the socket has no SO_BROADCAST`,
     );
+  const out = hookPoint(ctx, ns, 'OUTPUT', withSrc, { in: '', out: r.dev ?? 'lo' });
+  if ('verdict' in out) return out.verdict;
+  let sent = out.packet;
+  if (sent.ip.dst !== withSrc.ip.dst) {
+    // OUTPUT's DNAT changed the destination: the kernel routes again (ip_route_me_harder).
+    const again = fibLookup(ns, sent.ip.dst);
+    decideRoute(ctx, ns, sent, again, sent.ip.src);
+    if (again.kind === 'noRoute' || (again.route.type !== 'unicast' && again.route.type !== 'local'))
+      return verdict('local-error', ns, `connect(): Network is unreachable — no route to ${sent.ip.dst} after DNAT`);
+    r = again.route;
+  }
   if (r.type === 'local') {
     const lo = ns.device('lo');
-    const frame = withEth(withSrc, { src: lo.mac, dst: lo.mac });
+    // Loopback traffic meets POSTROUTING, then INPUT, like any other.
+    const post = hookPoint(ctx, ns, 'POSTROUTING', sent, { in: '', out: 'lo', nextHop: sent.ip.dst });
+    if ('verdict' in post) return post.verdict;
+    sent = post.packet;
+    const frame = withEth(sent, { src: lo.mac, dst: lo.mac });
     ctx.observe(ns, lo, 'out', frame);
     ctx.observe(ns, lo, 'in', frame);
-    return ipLocalDeliver(ctx, ns, withSrc);
+    return ipLocalDeliver(ctx, ns, 'lo', sent);
   }
-  // [OUTPUT] netfilter hook: no rules are modelled in this release.
-  return ipOutput(ctx, ns, r, withSrc, false);
+  return ipOutput(ctx, ns, r, sent, false);
 }
+
+/** A netfilter hook point: the translated packet, or the verdict of a DROP or REJECT. */
+function hookPoint(
+  ctx: WalkContext,
+  ns: Netns,
+  hook: Hook,
+  pkt: IpPacket,
+  io: { in: string; out: string; nextHop?: string; bridged?: boolean },
+): { packet: IpPacket } | { verdict: Verdict } {
+  const o: HookOutcome = runHook(ctx, ns, hook, pkt, io);
+  if (o.kind === 'accept') return { packet: o.packet };
+  if (o.kind === 'drop') return { verdict: verdict('dropped', ns, o.reason) };
+  if (o.with === 'tcp-reset' && pkt.l4.kind === 'tcp') {
+    // REJECT --reject-with tcp-reset answers as the destination would (nf_send_reset).
+    const l4: L4Header = { kind: 'tcp', sport: pkt.l4.dport, dport: pkt.l4.sport, flags: 'R.' };
+    ctx.icmpError = {
+      ns,
+      packet: { ip: { src: pkt.ip.dst, dst: pkt.ip.src, ttl: DEFAULT_TTL, protocol: 'tcp', df: true, length: IPV4_HEADER_LEN + l4HeaderLength(l4) }, l4 },
+    };
+    return { verdict: verdict('unreachable', ns, `${o.reason}: a TCP reset is sent back`) };
+  }
+  const code = REJECT_CODES[o.with] ?? 3;
+  return { verdict: sendIcmpError(ctx, ns, pkt, 3, code, 'unreachable', `${o.reason}: ICMP ${o.with} sent back`) };
+}
+
+/** REJECT --reject-with types and their ICMP codes (net/ipv4/netfilter/ipt_REJECT.c). */
+const REJECT_CODES: Readonly<Record<string, number>> = {
+  'icmp-net-unreachable': 0,
+  'icmp-host-unreachable': 1,
+  'icmp-proto-unreachable': 2,
+  'icmp-port-unreachable': 3,
+  'icmp-net-prohibited': 9,
+  'icmp-host-prohibited': 10,
+  'icmp-admin-prohibited': 13,
+};
 
 /** ip_finish_output: POSTROUTING, the MTU check, the neighbour, and the device. */
 function ipOutput(ctx: WalkContext, ns: Netns, r: Route, pkt: IpPacket, forwarded: boolean): Outcome {
   if (!r.dev) return verdict('dropped', ns, `route ${formatRoute(r)} has no device`);
   const dev = ns.device(r.dev);
-  // [POSTROUTING] netfilter hook: no rules are modelled in this release.
+  const post = hookPoint(ctx, ns, 'POSTROUTING', pkt, { in: '', out: dev.name, nextHop: r.gateway ?? pkt.ip.dst });
+  if ('verdict' in post) return post.verdict;
+  pkt = post.packet;
   if (pkt.ip.length > dev.mtu) {
     ctx.decide(
       ns,
@@ -655,6 +726,7 @@ function transmit(ctx: WalkContext, ns: Netns, dev: Device, frame: Frame): Outco
   switch (dev.kind) {
     case 'veth': {
       const peerNs = ctx.world.netns(dev.peer.netns);
+      if (peerNs !== ns) leaveNamespace(ctx, ns);
       return receive(ctx, peerNs, peerNs.device(dev.peer.name), frame);
     }
     case 'bridge':
@@ -665,6 +737,7 @@ function transmit(ctx: WalkContext, ns: Netns, dev: Device, frame: Frame): Outco
       const m = ctx.world.segmentMemberByMac(dev.segment, frame.eth.dst);
       if (!m) return verdict('dropped', ns, `no NIC on ${dev.segment} has MAC ${frame.eth.dst}`);
       const peerNs = ctx.world.netns(m.netns);
+      leaveNamespace(ctx, ns);
       return receive(ctx, peerNs, peerNs.device(m.device), frame);
     }
     case 'loopback':
@@ -707,6 +780,28 @@ function bridgeForward(
 ): Outcome {
   const key = (mac: Mac): string => `${ns.id}|${br.name}|${mac}`;
   if (ingress) ctx.fdb.set(key(frame.eth.src), ingress.name);
+  // br_netfilter (bridge-nf-call-iptables=1, which kubelet and CNIs require): a frame entering a bridge port
+  // meets the IP PREROUTING hook before the FDB decides, with the bridge as its input interface
+  // (net/bridge/br_netfilter_hooks.c br_nf_pre_routing). The IP layer does not run PREROUTING again.
+  const brnf = ingress !== null && ns.bridgeNfCallIptables && ns.ruleset !== null;
+  if (brnf) {
+    const pre = hookPoint(ctx, ns, 'PREROUTING', stripEth(frame), { in: br.name, out: '', bridged: true });
+    if ('verdict' in pre) return pre.verdict;
+    const changed = pre.packet.ip.dst !== frame.ip.dst;
+    frame = withEth(pre.packet, frame.eth);
+    if (changed) {
+      // br_nf_pre_routing_finish: DNAT took place, so the new destination is routed. If it leaves by this
+      // same bridge, the frame is re-addressed to the new destination's MAC and *bridged* — no IP forwarding,
+      // no TTL decrement, the source MAC kept ("bridged DNAT"); otherwise it goes up to be routed.
+      const look = fibLookup(ns, frame.ip.dst);
+      decideRoute(ctx, ns, pre.packet, look, null);
+      if (look.kind === 'found' && look.route.type === 'unicast' && look.route.dev === br.name) {
+        const mac = resolveNeighbour(ctx, ns, br, look.route.gateway ?? frame.ip.dst, pre.packet);
+        if (!mac) return verdict('dropped', ns, `bridged DNAT: nobody answered ARP for ${frame.ip.dst} on ${br.name}`);
+        frame = withEth(pre.packet, { src: frame.eth.src, dst: mac });
+      }
+    }
+  }
   const dst = frame.eth.dst;
   // Local FDB entries: the bridge's own MAC and its ports' MACs are delivered to the host (br_fdb_add_local).
   if (ingress && (dst === br.mac || br.ports.some((p) => ns.device(p).mac === dst))) {
@@ -749,6 +844,15 @@ function bridgeForward(
         ns,
         `${br.name} does not send a frame back out ${port}, the port it came in on (hairpin off)`,
       );
+    if (brnf) {
+      // br_nf_forward_ip and br_nf_post_routing: a bridged frame meets FORWARD and POSTROUTING too, with the
+      // bridge as both interfaces; this is where the reply of a bridged DNAT is un-DNATed.
+      const fwd = hookPoint(ctx, ns, 'FORWARD', stripEth(frame), { in: br.name, out: br.name, bridged: true });
+      if ('verdict' in fwd) return fwd.verdict;
+      const post = hookPoint(ctx, ns, 'POSTROUTING', fwd.packet, { in: '', out: br.name, nextHop: fwd.packet.ip.dst, bridged: true });
+      if ('verdict' in post) return post.verdict;
+      frame = withEth(post.packet, frame.eth);
+    }
     return transmit(ctx, ns, ns.device(port), frame);
   }
   const ports = br.ports.filter((p) => !ingress || p !== ingress.name || ingress.hairpin);
@@ -808,6 +912,8 @@ function vxlanTransmit(ctx: WalkContext, ns: Netns, dev: Device & { kind: 'vxlan
     `encapsulate: VXLAN vni ${dev.vni}, UDP ${dev.local}:${sport} → ${remote}:${dev.port}`,
     outer,
   );
+  // iptunnel_xmit scrubs the packet: the outer packet has its own conntrack entry and no mark.
+  leaveNamespace(ctx, ns);
   return ipLocalOut(ctx, ns, outer, true);
 }
 
@@ -822,10 +928,12 @@ function flowHash(f: Frame): number {
 
 /** ip_rcv_finish: PREROUTING, then ip_route_input decides local delivery or forwarding. */
 function ipReceive(ctx: WalkContext, ns: Netns, dev: Device, pkt: IpPacket): Outcome {
-  // [PREROUTING] netfilter hook: no rules are modelled in this release.
+  const pre = hookPoint(ctx, ns, 'PREROUTING', pkt, { in: dev.name, out: '' });
+  if ('verdict' in pre) return pre.verdict;
+  pkt = pre.packet;
   const lookup = fibLookup(ns, pkt.ip.dst);
   decideRoute(ctx, ns, pkt, lookup, null);
-  if (lookup.kind === 'found' && lookup.route.type === 'local') return ipLocalDeliver(ctx, ns, pkt);
+  if (lookup.kind === 'found' && lookup.route.type === 'local') return ipLocalDeliver(ctx, ns, dev.name, pkt);
   if (lookup.kind === 'found' && lookup.route.type === 'broadcast')
     return verdict('dropped', ns, `${pkt.ip.dst} is a broadcast address; no process takes this packet`);
   if (!ns.ipForward)
@@ -913,21 +1021,46 @@ function ipForward(ctx: WalkContext, ns: Netns, inDev: Device, r: Route, pkt: Ip
     const sub = inDev.addrs.find(
       (a) => cidrContains(cidrOf(a), pkt.ip.src) && cidrContains(cidrOf(a), r.gateway!),
     );
-    if (sub)
+    if (sub) {
       ctx.decide(
         ns,
         { kind: 'icmp-redirect', to: pkt.ip.src, gateway: r.gateway },
-        `ICMP redirect to ${pkt.ip.src}: next time send ${pkt.ip.dst} straight to ${r.gateway} (${formatCidr(cidrOf(sub))} is shared); a host with ip_forward=1 ignores it`,
+        `ICMP redirect to ${pkt.ip.src}: next time send ${pkt.ip.dst} straight to ${r.gateway} (${formatCidr(cidrOf(sub))} is shared)`,
         fwd,
       );
+      sendRedirect(ctx, ns, fwd, r.gateway, inDev);
+    }
   }
-  // [FORWARD] netfilter hook: no rules are modelled in this release.
-  return ipOutput(ctx, ns, r, fwd, true);
+  const f = hookPoint(ctx, ns, 'FORWARD', fwd, { in: inDev.name, out: r.dev ?? '' });
+  if ('verdict' in f) return f.verdict;
+  return ipOutput(ctx, ns, r, f.packet, true);
+}
+
+/** ip_rt_send_redirect: the redirect is a real packet, sent before the forwarded one leaves (the kernel
+ *  conformance test captures it); it quotes the packet with its TTL already decremented. It is followed to
+ *  its receiver inside the current leg, whose own verdict it does not change. */
+function sendRedirect(ctx: WalkContext, ns: Netns, fwd: IpPacket, gateway: Ip, inDev: Device): void {
+  const src = inDev.addrs.find((a) => cidrContains(cidrOf(a), fwd.ip.src))?.ip ?? ns.selectSource(inDev.name, fwd.ip.src);
+  if (!src) return;
+  const l4: IcmpHeader = { kind: 'icmp', type: 5, code: 1, gateway, original: { ip: fwd.ip, l4: fwd.l4 } };
+  const redirect: IpPacket = {
+    ip: { src, dst: fwd.ip.src, ttl: DEFAULT_TTL, protocol: 'icmp', df: false, length: IPV4_HEADER_LEN + ICMP_HEADER_LEN + Math.min(fwd.ip.length, 548) },
+    l4,
+  };
+  const saved = { delivery: ctx.delivery, icmpError: ctx.icmpError, transit: new Map(ctx.transit) };
+  ctx.transit.clear();
+  ipLocalOut(ctx, ns, redirect, true);
+  ctx.delivery = saved.delivery;
+  ctx.icmpError = saved.icmpError;
+  ctx.transit.clear();
+  for (const [k, v] of saved.transit) ctx.transit.set(k, v);
 }
 
 /** ip_local_deliver: INPUT, then the socket — or the VXLAN device's UDP socket, which decapsulates. */
-function ipLocalDeliver(ctx: WalkContext, ns: Netns, pkt: IpPacket): Outcome {
-  // [INPUT] netfilter hook: no rules are modelled in this release.
+function ipLocalDeliver(ctx: WalkContext, ns: Netns, inIface: string, arrived: IpPacket): Outcome {
+  const input = hookPoint(ctx, ns, 'INPUT', arrived, { in: inIface, out: '' });
+  if ('verdict' in input) return input.verdict;
+  const pkt = input.packet;
   if (pkt.l4.kind === 'udp' && pkt.vxlan && pkt.inner) {
     const dport = pkt.l4.dport;
     const vtep = [...ns.devices.values()].find(
@@ -946,8 +1079,22 @@ function ipLocalDeliver(ctx: WalkContext, ns: Netns, pkt: IpPacket): Outcome {
         `decapsulate: UDP ${dport} is ${vtep.name}'s socket, vni ${vtep.vni} → inner frame enters ${vtep.name}`,
         pkt.inner,
       );
+      leaveNamespace(ctx, ns); // the inner packet starts afresh (skb_scrub_packet on decapsulation)
       return receive(ctx, ns, vtep, pkt.inner);
     }
+  }
+  if (pkt.l4.kind === 'icmp' && pkt.l4.type === 5) {
+    // icmp_redirect: a host that forwards (ip_forward=1) ignores redirects (accept_redirects is then off).
+    const taken = !ns.ipForward;
+    ctx.decide(
+      ns,
+      { kind: 'deliver', socket: 'the kernel (icmp_redirect)', listening: taken },
+      taken
+        ? `ICMP redirect accepted: the kernel will send to ${pkt.l4.gateway ?? '?'} directly (a route exception)`
+        : 'ICMP redirect ignored: this host forwards (ip_forward=1), so accept_redirects does not apply',
+      pkt,
+    );
+    return verdict('delivered', ns, 'the redirect reached its host');
   }
   if (isIcmpError(pkt)) {
     ctx.decide(

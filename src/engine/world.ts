@@ -19,6 +19,8 @@ import {
   type Mac,
 } from './addr.ts';
 import type { NetOp, NetnsId } from './netops.ts';
+import { mergeRulesets, parseIptablesSave } from './iptables.ts';
+import type { Ruleset } from './netfilter.ts';
 import { formatRoute, RouteTable, type Route } from './route.ts';
 
 interface DeviceBase {
@@ -67,6 +69,12 @@ export class Netns {
   /** Static neighbour entries per device (learned ones live in the walk's state). */
   readonly neigh = new Map<string, Map<Ip, NeighEntry>>();
   ipForward = false;
+  /** br_netfilter's net.bridge.bridge-nf-call-iptables: bridged IPv4 frames traverse iptables. */
+  bridgeNfCallIptables = false;
+  /** iptables rules (all tables), or null when nothing has written any: then no hook runs here. */
+  ruleset: Ruleset | null = null;
+  /** Rule text that could not be loaded, with the reason (shown, never silently ignored). */
+  readonly ruleErrors: string[] = [];
   /** The order in which ops created this namespace, for "show the commands". */
   readonly ops: NetOp[] = [];
 
@@ -144,7 +152,8 @@ export interface WorldPlan {
   /** The ops that build the unit, in the order the real components run them. */
   opsOf(unit: string): readonly NetOp[];
   readonly units: readonly string[];
-  /** Resolves pod/<ns>/<name>, node/<name>, host/<name> or a bare unique name to a namespace and address. */
+  /** Resolves pod/<ns>/<name>, svc/<ns>/<name>, node/<name>, host/<name> or a bare unique name to a namespace
+   *  and address. A Service's ClusterIP has netns '' (no namespace owns a virtual IP). */
   refs(ref: string): { readonly netns: NetnsId; readonly ip: Ip } | null;
   readonly addressOwners: ReadonlyMap<Ip, AddressOwner>;
   readonly segments: ReadonlyMap<string, Segment>;
@@ -373,8 +382,15 @@ export function applyOp(world: World, op: NetOp): void {
       return;
     }
     case 'sysctl':
-      ns.ipForward = op.value === 1;
+      if (op.key === 'net.ipv4.ip_forward') ns.ipForward = op.value === 1;
+      else ns.bridgeNfCallIptables = op.value === 1;
       return;
+    case 'iptables-restore': {
+      const parsed = parseIptablesSave(op.text);
+      for (const e of parsed.errors) ns.ruleErrors.push(`${op.writer} line ${e.line}: ${e.message}`);
+      ns.ruleset = mergeRulesets(ns.ruleset ?? new Map(), parsed.ruleset);
+      return;
+    }
   }
 }
 
@@ -385,3 +401,4 @@ export function formatNeigh(dev: string, e: NeighEntry): string {
 export function routesOf(ns: Netns): string[] {
   return ns.main.routes().map(formatRoute);
 }
+

@@ -205,12 +205,15 @@ export type WalkTarget =
   | { readonly kind: 'pod'; readonly namespace: string | null; readonly name: string }
   | { readonly kind: 'node'; readonly name: string }
   | { readonly kind: 'host'; readonly name: string }
+  /** svc/<namespace>/<name>: the Service's ClusterIP (what a client of the Service connects to). */
+  | { readonly kind: 'service'; readonly namespace: string; readonly name: string }
   | { readonly kind: 'ip'; readonly ip: Ip };
 
 export type WalkRef = { readonly target: WalkTarget; readonly port: number | null };
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const REF_SYNTAX = 'expected pod/<namespace>/<name>, node/<name>, host/<name>, a pod name or an IPv4 address';
+const REF_SYNTAX =
+  'expected pod/<namespace>/<name>, svc/<namespace>/<name>, node/<name>, host/<name>, a pod name or an IPv4 address';
 
 /**
  * Parses a walk endpoint: pod/<ns>/<name>, node/<name>, host/<name>, a bare pod name or an IPv4 address,
@@ -233,6 +236,8 @@ export function parseWalkRef(text: string): WalkRef | string {
   const named = (name: string | undefined): name is string => name !== undefined && NAME_RE.test(name);
   if (parts.length === 3 && parts[0] === 'pod' && named(parts[1]) && named(parts[2]))
     return { target: { kind: 'pod', namespace: parts[1], name: parts[2] }, port };
+  if (parts.length === 3 && parts[0] === 'svc' && named(parts[1]) && named(parts[2]))
+    return { target: { kind: 'service', namespace: parts[1], name: parts[2] }, port };
   if (parts.length === 2 && (parts[0] === 'node' || parts[0] === 'host') && named(parts[1]))
     return { target: { kind: parts[0], name: parts[1] }, port };
   if (parts.length === 1 && /^[\d.]+$/.test(body)) {
@@ -381,7 +386,7 @@ export function buildModel(raw: RawScenario, log: IssueSink): ClusterModel | nul
   );
   const policies = dedupe(log, raw.networkPolicies, (p) => `${p.namespace ?? ''}/${p.name}`, 'NetworkPolicy');
   const namespaces = collectNamespaces(raw, log);
-  const walks = buildWalks(raw.cluster, pods, nodes, hosts, log);
+  const walks = buildWalks(raw.cluster, pods, nodes, hosts, services, log);
 
   if (!settings.nodeNetwork) return null;
   const c = raw.cluster;
@@ -966,6 +971,7 @@ function buildWalks(
   pods: readonly Built<PodModel>[],
   nodes: readonly Built<NodeModel>[],
   hosts: readonly HostModel[],
+  services: readonly Built<ServiceModel>[],
   log: IssueSink,
 ): WalkModel[] {
   if (!c) return [];
@@ -1015,6 +1021,13 @@ function buildWalks(
         return nodeNames.has(t.name) ? null : `no Node named "${t.name}"`;
       case 'host':
         return hostNames.has(t.name) ? null : `no host named "${t.name}" in spec.hosts`;
+      case 'service': {
+        if (field === 'from') return 'a Service sends nothing: walk from a pod, node or host';
+        const svc = services.find((x) => x.value.namespace === t.namespace && x.value.name === t.name);
+        if (!svc) return `no Service "${t.name}" in namespace "${t.namespace}"`;
+        if (svc.value.clusterIP === null) return `Service ${t.namespace}/${t.name} has no ClusterIP (headless or ExternalName)`;
+        return null;
+      }
       case 'ip':
         return field === 'from' && !sources.has(t.ip) ? `no pod, node or host has the address ${t.ip}` : null;
     }

@@ -539,10 +539,22 @@ describe('walks', () => {
   it.each([
     {
       name: 'bad syntax',
-      walk: '{ name: w, from: svc/default/a, to: a }',
+      walk: '{ name: w, from: service/default/a, to: a }',
       path: 'from',
       message:
-        '"svc/default/a": expected pod/<namespace>/<name>, node/<name>, host/<name>, a pod name or an IPv4 address',
+        '"service/default/a": expected pod/<namespace>/<name>, svc/<namespace>/<name>, node/<name>, host/<name>, a pod name or an IPv4 address',
+    },
+    {
+      name: 'a service as the source',
+      walk: '{ name: w, from: svc/default/a, to: a }',
+      path: 'from',
+      message: 'a Service sends nothing: walk from a pod, node or host',
+    },
+    {
+      name: 'missing service',
+      walk: '{ name: w, from: a, to: svc/default/zz:80 }',
+      path: 'to',
+      message: 'no Service "zz" in namespace "default"',
     },
     {
       name: 'missing pod',

@@ -74,6 +74,9 @@ export const DECISION_LABELS: Record<Decision['kind'], string> = {
   deliver: 'deliver',
   'l2-drop': 'l2 drop',
   'icmp-redirect': 'icmp redirect',
+  netfilter: 'iptables',
+  conntrack: 'conntrack',
+  nat: 'nat',
 };
 
 /** One line for the hop list. */

@@ -13,7 +13,6 @@
 // docs/conformance.md.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/engine/index.ts';
-import { macOf } from '../../src/engine/cni.ts';
 import type { WalkSpec } from '../../src/engine/walk.ts';
 import type { ClusterModel, CniMode } from '../../src/scenario/model.ts';
 import { threeNodes } from '../fixtures/models.ts';
@@ -186,30 +185,6 @@ describe.skipIf(!can.ok)('kernel conformance (real namespaces, veth, bridge, VXL
     {},
     { inspect: [{ netns: 'node/node-1', argv: ['ip', 'route', 'get', '10.244.2.2'] }] },
   );
-  /** The redirect the gateway sends node-1, on both ends of the wire (as captured). */
-  function redirectHops(sport: number): Hop[] {
-    const icmp: Hop['l4'] = {
-      kind: 'icmp',
-      type: 5,
-      code: 1,
-      mtu: null,
-      gateway: '192.168.1.12',
-      // The quote is the forwarded packet: its TTL is already decremented (ip_forward decrements, then
-      // ip_rt_send_redirect).
-      quote: { src: '192.168.1.11', dst: '10.244.2.2', ttl: 63, protocol: 'tcp', sport, dport: 3306 },
-    };
-    const eth = { src: macOf('host/gateway', 'eth0'), dst: macOf('node/node-1', 'eth0') };
-    const ip = { src: '192.168.1.1', dst: '192.168.1.11', ttl: 64, df: false, length: 88 };
-    return [
-      { netns: 'host/gateway', device: 'eth0', direction: 'out', eth, ip, l4: icmp },
-      { netns: 'node/node-1', device: 'eth0', direction: 'in', eth, ip, l4: icmp },
-    ];
-  }
-  /** The engine's hops with the redirect inserted where the kernel sends it: before the forwarded SYN. */
-  function withRedirect(engine: Hop[], sport: number): Hop[] {
-    const i = engine.findIndex((h) => h.netns === 'host/gateway' && h.direction === 'in');
-    return [...engine.slice(0, i + 1), ...redirectHops(sport), ...engine.slice(i + 1)];
-  }
   it(
     'bridge-router: node → pod via the gateway — the gateway sends node-1 an ICMP redirect',
     async () => {
@@ -224,23 +199,14 @@ describe.skipIf(!can.ok)('kernel conformance (real namespaces, veth, bridge, VXL
             e.decision.gateway === '192.168.1.12',
         ),
       ).toBe(true);
-      // KERNEL ≠ ENGINE: ...but the redirect is a real packet: `host/gateway out eth0` and `node/node-1 in
-      // eth0` carry ICMP 5/1 (redirect for host) 192.168.1.1 > 192.168.1.11, gateway 192.168.1.12, len 88,
-      // captured between the SYN arriving at the gateway and the gateway forwarding it. The engine has no
-      // observe events for it.
-      expectHops(r.hops, withRedirect(engineHops(r.trace), r.trace.flow.sport!));
+      // ...and the redirect is a real packet: `host/gateway out eth0` and `node/node-1 in eth0` carry ICMP 5/1
+      // (redirect for host) 192.168.1.1 > 192.168.1.11, gateway 192.168.1.12, len 88, captured between the
+      // SYN arriving at the gateway and the gateway forwarding it; the engine walks it there too.
+      expectHops(r.hops, engineHops(r.trace));
       // node-1 forwards (ip_forward=1 turns accept_redirects off), so it ignores the redirect, as the engine
       // says: its route to the pod still goes via the gateway, with no redirected cache entry.
       expect(r.inspections[0]).toMatch(/^10\.244\.2\.2 via 192\.168\.1\.1 dev eth0 src 192\.168\.1\.11/);
       expect(r.inspections[0]).not.toMatch(/redirect/);
-    },
-    TIMEOUT,
-  );
-  it(
-    'known discrepancy (redirect): bridge-router: node → pod — the engine still differs; delete this test and the patch once fixed',
-    async () => {
-      const r = await routerNode();
-      expect(lines(engineHops(r.trace))).not.toEqual(lines(r.hops));
     },
     TIMEOUT,
   );

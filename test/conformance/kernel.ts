@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labScript, formatLabScript, type LabScript } from '../../src/engine/lab.ts';
+import { HEREDOC_END, labScript, formatLabScript, type LabScript } from '../../src/engine/lab.ts';
 import { isIp } from '../../src/engine/addr.ts';
 import { resolveRef, walk, type WalkSpec } from '../../src/engine/walk.ts';
 import type { Frame } from '../../src/engine/packet.ts';
@@ -104,7 +104,7 @@ function hopOfFrame(netns: string, device: string, direction: 'in' | 'out', f: F
           dport: o.l4.kind === 'icmp' ? null : o.l4.dport,
         }
       : null;
-    l4 = { kind: 'icmp', type: h.type, code: h.code, mtu: h.mtu ?? null, gateway: null, quote };
+    l4 = { kind: 'icmp', type: h.type, code: h.code, mtu: h.mtu ?? null, gateway: h.gateway ?? null, quote };
   }
   const hop: Hop = { netns, device, direction, eth: { ...inner.eth }, ip: ipOf(inner), l4 };
   if (f.vxlan && f.inner && f.l4.kind === 'udp')
@@ -315,7 +315,18 @@ export function assertConfined(script: LabScript, prefix: string): void {
       `^ip netns exec ${ns} sh -c 'sysctl -qw net\\.bridge\\.bridge-nf-call-iptables=0 2>/dev/null \\|\\| true'$`,
     ),
   ];
+  const restore = new RegExp(`^ip netns exec ${ns} iptables-restore --noflush <<'${HEREDOC_END}'$`);
+  let inRules = false;
   for (const line of [...script.up, ...script.down]) {
+    // The body of an iptables-restore here-document is data for iptables inside the lab namespace.
+    if (inRules) {
+      if (line === HEREDOC_END) inRules = false;
+      continue;
+    }
+    if (restore.test(line)) {
+      inRules = true;
+      continue;
+    }
     if (line === '' || line.startsWith('#')) continue;
     if (!allowed.some((r) => r.test(line)))
       throw new Error(`refusing to run a lab command outside the lab: ${line}`);
