@@ -61,6 +61,81 @@ describe('packet-walk CLI', () => {
     expect((await run('lab', 'default', '--prefix', 'Bad Prefix')).code).toBe(EXIT.usage);
   });
 
+  it("prints what a node's iptables holds: kubelet, kube-proxy and flannel chains", async () => {
+    const r = await run('iptables-save', 'default', '--node', 'node-1');
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.out).toMatch(/^\*filter$/m);
+    expect(r.out).toContain('-A KUBE-SERVICES -m comment --comment "default/db-service:mysql cluster IP"');
+    expect(r.out).toContain(':FLANNEL-POSTRTG - [0:0]');
+    expect((await run('iptables-save', 'default', '--node', 'nope')).code).toBe(EXIT.badWalk);
+    expect((await run('iptables-save', 'default')).code).toBe(EXIT.usage);
+  });
+
+  it("traces a packet through a node's rules, every random branch with --all-branches", async () => {
+    const r = await run(
+      'iptables-trace',
+      'default',
+      '--node',
+      'node-1',
+      '--src',
+      '10.244.1.2',
+      '--dst',
+      'svc-ip-placeholder',
+    );
+    expect(r.code).toBe(EXIT.usage);
+    const save = await run('iptables-save', 'default', '--node', 'node-1');
+    const vip = /-d (\S+) --dport 80 -j KUBE-SVC/.exec(save.out)?.[1];
+    expect(vip).toBeDefined();
+    const all = await run(
+      'iptables-trace',
+      'default',
+      '--node',
+      'node-1',
+      '--src',
+      '10.244.1.2',
+      '--dst',
+      `${vip}:80`,
+      '--all-branches',
+    );
+    expect(all.code).toBe(EXIT.ok);
+    expect(all.out).toContain('branch 1 (probability 0.5000)');
+    expect(all.out).toContain('DNAT to 10.244.1.3:80');
+    expect(all.out).toContain('DNAT to 10.244.3.2:80');
+    const one = await run(
+      'iptables-trace',
+      'default',
+      '--node',
+      'node-1',
+      '--src',
+      '10.244.1.2',
+      '--dst',
+      `${vip}:80`,
+    );
+    expect(one.out).not.toContain('branch');
+    expect(one.out).toMatch(/=> ACCEPT via FORWARD, DNAT to 10\.244\.(1\.3|3\.2):80/);
+  });
+
+  it('traces a packet through a pasted iptables-save file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-cli-'));
+    const file = join(dir, 'node.rules');
+    writeFileSync(
+      file,
+      '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -j KUBE-SERVICES\n-A KUBE-SERVICES -d 10.96.0.10/32 -p udp -m udp --dport 53 -j DNAT --to-destination 10.244.2.5:53\nCOMMIT\n',
+    );
+    const r = await run(
+      'iptables-trace',
+      file,
+      '--src',
+      '10.244.1.2',
+      '--dst',
+      '10.96.0.10:53',
+      '--proto',
+      'udp',
+    );
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.out).toContain('DNAT to 10.244.2.5:53');
+  });
+
   it('names an unknown pod', async () => {
     const r = await run('trace', 'default', '--from', 'pod/default/nope', '--to', '10.244.1.3:80');
     expect(r.code).toBe(EXIT.badWalk);

@@ -4,6 +4,10 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isIp } from '../engine/addr.ts';
+import { formatIptablesSave, parseIptablesSave } from '../engine/iptables.ts';
+import { formatRuleStep, traceIptables, type IptablesTraceOptions } from '../engine/iptablesTrace.ts';
+import type { Ruleset } from '../engine/netfilter.ts';
 import {
   buildWorld,
   EngineError,
@@ -44,6 +48,9 @@ Usage:
   packet-walk trace <scenario> --walk <name> [--json]
   packet-walk validate <scenario>
   packet-walk walks <scenario>
+  packet-walk iptables-save <scenario> --node <name>
+  packet-walk iptables-trace <scenario|iptables-save file> [--node <name>] --src <ip> --dst <ip:port>
+              [--proto tcp|udp|icmp] [--in IFACE] [--out IFACE] [--local-ips a,b] [--all-branches] [--seed N]
   packet-walk lab <scenario> [--prefix NAME]   print the shell script that builds the scenario in network namespaces
 
 <scenario>  a YAML/JSON file of Kubernetes objects, or the name of a built-in scenario (e.g. "default")
@@ -67,6 +74,13 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         seed: { type: 'string' },
         walk: { type: 'string' },
         prefix: { type: 'string', default: 'pw' },
+        node: { type: 'string' },
+        src: { type: 'string' },
+        dst: { type: 'string' },
+        in: { type: 'string' },
+        out: { type: 'string' },
+        'local-ips': { type: 'string' },
+        'all-branches': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -81,7 +95,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     (values.help ? io.stdout : io.stderr)(HELP);
     return values.help ? EXIT.ok : EXIT.usage;
   }
-  if (!['trace', 'validate', 'walks', 'lab'].includes(command)) {
+  if (!['trace', 'validate', 'walks', 'lab', 'iptables-save', 'iptables-trace'].includes(command)) {
     io.stderr(`unknown command "${command}"\n\n${HELP}`);
     return EXIT.usage;
   }
@@ -89,8 +103,43 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     io.stderr(`${command} takes exactly one scenario\n\n${HELP}`);
     return EXIT.usage;
   }
+  if (command === 'iptables-trace' && looksLikeIptablesSave(scenarioArg))
+    return iptablesTraceFile(scenarioArg, values, io);
   const loaded = loadScenario(scenarioArg, io);
   if (!loaded) return EXIT.invalidScenario;
+
+  if (command === 'iptables-save' || command === 'iptables-trace') {
+    if (!values.node) {
+      io.stderr(`${command} needs --node <name>\n`);
+      return EXIT.usage;
+    }
+    const world = buildWorld(loaded);
+    const id = `node/${values.node}`;
+    if (!world.hasNetns(id)) {
+      io.stderr(
+        `no node named "${values.node}"; this scenario has: ${loaded.nodes.map((n) => n.name).join(', ')}\n`,
+      );
+      return EXIT.badWalk;
+    }
+    const ns = world.netns(id);
+    for (const e of ns.ruleErrors) io.stderr(`warning: ${e}\n`);
+    if (command === 'iptables-save') {
+      io.stdout(ns.ruleset ? formatIptablesSave(ns.ruleset) : `# ${id} has no iptables rules\n`);
+      return EXIT.ok;
+    }
+    return iptablesTraceRun(ns.ruleset ?? new Map(), values, io, {
+      isLocal: (ip) => ns.ownsAddress(ip),
+      routeOut: (dst) => {
+        const r = ns.main.lookup(dst);
+        return r.kind === 'found' ? (r.route.dev ?? '') : '';
+      },
+      masqueradeSource: (out) => ns.selectSource(out, '0.0.0.0'),
+      defaultIn: (src) => {
+        const r = ns.main.lookup(src);
+        return r.kind === 'found' ? (r.route.dev ?? 'eth0') : 'eth0';
+      },
+    });
+  }
 
   if (command === 'validate') {
     io.stdout(
@@ -191,4 +240,108 @@ function loadScenario(arg: string, io: Io): ClusterModel | null {
   }
   for (const w of result.warnings) io.stderr(`warning: ${formatIssue(w)}\n`);
   return result.model;
+}
+
+function looksLikeIptablesSave(path: string): boolean {
+  if (!existsSync(path)) return false;
+  const first = readFileSync(path, 'utf8')
+    .split('\n')
+    .find((l) => l.trim() !== '' && !l.startsWith('#'));
+  return first?.startsWith('*') ?? false;
+}
+
+type TraceValues = {
+  src?: string | undefined;
+  dst?: string | undefined;
+  proto?: string | undefined;
+  in?: string | undefined;
+  out?: string | undefined;
+  seed?: string | undefined;
+  'local-ips'?: string | undefined;
+  'all-branches'?: boolean | undefined;
+  json?: boolean | undefined;
+};
+
+/** iptables-trace on a pasted `iptables-save` of a real node: its addresses come from --local-ips. */
+function iptablesTraceFile(path: string, values: TraceValues, io: Io): number {
+  const parsed = parseIptablesSave(readFileSync(path, 'utf8'));
+  for (const e of parsed.errors) io.stderr(`${path}:${e.line}: ${e.message}\n`);
+  const locals = (values['local-ips'] ?? '').split(',').filter((x) => x !== '');
+  for (const ip of locals)
+    if (!isIp(ip)) {
+      io.stderr(`--local-ips: "${ip}" is not an IPv4 address\n`);
+      return EXIT.usage;
+    }
+  return iptablesTraceRun(parsed.ruleset, values, io, {
+    isLocal: (ip) => ip.startsWith('127.') || locals.includes(ip),
+    routeOut: () => values.out ?? '',
+    masqueradeSource: () => null,
+    defaultIn: () => 'eth0',
+  });
+}
+
+function iptablesTraceRun(
+  ruleset: Ruleset,
+  values: TraceValues,
+  io: Io,
+  node: IptablesTraceOptions & { defaultIn: (src: string) => string },
+): number {
+  const proto = values.proto ?? 'tcp';
+  if (proto !== 'tcp' && proto !== 'udp' && proto !== 'icmp') {
+    io.stderr(`--proto must be tcp, udp or icmp, not "${proto}"\n`);
+    return EXIT.usage;
+  }
+  const m = /^([\d.]+)(?::(\d{1,5}))?$/.exec(values.dst ?? '');
+  if (!values.src || !isIp(values.src) || !m || !isIp(m[1]!)) {
+    io.stderr('iptables-trace needs --src <ip> and --dst <ip[:port]>\n');
+    return EXIT.usage;
+  }
+  const dport = m[2] !== undefined ? Number(m[2]) : null;
+  if (proto !== 'icmp' && dport === null) {
+    io.stderr(`a ${proto} packet needs a destination port (--dst ip:port)\n`);
+    return EXIT.usage;
+  }
+  const seed = Number(values.seed ?? 1);
+  let state = seed >>> 0 || 1;
+  const random = (): number => {
+    // xorshift32: deterministic per seed, like the walk's own choices.
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+  const pkt = {
+    src: values.src,
+    dst: m[1]!,
+    proto,
+    sport: proto === 'icmp' ? null : 40000,
+    dport,
+    inIface: values.in ?? node.defaultIn(values.src),
+  } as const;
+  const branches = traceIptables(
+    ruleset,
+    pkt,
+    node,
+    values['all-branches'] ? { allBranches: true } : { allBranches: false, random },
+  );
+  if (values.json) {
+    io.stdout(`${JSON.stringify({ packet: pkt, branches }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  io.stdout(
+    `packet ${proto} ${pkt.src}${pkt.sport !== null ? `:${pkt.sport}` : ''} -> ${pkt.dst}${dport !== null ? `:${dport}` : ''} in ${pkt.inIface}\n`,
+  );
+  branches.forEach((b, i) => {
+    if (branches.length > 1) io.stdout(`\nbranch ${i + 1} (probability ${b.probability.toFixed(4)})\n`);
+    let evaluated = 0;
+    for (const v of b.visits) {
+      evaluated += v.result.evaluated;
+      for (const s of v.result.steps) io.stdout(`  ${formatRuleStep(v.hook, v.table, s)}\n`);
+    }
+    const nat = [b.dnat ? `DNAT to ${b.dnat}` : null, b.snat ? `SNAT ${b.snat}` : null]
+      .filter(Boolean)
+      .join(', ');
+    io.stdout(`  => ${b.verdict} via ${b.path}${nat ? `, ${nat}` : ''}; ${evaluated} rules evaluated\n`);
+  });
+  return EXIT.ok;
 }

@@ -794,8 +794,8 @@ function bridgeForward(
       // same bridge, the frame is re-addressed to the new destination's MAC and *bridged* — no IP forwarding,
       // no TTL decrement, the source MAC kept ("bridged DNAT"); otherwise it goes up to be routed.
       const look = fibLookup(ns, frame.ip.dst);
-      decideRoute(ctx, ns, pre.packet, look, null);
       if (look.kind === 'found' && look.route.type === 'unicast' && look.route.dev === br.name) {
+        decideRoute(ctx, ns, pre.packet, look, null);
         const mac = resolveNeighbour(ctx, ns, br, look.route.gateway ?? frame.ip.dst, pre.packet);
         if (!mac) return verdict('dropped', ns, `bridged DNAT: nobody answered ARP for ${frame.ip.dst} on ${br.name}`);
         frame = withEth(pre.packet, { src: frame.eth.src, dst: mac });
