@@ -120,11 +120,16 @@ function nodeOps(model: ClusterModel, node: NodeModel, pods: readonly PodModel[]
  *  the chains of each and the jumps into them in the order they end up in (cniRules.ts nodeIptablesSave). */
 function nodeRuleOps(model: ClusterModel, node: NodeModel): NetOp[] {
   const mode = model.extra.kubeProxy?.mode ?? 'iptables';
-  const kubeProxy = mode === 'iptables' ? kubeProxyIptablesSave(kubeProxyInputFromModel(model, node.name)) : null;
+  const kubeProxy =
+    mode === 'iptables' ? kubeProxyIptablesSave(kubeProxyInputFromModel(model, node.name)) : null;
   const flannel = model.cni.startsWith('flannel')
     ? flannelDefaults(formatCidr(model.clusterCIDR), formatCidr(node.podCIDR))
     : null;
-  const writers = ['kubelet', ...(kubeProxy !== null ? ['kube-proxy'] : []), ...(flannel ? ['flanneld'] : [])];
+  const writers = [
+    'kubelet',
+    ...(kubeProxy !== null ? ['kube-proxy'] : []),
+    ...(flannel ? ['flanneld'] : []),
+  ];
   return [
     {
       op: 'iptables-restore',
@@ -370,6 +375,7 @@ function hostOps(model: ClusterModel, name: string): NetOp[] {
           type: 'unicast',
           why: `the router knows ${n.name}'s pod subnet`,
         });
+    if (gw.cloudNat && gw.internetIP) ops.push(...cloudNatOps(model, ns));
     return ops;
   }
   const host = model.hosts.find((h) => h.name === name);
@@ -402,6 +408,59 @@ function hostOps(model: ClusterModel, name: string): NetOp[] {
       type: 'unicast',
       why: 'default route to the gateway',
     });
+  return ops;
+}
+
+/** The cloud's 1:1 NAT on the gateway: each node's ExternalIP is an address of the gateway's internet side,
+ *  DNATed to the node's InternalIP on the way in and SNATed from it on the way out; any other source is
+ *  dropped, since the NAT knows only the nodes' addresses (the course notes' "packets from pods die at the
+ *  NAT"). Clouds implement this in their fabric; here it is iptables on the gateway, which behaves alike. */
+function cloudNatOps(model: ClusterModel, ns: NetnsId): NetOp[] {
+  const mapped = model.nodes.filter((n) => n.externalIP !== undefined);
+  const ops: NetOp[] = mapped.map((n) => ({
+    op: 'addr-add' as const,
+    netns: ns,
+    dev: 'eth1',
+    ip: n.externalIP!,
+    prefix: 32,
+    why: `cloud NAT: ${n.name}'s public address ${n.externalIP}`,
+  }));
+  const lines = [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ...mapped.map(
+      (n) =>
+        `-A PREROUTING -d ${n.externalIP}/32 -i eth1 -m comment --comment "cloud NAT: ${n.name}" -j DNAT --to-destination ${n.internalIP}`,
+    ),
+    ...mapped.map(
+      (n) =>
+        `-A POSTROUTING -s ${n.internalIP}/32 -o eth1 -m comment --comment "cloud NAT: ${n.name}" -j SNAT --to-source ${n.externalIP}`,
+    ),
+    'COMMIT',
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    '-A FORWARD -i eth1 -o eth0 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment "cloud NAT: replies and mapped addresses" -j ACCEPT',
+    ...mapped.map(
+      (n) =>
+        `-A FORWARD -s ${n.internalIP}/32 -i eth0 -o eth1 -m comment --comment "cloud NAT: ${n.name} is mapped" -j ACCEPT`,
+    ),
+    '-A FORWARD -o eth1 -m comment --comment "cloud NAT: no mapping for this source address" -j DROP',
+    '-A FORWARD -i eth1 -m comment --comment "cloud NAT: nothing maps this destination" -j DROP',
+    'COMMIT',
+    '',
+  ];
+  ops.push({
+    op: 'iptables-restore',
+    netns: ns,
+    writer: 'cloud NAT',
+    text: lines.join('\n'),
+    why: '1:1 NAT of node addresses; other sources are dropped',
+  });
   return ops;
 }
 
@@ -465,6 +524,8 @@ export function planWorld(model: ClusterModel): WorldPlan {
     nodeMembers.push({ netns: ns, device: 'eth0', mac: macOf(ns, 'eth0') });
     if (model.gateway.internetIP && model.internet) {
       own(model.gateway.internetIP, ns, 'eth1');
+      if (model.gateway.cloudNat)
+        for (const n of model.nodes) if (n.externalIP) own(n.externalIP, ns, 'eth1');
       internetMembers.push({ netns: ns, device: 'eth1', mac: macOf(ns, 'eth1') });
     }
   }

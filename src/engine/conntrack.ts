@@ -48,7 +48,9 @@ function invert(t: Tuple): Tuple {
 }
 
 function sameTuple(a: Tuple, b: Tuple): boolean {
-  return a.proto === b.proto && a.src === b.src && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport;
+  return (
+    a.proto === b.proto && a.src === b.src && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport
+  );
 }
 
 /** The tuple of a packet's own headers, or null for what conntrack does not track as a flow here (an ICMP
@@ -62,7 +64,9 @@ export function tupleOf(ip: { src: Ip; dst: Ip }, l4: L4Header): Tuple | null {
   return { proto: l4.kind, src: ip.src, dst: ip.dst, sport: l4.sport, dport: l4.dport };
 }
 
-export function isIcmpErrorHeader(l4: L4Header): l4 is IcmpHeader & { original: NonNullable<IcmpHeader['original']> } {
+export function isIcmpErrorHeader(
+  l4: L4Header,
+): l4 is IcmpHeader & { original: NonNullable<IcmpHeader['original']> } {
   return l4.kind === 'icmp' && (l4.type === 3 || l4.type === 11) && l4.original !== undefined;
 }
 
@@ -81,12 +85,14 @@ export class ConntrackTable {
   /** Finds the entry a packet belongs to and in which direction; ICMP errors through their quoted packet. */
   lookup(p: IpPacket): CtLookup | null {
     if (isIcmpErrorHeader(p.l4)) {
-      // The quoted packet travelled the other way: it matches the entry in the opposite direction.
+      // The error travels back towards the quoted packet's sender: it belongs to the direction whose tuple
+      // is the inverse of the quoted one (nf_conntrack_inet_error / icmp_error_message).
       const q = tupleOf(p.l4.original.ip, p.l4.original.l4);
       if (!q) return null;
+      const back = invert(q);
       for (const e of this.entries) {
-        if (sameTuple(e.original, q)) return { entry: e, direction: 'reply', related: true };
-        if (sameTuple(e.reply, q)) return { entry: e, direction: 'original', related: true };
+        if (sameTuple(e.reply, back)) return { entry: e, direction: 'reply', related: true };
+        if (sameTuple(e.original, back)) return { entry: e, direction: 'original', related: true };
       }
       return null;
     }
@@ -141,23 +147,43 @@ export function formatConntrack(e: ConntrackEntry): string {
       : `src=${t.src} dst=${t.dst} sport=${t.sport} dport=${t.dport}`;
   const state = e.tcpState ? ` ${e.tcpState}` : '';
   const unreplied = e.seenReply ? '' : ' [UNREPLIED]';
-  const assured = e.seenReply && e.original.proto === 'tcp' && e.tcpState === 'ESTABLISHED' ? ' [ASSURED]' : '';
+  const assured =
+    e.seenReply && e.original.proto === 'tcp' && e.tcpState === 'ESTABLISHED' ? ' [ASSURED]' : '';
   return `${e.original.proto} ${num}${state} ${tuple(e.original)}${unreplied} ${tuple(e.reply)}${assured} mark=${e.mark} use=1`;
 }
 
 /** Rewrites a packet's addresses and ports (and for ICMP errors the quoted packet's, mirrored). */
-export function rewrite(p: IpPacket, change: { src?: Ip; sport?: number; dst?: Ip; dport?: number }): IpPacket {
-  const ip = { ...p.ip, ...(change.src ? { src: change.src } : {}), ...(change.dst ? { dst: change.dst } : {}) };
+export function rewrite(
+  p: IpPacket,
+  change: { src?: Ip; sport?: number; dst?: Ip; dport?: number },
+): IpPacket {
+  const ip = {
+    ...p.ip,
+    ...(change.src ? { src: change.src } : {}),
+    ...(change.dst ? { dst: change.dst } : {}),
+  };
   let l4: L4Header = p.l4;
   if (l4.kind === 'tcp' || l4.kind === 'udp') {
-    l4 = { ...l4, ...(change.sport !== undefined ? { sport: change.sport } : {}), ...(change.dport !== undefined ? { dport: change.dport } : {}) };
+    l4 = {
+      ...l4,
+      ...(change.sport !== undefined ? { sport: change.sport } : {}),
+      ...(change.dport !== undefined ? { dport: change.dport } : {}),
+    };
   } else if (isIcmpErrorHeader(l4)) {
     // The quoted packet went the other way: its destination is our source and vice versa.
     const q = l4.original;
-    const qip = { ...q.ip, ...(change.dst ? { src: change.dst } : {}), ...(change.src ? { dst: change.src } : {}) };
+    const qip = {
+      ...q.ip,
+      ...(change.dst ? { src: change.dst } : {}),
+      ...(change.src ? { dst: change.src } : {}),
+    };
     let ql4 = q.l4;
     if (ql4.kind === 'tcp' || ql4.kind === 'udp')
-      ql4 = { ...ql4, ...(change.dport !== undefined ? { sport: change.dport } : {}), ...(change.sport !== undefined ? { dport: change.sport } : {}) };
+      ql4 = {
+        ...ql4,
+        ...(change.dport !== undefined ? { sport: change.dport } : {}),
+        ...(change.sport !== undefined ? { dport: change.sport } : {}),
+      };
     l4 = { ...l4, original: { ip: qip, l4: ql4 } };
   }
   return p.vxlan && p.inner ? { ip, l4, vxlan: p.vxlan, inner: p.inner } : { ip, l4 };

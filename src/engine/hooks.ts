@@ -2,8 +2,22 @@
 // priority order (netfilter.ts), NAT bound on a connection's first packet and applied by conntrack to every
 // later packet in either direction, and the packet mark (skb->mark) that lives while the packet stays in one
 // namespace. walk.ts calls runHook at the five hook points; a namespace without rules (a pod) has no hooks.
-import { formatConntrack, rewrite, type ConntrackEntry, type ConntrackTable, type CtLookup } from './conntrack.ts';
-import { HOOK_TABLES, evaluateTable, type AddrType, type CtState, type Hook, type PacketView, type Rule } from './netfilter.ts';
+import {
+  formatConntrack,
+  rewrite,
+  type ConntrackEntry,
+  type ConntrackTable,
+  type CtLookup,
+} from './conntrack.ts';
+import {
+  HOOK_TABLES,
+  evaluateTable,
+  type AddrType,
+  type CtState,
+  type Hook,
+  type PacketView,
+  type Rule,
+} from './netfilter.ts';
 import type { IpPacket } from './packet.ts';
 import type { Decision } from './trace.ts';
 import type { Netns } from './world.ts';
@@ -27,7 +41,10 @@ export type HookOutcome =
   | { readonly kind: 'drop'; readonly reason: string }
   | { readonly kind: 'reject'; readonly with: string; readonly reason: string };
 
-function transitOf(ctx: HookContext, ns: Netns): { ct: CtLookup | null; mark: number; preroutingDone: boolean } {
+function transitOf(
+  ctx: HookContext,
+  ns: Netns,
+): { ct: CtLookup | null; mark: number; preroutingDone: boolean } {
   let t = ctx.transit.get(ns.id);
   if (!t) ctx.transit.set(ns.id, (t = { ct: null, mark: 0, preroutingDone: false }));
   return t;
@@ -40,7 +57,11 @@ export function leaveNamespace(ctx: HookContext, ns: Netns): void {
 
 function ctStates(look: CtLookup | null): CtState[] {
   if (!look) return ['INVALID'];
-  const base: CtState = look.related ? 'RELATED' : look.direction === 'reply' || look.entry.seenReply ? 'ESTABLISHED' : 'NEW';
+  const base: CtState = look.related
+    ? 'RELATED'
+    : look.direction === 'reply' || look.entry.seenReply
+      ? 'ESTABLISHED'
+      : 'NEW';
   const out: CtState[] = [base];
   if (look.entry.dnat) out.push('DNAT');
   if (look.entry.snat) out.push('SNAT');
@@ -106,7 +127,11 @@ export function runHook(
     }
     transit.ct = look;
     if (look) {
-      const state = look.related ? 'RELATED' : look.direction === 'reply' || look.entry.seenReply ? 'ESTABLISHED' : 'NEW';
+      const state = look.related
+        ? 'RELATED'
+        : look.direction === 'reply' || look.entry.seenReply
+          ? 'ESTABLISHED'
+          : 'NEW';
       ctx.decide(
         ns,
         { kind: 'conntrack', action, direction: look.direction, state, entry: formatConntrack(look.entry) },
@@ -116,8 +141,10 @@ export function runHook(
       // Later packets are translated by the entry: destination manips happen here.
       if (action === 'found') {
         const e = look.entry;
-        if (look.direction === 'original' && e.dnat) packet = translate(ctx, ns, hook, packet, 'dst', e.dnat.ip, e.dnat.port);
-        if (look.direction === 'reply' && e.snat) packet = translate(ctx, ns, hook, packet, 'dst', e.original.src, e.original.sport);
+        if (look.direction === 'original' && e.dnat)
+          packet = translate(ctx, ns, hook, packet, 'dst', e.dnat.ip, e.dnat.port);
+        if (look.direction === 'reply' && e.snat)
+          packet = translate(ctx, ns, hook, packet, 'dst', e.original.src, e.original.sport);
       }
     }
   }
@@ -168,7 +195,13 @@ export function runHook(
           hook,
           table,
           verdict: r.verdict,
-          steps: r.steps.map((s) => ({ chain: s.chain, index: s.index, rule: s.rule, action: s.action, random: s.random })),
+          steps: r.steps.map((s) => ({
+            chain: s.chain,
+            index: s.index,
+            rule: s.rule,
+            action: s.action,
+            random: s.random,
+          })),
           evaluated: r.evaluated,
           mark: r.mark,
           bridged: io.bridged ?? false,
@@ -176,8 +209,14 @@ export function runHook(
         `${table} ${hook}${io.bridged ? ' (br_netfilter)' : ''}: ${r.steps.map((s) => `${s.chain}#${s.index + 1} ${s.action}`).join(' → ') || 'no rule matched'} ⇒ ${r.verdict}${r.nat ? ` ${r.nat.kind}` : ''} (${r.evaluated} rules evaluated)`,
         packet,
       );
-    if (r.verdict === 'DROP') return { kind: 'drop', reason: `${table} ${hook} dropped it (${lastRule(r.steps)})` };
-    if (r.verdict === 'REJECT') return { kind: 'reject', with: r.rejectWith ?? 'icmp-port-unreachable', reason: `${table} ${hook} rejected it (${lastRule(r.steps)})` };
+    if (r.verdict === 'DROP')
+      return { kind: 'drop', reason: `${table} ${hook} dropped it (${lastRule(r.steps)})` };
+    if (r.verdict === 'REJECT')
+      return {
+        kind: 'reject',
+        with: r.rejectWith ?? 'icmp-port-unreachable',
+        reason: `${table} ${hook} rejected it (${lastRule(r.steps)})`,
+      };
     if (r.nat && look) {
       const e = look.entry;
       const port = (p: number | null, cur: number | null): number => p ?? cur ?? 0;
@@ -208,7 +247,8 @@ export function runHook(
     if (look && !isNew && hook === 'POSTROUTING') {
       // Source manips of later packets: SNAT for originals, the un-DNAT for replies.
       const e = look.entry;
-      if (look.direction === 'original' && e.snat) packet = translate(ctx, ns, hook, packet, 'src', e.snat.ip, e.snat.port);
+      if (look.direction === 'original' && e.snat)
+        packet = translate(ctx, ns, hook, packet, 'src', e.snat.ip, e.snat.port);
       if (look.direction === 'reply' && e.dnat) {
         const [ip, p] = endpointOf(e, 'dst').split(':');
         packet = translate(ctx, ns, hook, packet, 'src', ip!, Number(p));
@@ -218,7 +258,13 @@ export function runHook(
       look.entry.confirmed = true;
       ctx.decide(
         ns,
-        { kind: 'conntrack', action: 'confirmed', direction: look.direction, state: 'NEW', entry: formatConntrack(look.entry) },
+        {
+          kind: 'conntrack',
+          action: 'confirmed',
+          direction: look.direction,
+          state: 'NEW',
+          entry: formatConntrack(look.entry),
+        },
         `conntrack confirm: ${formatConntrack(look.entry)}`,
         packet,
       );
@@ -227,9 +273,12 @@ export function runHook(
   return { kind: 'accept', packet };
 }
 
-function lastRule(steps: readonly { chain: string; index: number }[]): string {
+function lastRule(steps: readonly { chain: string; index: number; rule: string }[]): string {
   const s = steps.at(-1);
-  return s ? `${s.chain} rule ${s.index + 1}` : 'policy';
+  if (!s) return 'policy';
+  if (s.index < 0) return `${s.chain} policy`;
+  const comment = /--comment (?:"([^"]*)"|(\S+))/.exec(s.rule);
+  return `${s.chain} rule ${s.index + 1}${comment ? `: "${comment[1] ?? comment[2]}"` : ''}`;
 }
 
 function translate(
@@ -243,9 +292,17 @@ function translate(
   how: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'conntrack' = 'conntrack',
 ): IpPacket {
   const before = hostPort(p, field);
-  const next = field === 'dst' ? rewrite(p, { dst: ip, ...(port !== null ? { dport: port } : {}) }) : rewrite(p, { src: ip, ...(port !== null ? { sport: port } : {}) });
+  const next =
+    field === 'dst'
+      ? rewrite(p, { dst: ip, ...(port !== null ? { dport: port } : {}) })
+      : rewrite(p, { src: ip, ...(port !== null ? { sport: port } : {}) });
   const after = hostPort(next, field);
   if (before !== after && hook !== 'FORWARD')
-    ctx.decide(ns, { kind: 'nat', how, hook, field, before, after }, `${how === 'conntrack' ? 'conntrack' : how} ${field} ${before} → ${after}`, next);
+    ctx.decide(
+      ns,
+      { kind: 'nat', how, hook, field, before, after },
+      `${how === 'conntrack' ? 'conntrack' : how} ${field} ${before} → ${after}`,
+      next,
+    );
   return next;
 }

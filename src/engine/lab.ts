@@ -215,7 +215,11 @@ export function labScript(world: World, opts: LabOptions): LabScript {
         // packets, so the lab leaves the match out rather than depend on the nfacct tool.
         const text = op.text.replace(/ -m nfacct --nfacct-name \S+/g, '');
         if (text !== op.text) say('lab: -m nfacct matches removed (they only count)');
-        up.push(`ip netns exec ${ns} iptables-restore --noflush <<'${HEREDOC_END}'`, ...text.trimEnd().split('\n'), HEREDOC_END);
+        up.push(
+          `ip netns exec ${ns} iptables-restore --noflush <<'${HEREDOC_END}'`,
+          ...text.trimEnd().split('\n'),
+          HEREDOC_END,
+        );
         break;
       }
     }

@@ -110,7 +110,11 @@ export type Decision =
         readonly index: number;
         readonly rule: string;
         readonly action: string;
-        readonly random: { readonly probability: number; readonly roll: number; readonly taken: boolean } | null;
+        readonly random: {
+          readonly probability: number;
+          readonly roll: number;
+          readonly taken: boolean;
+        } | null;
       }[];
       /** How many rules the kernel evaluated, matching or not. */
       readonly evaluated: number;

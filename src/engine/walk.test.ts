@@ -122,7 +122,11 @@ describe('same-node traffic is bridged', () => {
                 (e.decision.kind === 'netfilter' && e.decision.bridged))),
         ),
       ).toBe(true);
-      expect(nodeEvents.some((e) => e.type === 'decide' && e.decision.kind === 'netfilter' && e.decision.hook === 'FORWARD')).toBe(true);
+      expect(
+        nodeEvents.some(
+          (e) => e.type === 'decide' && e.decision.kind === 'netfilter' && e.decision.hook === 'FORWARD',
+        ),
+      ).toBe(true);
       expect(nodeEvents.some((e) => e.type === 'observe' && e.device === 'cni0')).toBe(false);
       expect(decisions(t, 'fdb', 0).map((x) => x.d.result)).toEqual(['port']);
     });

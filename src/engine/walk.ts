@@ -165,7 +165,8 @@ export function resolveRef(world: World, text: string, allowPort: boolean): Reso
     return { netns: owner?.netns ?? '', ip, port };
   }
   const owner = world.plan.refs(ref);
-  if (!owner) throw new EngineError(`"${ref}" is not a pod, service, node, host or IPv4 address of this scenario`);
+  if (!owner)
+    throw new EngineError(`"${ref}" is not a pod, service, node, host or IPv4 address of this scenario`);
   return { netns: owner.netns, ip: owner.ip, port };
 }
 
@@ -483,7 +484,11 @@ function ipLocalOut(ctx: WalkContext, ns: Netns, pkt: IpPacket, explicitSrc: boo
     const again = fibLookup(ns, sent.ip.dst);
     decideRoute(ctx, ns, sent, again, sent.ip.src);
     if (again.kind === 'noRoute' || (again.route.type !== 'unicast' && again.route.type !== 'local'))
-      return verdict('local-error', ns, `connect(): Network is unreachable — no route to ${sent.ip.dst} after DNAT`);
+      return verdict(
+        'local-error',
+        ns,
+        `connect(): Network is unreachable — no route to ${sent.ip.dst} after DNAT`,
+      );
     r = again.route;
   }
   if (r.type === 'local') {
@@ -516,12 +521,24 @@ function hookPoint(
     const l4: L4Header = { kind: 'tcp', sport: pkt.l4.dport, dport: pkt.l4.sport, flags: 'R.' };
     ctx.icmpError = {
       ns,
-      packet: { ip: { src: pkt.ip.dst, dst: pkt.ip.src, ttl: DEFAULT_TTL, protocol: 'tcp', df: true, length: IPV4_HEADER_LEN + l4HeaderLength(l4) }, l4 },
+      packet: {
+        ip: {
+          src: pkt.ip.dst,
+          dst: pkt.ip.src,
+          ttl: DEFAULT_TTL,
+          protocol: 'tcp',
+          df: true,
+          length: IPV4_HEADER_LEN + l4HeaderLength(l4),
+        },
+        l4,
+      },
     };
     return { verdict: verdict('unreachable', ns, `${o.reason}: a TCP reset is sent back`) };
   }
   const code = REJECT_CODES[o.with] ?? 3;
-  return { verdict: sendIcmpError(ctx, ns, pkt, 3, code, 'unreachable', `${o.reason}: ICMP ${o.with} sent back`) };
+  return {
+    verdict: sendIcmpError(ctx, ns, pkt, 3, code, 'unreachable', `${o.reason}: ICMP ${o.with} sent back`),
+  };
 }
 
 /** REJECT --reject-with types and their ICMP codes (net/ipv4/netfilter/ipt_REJECT.c). */
@@ -539,7 +556,11 @@ const REJECT_CODES: Readonly<Record<string, number>> = {
 function ipOutput(ctx: WalkContext, ns: Netns, r: Route, pkt: IpPacket, forwarded: boolean): Outcome {
   if (!r.dev) return verdict('dropped', ns, `route ${formatRoute(r)} has no device`);
   const dev = ns.device(r.dev);
-  const post = hookPoint(ctx, ns, 'POSTROUTING', pkt, { in: '', out: dev.name, nextHop: r.gateway ?? pkt.ip.dst });
+  const post = hookPoint(ctx, ns, 'POSTROUTING', pkt, {
+    in: '',
+    out: dev.name,
+    nextHop: r.gateway ?? pkt.ip.dst,
+  });
   if ('verdict' in post) return post.verdict;
   pkt = post.packet;
   if (pkt.ip.length > dev.mtu) {
@@ -797,7 +818,12 @@ function bridgeForward(
       if (look.kind === 'found' && look.route.type === 'unicast' && look.route.dev === br.name) {
         decideRoute(ctx, ns, pre.packet, look, null);
         const mac = resolveNeighbour(ctx, ns, br, look.route.gateway ?? frame.ip.dst, pre.packet);
-        if (!mac) return verdict('dropped', ns, `bridged DNAT: nobody answered ARP for ${frame.ip.dst} on ${br.name}`);
+        if (!mac)
+          return verdict(
+            'dropped',
+            ns,
+            `bridged DNAT: nobody answered ARP for ${frame.ip.dst} on ${br.name}`,
+          );
         frame = withEth(pre.packet, { src: frame.eth.src, dst: mac });
       }
     }
@@ -847,9 +873,18 @@ function bridgeForward(
     if (brnf) {
       // br_nf_forward_ip and br_nf_post_routing: a bridged frame meets FORWARD and POSTROUTING too, with the
       // bridge as both interfaces; this is where the reply of a bridged DNAT is un-DNATed.
-      const fwd = hookPoint(ctx, ns, 'FORWARD', stripEth(frame), { in: br.name, out: br.name, bridged: true });
+      const fwd = hookPoint(ctx, ns, 'FORWARD', stripEth(frame), {
+        in: br.name,
+        out: br.name,
+        bridged: true,
+      });
       if ('verdict' in fwd) return fwd.verdict;
-      const post = hookPoint(ctx, ns, 'POSTROUTING', fwd.packet, { in: '', out: br.name, nextHop: fwd.packet.ip.dst, bridged: true });
+      const post = hookPoint(ctx, ns, 'POSTROUTING', fwd.packet, {
+        in: '',
+        out: br.name,
+        nextHop: fwd.packet.ip.dst,
+        bridged: true,
+      });
       if ('verdict' in post) return post.verdict;
       frame = withEth(post.packet, frame.eth);
     }
@@ -1040,11 +1075,20 @@ function ipForward(ctx: WalkContext, ns: Netns, inDev: Device, r: Route, pkt: Ip
  *  conformance test captures it); it quotes the packet with its TTL already decremented. It is followed to
  *  its receiver inside the current leg, whose own verdict it does not change. */
 function sendRedirect(ctx: WalkContext, ns: Netns, fwd: IpPacket, gateway: Ip, inDev: Device): void {
-  const src = inDev.addrs.find((a) => cidrContains(cidrOf(a), fwd.ip.src))?.ip ?? ns.selectSource(inDev.name, fwd.ip.src);
+  const src =
+    inDev.addrs.find((a) => cidrContains(cidrOf(a), fwd.ip.src))?.ip ??
+    ns.selectSource(inDev.name, fwd.ip.src);
   if (!src) return;
   const l4: IcmpHeader = { kind: 'icmp', type: 5, code: 1, gateway, original: { ip: fwd.ip, l4: fwd.l4 } };
   const redirect: IpPacket = {
-    ip: { src, dst: fwd.ip.src, ttl: DEFAULT_TTL, protocol: 'icmp', df: false, length: IPV4_HEADER_LEN + ICMP_HEADER_LEN + Math.min(fwd.ip.length, 548) },
+    ip: {
+      src,
+      dst: fwd.ip.src,
+      ttl: DEFAULT_TTL,
+      protocol: 'icmp',
+      df: false,
+      length: IPV4_HEADER_LEN + ICMP_HEADER_LEN + Math.min(fwd.ip.length, 548),
+    },
     l4,
   };
   const saved = { delivery: ctx.delivery, icmpError: ctx.icmpError, transit: new Map(ctx.transit) };

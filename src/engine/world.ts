@@ -401,4 +401,3 @@ export function formatNeigh(dev: string, e: NeighEntry): string {
 export function routesOf(ns: Netns): string[] {
   return ns.main.routes().map(formatRoute);
 }
-

@@ -66,6 +66,7 @@ export interface RawNode {
   readonly internalIP: Ip | null;
   /** Path of the InternalIP's address field (or of status.addresses when there is none). */
   readonly internalIPPath: Path;
+  readonly externalIP: Ip | null;
 }
 
 export interface RawPod {
@@ -143,7 +144,12 @@ export interface RawCluster {
   readonly serviceCIDR: Cidr | null;
   readonly clusterDomain: string;
   readonly nodeNetwork: Cidr | null;
-  readonly gateway: { readonly name: string; readonly ip: Ip | null; readonly internetIP: Ip | null } | null;
+  readonly gateway: {
+    readonly name: string;
+    readonly ip: Ip | null;
+    readonly internetIP: Ip | null;
+    readonly cloudNat: boolean;
+  } | null;
   readonly internet: Cidr | null;
   readonly hosts: RawHost[];
   readonly walks: RawWalk[];
@@ -364,7 +370,14 @@ export function buildModel(raw: RawScenario, log: IssueSink): ClusterModel | nul
   const settings = resolveSettings(raw, nodesIn, log);
   const gateway = buildGateway(raw.cluster, settings, book, log);
   const hosts = buildHosts(raw.cluster, settings, gateway, nodesIn, book, log);
-  const nodes = buildNodes(nodesIn, settings, book, log);
+  const nodes = assignExternalIPs(
+    buildNodes(nodesIn, settings, book, log),
+    nodesIn,
+    gateway,
+    settings,
+    book,
+    log,
+  );
   const pods = buildPods(
     dedupe(log, raw.pods, (p) => `${p.namespace}/${p.name}`, 'Pod'),
     nodes,
@@ -508,8 +521,10 @@ function buildGateway(
   } else if (s.internet) {
     log.error(c.origin, at('internetIP'), 'required when spec.internet is set');
   }
+  if (g.cloudNat && !s.internet)
+    log.error(c.origin, at('cloudNAT'), 'needs spec.internet (where the public addresses are)');
   if (!g.ip) return null;
-  return { name: g.name, ip: g.ip, internetIP: g.internetIP };
+  return { name: g.name, ip: g.ip, internetIP: g.internetIP, ...(g.cloudNat ? { cloudNat: true } : {}) };
 }
 
 function buildHosts(
@@ -654,6 +669,58 @@ function buildNodes(
     });
   }
   return built;
+}
+
+/** The first public address the cloud's 1:1 NAT hands a node without an ExternalIP (x.y.z.101, ...). */
+const FIRST_EXTERNAL_HOST = 101;
+
+/** Declared ExternalIPs are kept (and checked against the internet when the gateway NATs); with cloudNAT,
+ *  nodes without one get the next free address of the internet from .101, in node order. */
+function assignExternalIPs(
+  nodes: Built<NodeModel>[],
+  raw: readonly RawNode[],
+  gateway: GatewayModel | null,
+  s: Settings,
+  book: AddressBook,
+  log: IssueSink,
+): Built<NodeModel>[] {
+  const declared = new Map(raw.map((n) => [n.name, n]));
+  const net = s.internet;
+  for (const n of raw) {
+    if (!n.externalIP) continue;
+    if (gateway?.cloudNat && net && !cidrContains(net, n.externalIP))
+      log.error(
+        n.origin,
+        ['status', 'addresses'],
+        `ExternalIP ${n.externalIP} is not in the internet ${formatCidr(net)}`,
+      );
+    book.claim(n.externalIP, `Node ${n.name}`, n.origin, ['status', 'addresses']);
+  }
+  let next = FIRST_EXTERNAL_HOST;
+  return nodes.map((b) => {
+    const mine = declared.get(b.value.name)?.externalIP ?? null;
+    if (mine) return { ...b, value: { ...b.value, externalIP: mine } };
+    if (!gateway?.cloudNat || !net) return b;
+    while (next < cidrSize(net) - 1 && book.taken(nthAddress(net, next))) next++;
+    if (next >= cidrSize(net) - 1) {
+      log.error(
+        b.origin,
+        ['status', 'addresses'],
+        `no free address left in the internet ${formatCidr(net)} for the cloud NAT`,
+      );
+      return b;
+    }
+    const ip = nthAddress(net, next++);
+    book.take(ip, `Node ${b.value.name}`);
+    return {
+      ...b,
+      value: {
+        ...b.value,
+        externalIP: ip,
+        allocated: [...b.value.allocated, 'status.addresses[ExternalIP]'],
+      },
+    };
+  });
 }
 
 function buildPods(
@@ -1025,7 +1092,8 @@ function buildWalks(
         if (field === 'from') return 'a Service sends nothing: walk from a pod, node or host';
         const svc = services.find((x) => x.value.namespace === t.namespace && x.value.name === t.name);
         if (!svc) return `no Service "${t.name}" in namespace "${t.namespace}"`;
-        if (svc.value.clusterIP === null) return `Service ${t.namespace}/${t.name} has no ClusterIP (headless or ExternalName)`;
+        if (svc.value.clusterIP === null)
+          return `Service ${t.namespace}/${t.name} has no ClusterIP (headless or ExternalName)`;
         return null;
       }
       case 'ip':

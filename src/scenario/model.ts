@@ -27,6 +27,8 @@ export interface NodeModel {
   readonly name: string;
   readonly internalIP: Ip;
   readonly podCIDR: Cidr;
+  /** status.addresses[ExternalIP]: the public address the cloud's 1:1 NAT maps to this node. */
+  readonly externalIP?: Ip;
   readonly labels: Readonly<Record<string, string>>;
   /** Fields the parser filled in (e.g. "spec.podCIDR") so the UI can say "allocated". */
   readonly allocated: readonly string[];
@@ -109,6 +111,9 @@ export interface GatewayModel {
   readonly ip: Ip;
   /** Its address on the internet side, or null when the scenario has no internet. */
   readonly internetIP: Ip | null;
+  /** The cloud's 1:1 NAT: each node's InternalIP is mapped to its ExternalIP, and nothing else may leave
+   *  (the course notes: pod addresses die at the NAT unless masqueraded to the node's). */
+  readonly cloudNat?: boolean;
 }
 
 export interface WalkModel {

@@ -102,12 +102,25 @@ describe('the default preset', () => {
       ['db', 'node-2', '10.244.2.2', []],
       ['web-2', 'node-3', '10.244.3.2', ['status.podIP']],
     ]);
-    expect(m.gateway).toEqual({ name: 'gateway', ip: '192.168.1.1', internetIP: '203.0.113.1' });
+    expect(m.gateway).toEqual({
+      name: 'gateway',
+      ip: '192.168.1.1',
+      internetIP: '203.0.113.1',
+      cloudNat: true,
+    });
+    // The cloud NAT gives every node a public address from .101 on, in node order.
+    expect(
+      m.nodes.map((n) => [n.name, n.externalIP, n.allocated.includes('status.addresses[ExternalIP]')]),
+    ).toEqual([
+      ['node-1', '203.0.113.101', true],
+      ['node-2', '203.0.113.102', true],
+      ['node-3', '203.0.113.103', true],
+    ]);
     expect(m.hosts.map((h) => [h.name, h.network, h.listen])).toEqual([
       ['laptop', 'node', []],
       ['example', 'internet', [80, 443]],
     ]);
-    expect(m.walks).toHaveLength(7);
+    expect(m.walks).toHaveLength(11);
     expect(m.namespaces).toEqual(['default']);
   });
 

@@ -541,12 +541,18 @@ class DocumentReader {
       }
     });
     let internalIP: Ip | null = null;
+    let externalIP: Ip | null = null;
     let internalIPPath: Path = ['status', 'addresses'];
     r.map('status')
       .list('addresses')
       .forEach((item, i) => {
         const address = item.map(null);
         const type = address.string('type', { required: true });
+        if (type === 'ExternalIP') {
+          const ip = address.ip('address', true);
+          if (ip && externalIP === null) externalIP = ip;
+          return;
+        }
         if (type !== 'InternalIP') {
           address.string('address', { required: true });
           return;
@@ -558,7 +564,7 @@ class DocumentReader {
         }
       });
     if (name === null) return;
-    const node: RawNode = { origin, name, labels, podCIDR, internalIP, internalIPPath };
+    const node: RawNode = { origin, name, labels, podCIDR, internalIP, internalIPPath, externalIP };
     this.raw.nodes.push(node);
   }
 
@@ -822,12 +828,13 @@ class DocumentReader {
     const vxlan = spec.map('vxlan');
     vxlan.onlyKeys(['vni', 'port']);
     const g = spec.map('gateway');
-    g.onlyKeys(['name', 'ip', 'internetIP']);
+    g.onlyKeys(['name', 'ip', 'internetIP', 'cloudNAT']);
     const gateway = spec.has('gateway')
       ? {
           name: g.string('name', { check: dnsLabel }) ?? DEFAULTS.gatewayName,
           ip: g.ip('ip', true),
           internetIP: g.ip('internetIP'),
+          cloudNat: g.bool('cloudNAT', false),
         }
       : null;
     const hosts = spec.list('hosts').map((item, index) => {
