@@ -19,7 +19,7 @@ import { kubeProxyIptablesSave, kubeProxyInputFromModel } from './kubeproxy.ts';
 import type { NetOp, NetnsId } from './netops.ts';
 import { VXLAN_OVERHEAD } from './packet.ts';
 import type { AddressOwner, Segment, SegmentMember, WorldPlan } from './world.ts';
-import type { ClusterModel, NodeModel, PodModel } from '../scenario/model.ts';
+import type { ClusterModel, NodeModel, PodModel, ServiceModel } from '../scenario/model.ts';
 
 export const NODE_NETWORK = 'node-network';
 export const INTERNET = 'internet';
@@ -375,6 +375,7 @@ function hostOps(model: ClusterModel, name: string): NetOp[] {
           type: 'unicast',
           why: `the router knows ${n.name}'s pod subnet`,
         });
+    ops.push(...loadBalancerRoutes(model, ns));
     if (gw.cloudNat && gw.internetIP) ops.push(...cloudNatOps(model, ns));
     return ops;
   }
@@ -411,6 +412,48 @@ function hostOps(model: ClusterModel, name: string): NetOp[] {
   return ops;
 }
 
+/** The nodes that announce a LoadBalancer IP: with externalTrafficPolicy Local only those with a ready local
+ *  endpoint (MetalLB and cloud health checks both leave the others out), else every node. */
+export function announcingNodes(model: ClusterModel, svc: ServiceModel): NodeModel[] {
+  if (svc.externalTrafficPolicy === 'Cluster') return [...model.nodes];
+  const slices = model.endpointSlices.filter(
+    (e) => e.namespace === svc.namespace && e.serviceName === svc.name,
+  );
+  const withEndpoints = new Set(
+    slices.flatMap((e) =>
+      e.endpoints.filter((ep) => ep.ready && ep.nodeName !== null).map((ep) => ep.nodeName!),
+    ),
+  );
+  return model.nodes.filter((n) => withEndpoints.has(n.name));
+}
+
+/** The external load balancer, modelled as BGP announcements on the gateway (MetalLB's BGP mode; a cloud's
+ *  passthrough load balancer behaves alike): a route to each LoadBalancer IP with one nexthop per announcing
+ *  node, so the destination stays the LB IP and kube-proxy on the chosen node does the rest. */
+function loadBalancerRoutes(model: ClusterModel, ns: NetnsId): NetOp[] {
+  const ops: NetOp[] = [];
+  for (const svc of model.services) {
+    if (svc.type !== 'LoadBalancer') continue;
+    const nodes = announcingNodes(model, svc);
+    if (nodes.length === 0) continue;
+    for (const ip of svc.loadBalancerIPs)
+      ops.push({
+        op: 'route-add',
+        netns: ns,
+        dst: `${ip}/32`,
+        gateway: nodes.length === 1 ? nodes[0]!.internalIP : null,
+        dev: nodes.length === 1 ? NODE_NIC : null,
+        ...(nodes.length > 1
+          ? { nexthops: nodes.map((n) => ({ gateway: n.internalIP, dev: NODE_NIC })) }
+          : {}),
+        onlink: false,
+        type: 'unicast',
+        why: `load balancer: ${svc.namespace}/${svc.name}'s ${ip} is announced by ${nodes.map((n) => n.name).join(', ')}`,
+      });
+  }
+  return ops;
+}
+
 /** The cloud's 1:1 NAT on the gateway: each node's ExternalIP is an address of the gateway's internet side,
  *  DNATed to the node's InternalIP on the way in and SNATed from it on the way out; any other source is
  *  dropped, since the NAT knows only the nodes' addresses (the course notes' "packets from pods die at the
@@ -444,7 +487,16 @@ function cloudNatOps(model: ClusterModel, ns: NetnsId): NetOp[] {
     ':INPUT ACCEPT [0:0]',
     ':FORWARD ACCEPT [0:0]',
     ':OUTPUT ACCEPT [0:0]',
-    '-A FORWARD -i eth1 -o eth0 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment "cloud NAT: replies and mapped addresses" -j ACCEPT',
+    '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "cloud NAT: replies of known connections" -j ACCEPT',
+    '-A FORWARD -i eth1 -o eth0 -m conntrack --ctstate DNAT -m comment --comment "cloud NAT: to a mapped node address" -j ACCEPT',
+    ...model.services
+      .filter((svc) => svc.type === 'LoadBalancer')
+      .flatMap((svc) =>
+        svc.loadBalancerIPs.map(
+          (ip) =>
+            `-A FORWARD -d ${ip}/32 -i eth1 -o eth0 -m comment --comment "load balancer: ${svc.namespace}/${svc.name}" -j ACCEPT`,
+        ),
+      ),
     ...mapped.map(
       (n) =>
         `-A FORWARD -s ${n.internalIP}/32 -i eth0 -o eth1 -m comment --comment "cloud NAT: ${n.name} is mapped" -j ACCEPT`,

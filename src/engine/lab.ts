@@ -15,7 +15,7 @@
 // - br_netfilter's bridge-nf-call-iptables is per namespace; every namespace starts with it off and the
 //   nodes turn it on (as kubeadm requires) — the module must be loaded on the machine;
 // - iptables rules are loaded with `iptables-restore --noflush` from a here-document.
-import type { NetOp, NetnsId } from './netops.ts';
+import { routeAddArgs, type NetOp, type NetnsId } from './netops.ts';
 import type { World } from './world.ts';
 
 export interface LabScript {
@@ -190,11 +190,7 @@ export function labScript(world: World, opts: LabOptions): LabScript {
         break;
       case 'route-add': {
         say(op.why);
-        const head = op.type === 'unicast' ? op.dst : `${op.type} ${op.dst}`;
-        ipn(
-          ns,
-          `route add ${head}${op.gateway ? ` via ${op.gateway}` : ''}${op.dev ? ` dev ${op.dev}` : ''}${op.onlink ? ' onlink' : ''}`,
-        );
+        ipn(ns, `route ${routeAddArgs(op)}`);
         break;
       }
       case 'neigh-add':

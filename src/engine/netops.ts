@@ -77,6 +77,8 @@ export type NetOp =
       readonly dev: string | null;
       readonly onlink: boolean;
       readonly type: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
+      /** A multipath route (`nexthop via A dev D nexthop via B dev D`); gateway and dev are then null. */
+      readonly nexthops?: readonly { readonly gateway: Ip; readonly dev: string }[];
       readonly why: string;
     }
   | {
@@ -133,10 +135,8 @@ export function formatNetOp(op: NetOp): string {
       return `ip link set ${op.name} up`;
     case 'addr-add':
       return `ip addr add ${op.ip}/${op.prefix} dev ${op.dev}`;
-    case 'route-add': {
-      const head = op.type === 'unicast' ? op.dst : `${op.type} ${op.dst}`;
-      return `ip route add ${head}${op.gateway ? ` via ${op.gateway}` : ''}${op.dev ? ` dev ${op.dev}` : ''}${op.onlink ? ' onlink' : ''}`;
-    }
+    case 'route-add':
+      return `ip route ${routeAddArgs(op)}`;
     case 'neigh-add':
       return `ip neigh add ${op.ip} lladdr ${op.mac} dev ${op.dev} nud permanent`;
     case 'fdb-add':
@@ -146,4 +146,11 @@ export function formatNetOp(op: NetOp): string {
     case 'iptables-restore':
       return `iptables-restore --noflush <<'EOF'\n${op.text.trimEnd()}\nEOF`;
   }
+}
+
+/** `add …` arguments of `ip route` for a route-add op (shared by the command text and the kernel lab). */
+export function routeAddArgs(op: Extract<NetOp, { op: 'route-add' }>): string {
+  const head = op.type === 'unicast' ? op.dst : `${op.type} ${op.dst}`;
+  const hops = (op.nexthops ?? []).map((h) => ` nexthop via ${h.gateway} dev ${h.dev}`).join('');
+  return `add ${head}${op.gateway ? ` via ${op.gateway}` : ''}${op.dev ? ` dev ${op.dev}` : ''}${hops}${op.onlink ? ' onlink' : ''}`;
 }

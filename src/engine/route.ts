@@ -18,6 +18,8 @@ export interface Route {
   /** The gateway is reachable on `dev` even though no connected route covers it (flannel's VXLAN routes). */
   readonly onlink: boolean;
   readonly metric: number;
+  /** Multipath (ECMP): the kernel picks one per flow by a hash of the addresses (fib_multipath_hash). */
+  readonly nexthops?: readonly { readonly gateway: Ip; readonly dev: string }[];
 }
 
 /** The answer of a lookup: a tagged result rather than null (smoltcp's neighbor::Answer style). */
@@ -86,6 +88,7 @@ export function formatRoute(r: Route): string {
   if (r.scope !== 'global') parts.push('scope', r.scope);
   if (r.src) parts.push('src', r.src);
   if (r.metric) parts.push('metric', String(r.metric));
+  for (const h of r.nexthops ?? []) parts.push('nexthop', 'via', h.gateway, 'dev', h.dev, 'weight', '1');
   if (r.onlink) parts.push('onlink');
   return parts.join(' ');
 }

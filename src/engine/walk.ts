@@ -377,7 +377,15 @@ function isIcmpError(p: IpPacket): boolean {
 
 // ───────────────────────────── routing ─────────────────────────────
 
-type Lookup = { kind: 'found'; route: Route; table: 'local' | 'main' } | { kind: 'noRoute' };
+type Lookup =
+  | {
+      kind: 'found';
+      route: Route;
+      table: 'local' | 'main';
+      /** For a multipath route: which nexthop this flow's hash chose (route then holds its gateway/dev). */
+      nexthop?: { index: number; of: number; route: Route };
+    }
+  | { kind: 'noRoute' };
 
 /** The source address the kernel gives an unbound socket sending to `dst`: the route's `src`, else
  *  inet_select_addr on the route's device (see Netns.selectSource). */
@@ -389,13 +397,26 @@ function sourceFor(ns: Netns, dst: Ip): Ip | null {
   return r.src ?? ns.selectSource(r.dev ?? '', r.gateway ?? dst);
 }
 
-/** fib_lookup: the local table, then main. */
-function fibLookup(ns: Netns, dst: Ip): Lookup {
+/** fib_lookup: the local table, then main; a multipath route resolves to one nexthop per flow, chosen by a
+ *  hash of source and destination (fib_multipath_hash's L3 policy; the kernel's hash is seeded per boot, so
+ *  which nexthop a real flow takes differs — every nexthop is equally likely). */
+function fibLookup(ns: Netns, dst: Ip, src: Ip = '0.0.0.0'): Lookup {
   const local = ns.local.lookup(dst);
   if (local.kind === 'found') return { kind: 'found', route: local.route, table: 'local' };
   const main = ns.main.lookup(dst);
-  if (main.kind === 'found') return { kind: 'found', route: main.route, table: 'main' };
-  return { kind: 'noRoute' };
+  if (main.kind !== 'found') return { kind: 'noRoute' };
+  const hops = main.route.nexthops;
+  if (!hops || hops.length === 0) return { kind: 'found', route: main.route, table: 'main' };
+  let h = 0x811c9dc5;
+  for (const c of `${src}|${dst}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  const index = h % hops.length;
+  const hop = hops[index]!;
+  return {
+    kind: 'found',
+    route: { ...main.route, gateway: hop.gateway, dev: hop.dev },
+    table: 'main',
+    nexthop: { index, of: hops.length, route: main.route },
+  };
 }
 
 function decideRoute(ctx: WalkContext, ns: Netns, pkt: IpPacket, lookup: Lookup, src: Ip | null): void {
@@ -430,13 +451,17 @@ function decideRoute(ctx: WalkContext, ns: Netns, pkt: IpPacket, lookup: Lookup,
       kind: 'route',
       table: lookup.table,
       dst,
-      route: formatRoute(r),
+      route: formatRoute(lookup.nexthop?.route ?? r),
       result,
       dev: r.dev,
       gateway: r.gateway,
       src,
     },
-    `${get}  [${lookup.table}: ${formatRoute(r)}]`,
+    `${get}  [${lookup.table}: ${formatRoute(lookup.nexthop?.route ?? r)}]${
+      lookup.nexthop
+        ? ` — multipath: nexthop ${lookup.nexthop.index + 1} of ${lookup.nexthop.of}, by a hash of the addresses`
+        : ''
+    }`,
     pkt,
   );
 }
@@ -445,7 +470,7 @@ function decideRoute(ctx: WalkContext, ns: Netns, pkt: IpPacket, lookup: Lookup,
 
 /** A packet a local process sends: ip_route_output, OUTPUT, then ipOutput. */
 function ipLocalOut(ctx: WalkContext, ns: Netns, pkt: IpPacket, explicitSrc: boolean): Outcome {
-  const lookup = fibLookup(ns, pkt.ip.dst);
+  const lookup = fibLookup(ns, pkt.ip.dst, pkt.ip.src);
   let src: Ip | null = null;
   if (lookup.kind === 'found') {
     const r = lookup.route;
@@ -481,7 +506,7 @@ function ipLocalOut(ctx: WalkContext, ns: Netns, pkt: IpPacket, explicitSrc: boo
   let sent = out.packet;
   if (sent.ip.dst !== withSrc.ip.dst) {
     // OUTPUT's DNAT changed the destination: the kernel routes again (ip_route_me_harder).
-    const again = fibLookup(ns, sent.ip.dst);
+    const again = fibLookup(ns, sent.ip.dst, sent.ip.src);
     decideRoute(ctx, ns, sent, again, sent.ip.src);
     if (again.kind === 'noRoute' || (again.route.type !== 'unicast' && again.route.type !== 'local'))
       return verdict(
@@ -966,7 +991,7 @@ function ipReceive(ctx: WalkContext, ns: Netns, dev: Device, pkt: IpPacket): Out
   const pre = hookPoint(ctx, ns, 'PREROUTING', pkt, { in: dev.name, out: '' });
   if ('verdict' in pre) return pre.verdict;
   pkt = pre.packet;
-  const lookup = fibLookup(ns, pkt.ip.dst);
+  const lookup = fibLookup(ns, pkt.ip.dst, pkt.ip.src);
   decideRoute(ctx, ns, pkt, lookup, null);
   if (lookup.kind === 'found' && lookup.route.type === 'local') return ipLocalDeliver(ctx, ns, dev.name, pkt);
   if (lookup.kind === 'found' && lookup.route.type === 'broadcast')

@@ -353,7 +353,7 @@ export function applyOp(world: World, op: NetOp): void {
     }
     case 'route-add': {
       const dst = op.dst === 'default' ? { ip: '0.0.0.0', prefix: 0 } : parseCidr(op.dst, true);
-      const scope = op.type !== 'unicast' ? 'global' : op.gateway ? 'global' : 'link';
+      const scope = op.type !== 'unicast' ? 'global' : op.gateway || op.nexthops ? 'global' : 'link';
       ns.main.add({
         table: 'main',
         type: op.type,
@@ -365,6 +365,7 @@ export function applyOp(world: World, op: NetOp): void {
         proto: 'boot',
         onlink: op.onlink,
         metric: 0,
+        ...(op.nexthops ? { nexthops: op.nexthops } : {}),
       });
       return;
     }

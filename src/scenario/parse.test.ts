@@ -120,14 +120,17 @@ describe('the default preset', () => {
       ['laptop', 'node', []],
       ['example', 'internet', [80, 443]],
     ]);
-    expect(m.walks).toHaveLength(11);
+    expect(m.walks).toHaveLength(13);
     expect(m.namespaces).toEqual(['default']);
   });
 
   it('allocates clusterIPs in the serviceCIDR and generates the EndpointSlices', () => {
     const m = modelOf(preset!.text);
     for (const s of m.services) {
-      expect(s.allocated).toEqual(['spec.clusterIP']);
+      // LoadBalancer services also get a nodePort, as the API server allocates one.
+      expect(s.allocated).toEqual(
+        s.type === 'LoadBalancer' ? ['spec.clusterIP', 'spec.ports[0].nodePort'] : ['spec.clusterIP'],
+      );
       expect(s.clusterIP).toMatch(/^10\.(9[6-9]|10[0-9]|11[01])\./);
     }
     const web = m.endpointSlices.find((s) => s.serviceName === 'web');
