@@ -280,6 +280,51 @@ for (const cni of ['flannel-vxlan', 'flannel-host-gw'] as const) {
   );
 }
 
+// (e) kube-proxy at scale: 10,000 ClusterIP services × 10 endpoints (100 nodes × 100 pods). Materialising a
+// node runs kube-proxy's rule generation (~430,000 lines), loads them, and a walk to a ClusterIP traverses
+// KUBE-SERVICES (indexed, but counting every rule the kernel would test).
+{
+  const SERVICES = quick ? 2000 : 10000;
+  const model = generateCluster({
+    nodes: 100,
+    podsPerNode: 100,
+    cni: 'flannel-vxlan',
+    services: SERVICES,
+    endpointsPerService: 10,
+  });
+  const size = `${SERVICES} services × 10 endpoints`;
+  results.push(
+    measure({
+      id: 'services.materialiseNode',
+      name: `${size}: materialise a node (kube-proxy writes and iptables loads its rules)`,
+      runs: scale(3),
+      warmup: 0,
+      heapRuns: 1,
+      setup: () => buildWorld(model),
+      run: (w) => w.netns('node/node-1'),
+    }),
+  );
+  const warm = buildWorld(model);
+  const svcWalk: WalkSpec = {
+    from: 'pod/default/pod-1-0',
+    to: `172.20.${Math.floor((SERVICES - 1) / 256)}.${(SERVICES - 1) % 256}:80`,
+    protocol: 'tcp',
+  };
+  walk(warm, svcWalk);
+  results.push(
+    measure({
+      id: 'services.walk.warm',
+      name: `${size}: pod → the last ClusterIP in KUBE-SERVICES, warm world`,
+      runs: scale(20),
+      warmup: 2,
+      heapRuns: 2,
+      setup: () => null,
+      run: () => walk(warm, svcWalk),
+      targetMs: 50,
+    }),
+  );
+}
+
 // ───────────────────────────── report ─────────────────────────────
 
 const header = ['case', 'runs', 'first', 'median', 'p95', 'min', 'heap Δ MB', 'target', ''];

@@ -8,12 +8,22 @@
 //
 // Pods are named pod-<node>-<j> in the default namespace, with IPs from .2 up in their node's /24.
 import { intToIp, ipToInt, type Cidr } from '../src/engine/addr.ts';
-import type { ClusterModel, CniMode, NodeModel, PodModel } from '../src/scenario/model.ts';
+import type {
+  ClusterModel,
+  CniMode,
+  EndpointSliceModel,
+  NodeModel,
+  PodModel,
+  ServiceModel,
+} from '../src/scenario/model.ts';
 
 export interface GenerateOptions {
   readonly nodes: number;
   readonly podsPerNode: number;
   readonly cni: CniMode;
+  /** ClusterIP services svc-<k> (TCP 80 → 8080), each with `endpointsPerService` pods spread over the nodes. */
+  readonly services?: number;
+  readonly endpointsPerService?: number;
 }
 
 const CLUSTER: Cidr = { ip: '10.0.0.0', prefix: 8 };
@@ -62,6 +72,49 @@ export function generateCluster(o: GenerateOptions): ClusterModel {
         allocated: [],
       });
   }
+  const services: ServiceModel[] = [];
+  const endpointSlices: EndpointSliceModel[] = [];
+  const serviceBase = ipToInt(SERVICES.ip);
+  const perService = o.endpointsPerService ?? 10;
+  for (let k = 0; k < (o.services ?? 0); k++) {
+    const name = `svc-${k}`;
+    services.push({
+      namespace: 'default',
+      name,
+      type: 'ClusterIP',
+      clusterIP: intToIp(serviceBase + 1 + k),
+      selector: null,
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: null }],
+      externalTrafficPolicy: 'Cluster',
+      internalTrafficPolicy: 'Cluster',
+      sessionAffinity: 'None',
+      externalIPs: [],
+      loadBalancerIPs: [],
+      loadBalancerSourceRanges: [],
+      externalName: null,
+      allocated: [],
+    });
+    // Endpoints walk through the pods with a stride, so every service spans several nodes.
+    const endpoints = Array.from(
+      { length: perService },
+      (_, e) => pods[(k * 7919 + e * 104729) % pods.length]!,
+    );
+    endpointSlices.push({
+      namespace: 'default',
+      name: `${name}-abcde`,
+      serviceName: name,
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: endpoints.map((p) => ({
+        addresses: [p.podIP],
+        ready: true,
+        serving: true,
+        terminating: false,
+        nodeName: p.nodeName,
+        targetPod: `${p.namespace}/${p.name}`,
+      })),
+      generated: false,
+    });
+  }
   return {
     name: `generated-${o.cni}-${o.nodes}x${o.podsPerNode}`,
     description: `${o.nodes} nodes, ${o.podsPerNode} pods per node (bench/generate.ts)`,
@@ -77,8 +130,8 @@ export function generateCluster(o: GenerateOptions): ClusterModel {
     namespaces: ['default'],
     nodes,
     pods,
-    services: [],
-    endpointSlices: [],
+    services,
+    endpointSlices,
     hosts: [
       { name: 'laptop', ip: intToIp(nodeBase + 5), network: 'node', listen: [] },
       { name: 'example', ip: '203.0.113.10', network: 'internet', listen: [80, 443] },

@@ -320,7 +320,8 @@ function formatFixed10(x: number): string {
 // ---------------------------------------------------------------------------------------------------------
 // The proxier's view of Services and endpoints (ServicePortMap, EndpointsMap).
 
-interface ServicePortInfo {
+/** A Service port as the proxier sees it (ServicePortMap's value); shared with kubeproxyIpvs.ts. */
+export interface ServicePortInfo {
   /** "namespace/name" */
   readonly serviceKey: string;
   /** ServicePortName.String() */
@@ -347,7 +348,8 @@ interface ServicePortInfo {
   readonly externalChainName: string;
 }
 
-interface EndpointInfo {
+/** An endpoint as the proxier sees it (EndpointsMap's value); shared with kubeproxyIpvs.ts. */
+export interface EndpointInfo {
   readonly ip: string;
   readonly port: number;
   /** net.JoinHostPort(ip, port) */
@@ -358,15 +360,15 @@ interface EndpointInfo {
   readonly terminating: boolean;
 }
 
-function externallyAccessible(
+export function externallyAccessible(
   p: Pick<ServicePortInfo, 'nodePort' | 'loadBalancerVIPs' | 'externalIPs'>,
 ): boolean {
   return p.nodePort !== 0 || p.loadBalancerVIPs.length !== 0 || p.externalIPs.length !== 0;
 }
-function usesClusterEndpoints(p: ServicePortInfo): boolean {
+export function usesClusterEndpoints(p: ServicePortInfo): boolean {
   return !p.internalPolicyLocal || externallyAccessible(p);
 }
-function usesLocalEndpoints(p: ServicePortInfo): boolean {
+export function usesLocalEndpoints(p: ServicePortInfo): boolean {
   return p.internalPolicyLocal || (p.externalPolicyLocal && externallyAccessible(p));
 }
 
@@ -379,7 +381,7 @@ function parseCidrLoose(text: string): Cidr | null {
 }
 
 /** newBaseServiceInfo + newServiceInfo, for an IPv4 proxier. Services kube-proxy skips give []. */
-function servicePorts(svc: KubeProxyService): ServicePortInfo[] {
+export function servicePorts(svc: KubeProxyService): ServicePortInfo[] {
   // ServiceChangeTracker skips headless and ExternalName services, and services without an IPv4 clusterIP.
   if (svc.type === 'ExternalName' || svc.clusterIP === null || !isIp(svc.clusterIP)) return [];
   // pkg/api/v1/service/util.go
@@ -428,11 +430,11 @@ function servicePorts(svc: KubeProxyService): ServicePortInfo[] {
 }
 
 /** Key of the EndpointsMap: ServicePortName (namespace/name, port name, protocol). */
-const spnKey = (serviceKey: string, portName: string, protocol: ServiceProtocol): string =>
+export const spnKey = (serviceKey: string, portName: string, protocol: ServiceProtocol): string =>
   `${serviceKey}\u0000${portName}\u0000${protocol}`;
 
 /** EndpointSliceCache.getEndpointsMap for every service: merged per port, deduplicated, sorted by "ip:port". */
-function endpointsMap(input: KubeProxyInput): Map<string, EndpointInfo[]> {
+export function endpointsMap(input: KubeProxyInput): Map<string, EndpointInfo[]> {
   const bySpn = new Map<string, Map<string, EndpointInfo>>();
   for (const slice of input.endpointSlices) {
     if (slice.addressType === 'FQDN') continue;
@@ -474,7 +476,7 @@ function endpointsMap(input: KubeProxyInput): Map<string, EndpointInfo[]> {
   return out;
 }
 
-function cmpStr(a: string, b: string): number {
+export function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -544,7 +546,7 @@ const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
 const chainLine = (chain: string): string => `:${chain} - [0:0]`;
 
 /** The detector's match for pod traffic and for the rest (LocalTrafficDetector IfLocal / IfNotLocal). */
-function localDetectorOf(input: KubeProxyInput): { ifLocal: string; ifNotLocal: string } | null {
+export function localDetectorOf(input: KubeProxyInput): { ifLocal: string; ifNotLocal: string } | null {
   const d: LocalDetector | null =
     input.localDetector !== undefined
       ? input.localDetector
@@ -564,7 +566,7 @@ function localDetectorOf(input: KubeProxyInput): { ifLocal: string; ifNotLocal: 
 }
 
 /** NewNodePortAddresses for IPv4: the CIDRs of this family, or 0.0.0.0/0 (match all) when there are none. */
-function nodePortAddresses(cidrs: readonly string[] | null): {
+export function nodePortAddresses(cidrs: readonly string[] | null): {
   matchAll: boolean;
   cidrs: Cidr[];
   containsIPv4Loopback: boolean;
@@ -1024,6 +1026,8 @@ interface DumpTable {
 export function parseIPTablesDump(text: string): DumpTable[] {
   const tables: DumpTable[] = [];
   let table: DumpTable | null = null;
+  // Chains by name, for the current table: a dump of 10,000 services has tens of thousands of chains.
+  let byName = new Map<string, DumpChain>();
   let declaring = false;
   for (const raw of text.replace(/^\n+|\n+$/g, '').split('\n')) {
     const l = raw.trim();
@@ -1033,6 +1037,7 @@ export function parseIPTablesDump(text: string): DumpTable[] {
       if (!m)
         throw new Error(`could not parse iptables data (table ${tables.length + 1} starts with "${l}")`);
       table = { name: m[1]!, chains: [] };
+      byName = new Map();
       tables.push(table);
       declaring = true;
       continue;
@@ -1040,7 +1045,14 @@ export function parseIPTablesDump(text: string): DumpTable[] {
     if (declaring) {
       const m = /^:([^ ]*) (\S+) \[([0-9]*):([0-9]*)\]$/.exec(l);
       if (m) {
-        table.chains.push({ name: m[1]!, counters: `${m[2]} [${m[3]}:${m[4]}]`, rules: [], deleted: false });
+        const chain: DumpChain = {
+          name: m[1]!,
+          counters: `${m[2]} [${m[3]}:${m[4]}]`,
+          rules: [],
+          deleted: false,
+        };
+        table.chains.push(chain);
+        if (!byName.has(chain.name)) byName.set(chain.name, chain);
         continue;
       }
       declaring = false;
@@ -1048,12 +1060,12 @@ export function parseIPTablesDump(text: string): DumpTable[] {
     const add = /^-A ([^ ]*) (.*)$/.exec(l);
     const del = /^-X (.*)$/.exec(l);
     if (add) {
-      const chain = table.chains.find((c) => c.name === add[1]);
+      const chain = byName.get(add[1]!);
       if (!chain) throw new Error(`error parsing rule "${l}": no such chain "${add[1]}"`);
       if (chain.deleted) throw new Error(`cannot add rules to deleted chain "${add[1]}"`);
       chain.rules.push(l);
     } else if (del) {
-      const chain = table.chains.find((c) => c.name === del[1]);
+      const chain = byName.get(del[1]!);
       if (!chain) throw new Error(`error parsing rule "${l}": no such chain "${del[1]}"`);
       if (chain.rules.length !== 0) throw new Error(`cannot delete chain "${del[1]}" after adding rules`);
       chain.deleted = true;
