@@ -8,7 +8,15 @@
 // owner process) are deleted by cleanupStaleLabs().
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HEREDOC_END, labScript, formatLabScript, type LabScript } from '../../src/engine/lab.ts';
@@ -66,6 +74,19 @@ export interface HopOuter {
   readonly vni: number;
 }
 
+/**
+ * Ports of an engine hop that a `--random-fully` MASQUERADE or SNAT chose: the kernel draws its own at
+ * random (nf_nat_l4proto_unique_tuple with NF_NAT_RANGE_PROTO_RANDOM_FULLY, 1024-65535), so only the range is
+ * comparable. Each names the NAT binding it comes from (see natBindings), so that every hop of one binding
+ * can be checked to carry the same kernel port.
+ */
+export interface HopNat {
+  readonly sport?: string;
+  readonly dport?: string;
+  readonly quoteSport?: string;
+  readonly quoteDport?: string;
+}
+
 /** One packet seen on one interface in one direction; for VXLAN, `eth/ip/l4` are the inner frame's. */
 export interface Hop {
   readonly netns: string;
@@ -77,6 +98,8 @@ export interface Hop {
   readonly outer?: HopOuter;
   /** Capture time in ns (kernel timestamps), only for captured hops. */
   readonly time?: bigint;
+  /** Engine hops only: ports a random-fully NAT chose (wildcards in 1024-65535). */
+  readonly nat?: HopNat;
 }
 
 function hopOfFrame(netns: string, device: string, direction: 'in' | 'out', f: Frame): Hop {
@@ -115,13 +138,120 @@ function hopOfFrame(netns: string, device: string, direction: 'in' | 'out', f: F
   return hop;
 }
 
-/** The engine's `observe` events of a trace (optionally one leg) as hops. */
+// ───────────────────────────── NAT ─────────────────────────────
+
+/** The port range a `--random-fully` NAT draws from (nf_nat_l4proto_unique_tuple: 1024-65535 when the rule
+ *  gives no port range). */
+export const RANDOM_NAT = { low: 1024, high: 65535 } as const;
+
+/** A source NAT of the engine's trace whose port the kernel chooses at random (MASQUERADE or SNAT with
+ *  --random-fully): `ip:port` is the engine's own draw. */
+export interface NatBinding {
+  readonly id: string;
+  readonly netns: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly rule: string;
+}
+
+/**
+ * The random-fully source NATs of a trace: a `decide` event with `decision.kind === 'nat'` and `how`
+ * MASQUERADE or SNAT, whose rule — the last step of the netfilter decision just before it in the same
+ * namespace — carries `--random-fully`.
+ */
+export function natBindings(trace: Trace): NatBinding[] {
+  const out: NatBinding[] = [];
+  const lastRule = new Map<string, string>();
+  for (const e of trace.events) {
+    if (e.type !== 'decide') continue;
+    const d = e.decision;
+    if (d.kind === 'netfilter') lastRule.set(e.at.netns, d.steps.at(-1)?.rule ?? '');
+    if (d.kind !== 'nat' || (d.how !== 'MASQUERADE' && d.how !== 'SNAT') || d.field !== 'src') continue;
+    const rule = lastRule.get(e.at.netns) ?? '';
+    const m = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(d.after);
+    if (!m || !/(^|\s)--random-fully(\s|$)/.test(rule)) continue;
+    out.push({
+      id: `${e.at.netns} ${d.how} ${d.after}`,
+      netns: e.at.netns,
+      ip: m[1]!,
+      port: Number(m[2]),
+      rule,
+    });
+  }
+  return out;
+}
+
+/** Marks the ports of a hop that one of the bindings chose (its source as NATed, or a reply's destination). */
+function markNat(h: Hop, bindings: readonly NatBinding[]): Hop {
+  if (bindings.length === 0) return h;
+  const find = (ip: string, port: number | null): string | undefined =>
+    bindings.find((b) => b.ip === ip && b.port === port)?.id;
+  const nat: { -readonly [K in keyof HopNat]: HopNat[K] } = {};
+  const l4 = h.l4;
+  if (l4.kind !== 'icmp') {
+    const s = find(h.ip.src, l4.sport);
+    const d = find(h.ip.dst, l4.dport);
+    if (s) nat.sport = s;
+    if (d) nat.dport = d;
+  } else if (l4.quote) {
+    const s = find(l4.quote.src, l4.quote.sport);
+    const d = find(l4.quote.dst, l4.quote.dport);
+    if (s) nat.quoteSport = s;
+    if (d) nat.quoteDport = d;
+  }
+  return Object.keys(nat).length ? { ...h, nat } : h;
+}
+
+/** The engine's `observe` events of a trace (optionally one leg) as hops; ports a random-fully NAT chose are
+ *  marked (`nat`). */
 export function engineHops(trace: Trace, leg?: number): Hop[] {
+  const bindings = natBindings(trace);
   const out: Hop[] = [];
   for (const e of trace.events)
     if (e.type === 'observe' && e.device !== 'lo' && (leg === undefined || e.leg === leg))
-      out.push(hopOfFrame(e.at.netns, e.device, e.direction, e.packet));
+      out.push(markNat(hopOfFrame(e.at.netns, e.device, e.direction, e.packet), bindings));
   return out;
+}
+
+/**
+ * The engine's hops with the kernel's port put where the engine's trace says a random-fully NAT chose one,
+ * hop for hop (the two lists must already have the same device path). Returns the substituted hops and
+ * the problems found: a kernel port outside 1024-65535, or one binding showing different kernel ports.
+ */
+export function withKernelNatPorts(
+  kernel: readonly Hop[],
+  engine: readonly Hop[],
+): { hops: Hop[]; problems: string[] } {
+  const problems: string[] = [];
+  const chosen = new Map<string, number>();
+  const take = (id: string | undefined, got: number | null | undefined, where: string): number | null => {
+    if (id === undefined || got === null || got === undefined) return null;
+    if (got < RANDOM_NAT.low || got > RANDOM_NAT.high)
+      problems.push(`${where}: port ${got} is outside ${RANDOM_NAT.low}-${RANDOM_NAT.high} (${id})`);
+    const before = chosen.get(id);
+    if (before !== undefined && before !== got)
+      problems.push(`${where}: port ${got}, but the same NAT showed ${before} before (${id})`);
+    chosen.set(id, got);
+    return got;
+  };
+  const hops = engine.map((e, i) => {
+    const k = kernel[i];
+    if (!e.nat || !k) return e;
+    const where = `hop ${i} (${placeOf(e)})`;
+    let l4 = e.l4;
+    if (l4.kind !== 'icmp' && k.l4.kind === l4.kind) {
+      const sport = take(e.nat.sport, k.l4.sport, where) ?? l4.sport;
+      const dport = take(e.nat.dport, k.l4.dport, where) ?? l4.dport;
+      l4 = { ...l4, sport, dport };
+    } else if (l4.kind === 'icmp' && l4.quote && k.l4.kind === 'icmp' && k.l4.quote) {
+      const q = l4.quote;
+      const sport = take(e.nat.quoteSport, k.l4.quote.sport, where) ?? q.sport;
+      const dport = take(e.nat.quoteDport, k.l4.quote.dport, where) ?? q.dport;
+      l4 = { ...l4, quote: { ...q, sport, dport } };
+    }
+    return { ...e, l4 };
+  });
+  return { hops, problems };
 }
 
 /** A hop as one comparable line; the VXLAN outer source port becomes `<ephemeral>` when in range. */
@@ -250,11 +380,20 @@ export function canRunKernelLab(): { ok: true } | { ok: false; reason: string } 
     ['ping', ['-V']],
     ['sysctl', ['-V']],
     ['timeout', ['--version']],
+    ['iptables-restore', ['-V']],
+    ['iptables-save', ['-V']],
   ] as const) {
     const r = spawnSync(tool, args, { stdio: 'ignore' });
     if (r.error || r.status !== 0)
-      return no(`${tool} is not installed (apt-get install iproute2 tcpdump tshark iputils-ping procps)`);
+      return no(
+        `${tool} is not installed (apt-get install iproute2 tcpdump tshark iputils-ping procps iptables)`,
+      );
   }
+  // br_netfilter: nodes set net.bridge.bridge-nf-call-iptables=1. The suite never loads kernel modules.
+  if (!existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables'))
+    return no(
+      'br_netfilter is not loaded (net.bridge.bridge-nf-call-iptables is missing; `modprobe br_netfilter`)',
+    );
   const probe = `pwk-probe${process.pid}`;
   const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
   if (add.status !== 0) return no(`\`ip netns add\` fails: ${(add.stderr || '').trim()}`);
@@ -283,6 +422,10 @@ function alive(pid: number): boolean {
 
 /** Deletes `pwk-*` namespaces whose lab has no live owner (left by crashed runs). Returns their names. */
 export function cleanupStaleLabs(): string[] {
+  // Namespaces first, owners second: a lab registers its owner before it creates its first namespace, so
+  // every lab namespace listed here has its owner in the registry read below (another test file's run in
+  // progress is never mistaken for a crashed one).
+  const present = listNetns();
   const owners = new Map<string, number>();
   try {
     for (const f of readdirSync(REGISTRY)) owners.set(f, Number(readFileSync(join(REGISTRY, f), 'utf8')));
@@ -290,7 +433,7 @@ export function cleanupStaleLabs(): string[] {
     /* no registry yet */
   }
   const removed: string[] = [];
-  for (const ns of listNetns()) {
+  for (const ns of present) {
     if (!ns.startsWith('pwk-')) continue;
     const owner = [...owners.entries()].find(([prefix]) => ns.startsWith(`${prefix}-`));
     if (owner && alive(owner[1])) continue;
@@ -600,6 +743,266 @@ export function inFlow(h: Hop, f: FlowKey): boolean {
   return false;
 }
 
+/** A tuple the engine's trace shows on the wire; `'*'` is a port a random-fully NAT chose. */
+export interface WireTuple {
+  readonly protocol: 'tcp' | 'udp' | 'icmp';
+  readonly src: string;
+  readonly dst: string;
+  readonly sport: number | '*' | null;
+  readonly dport: number | '*' | null;
+  /** TCP: the SYN's side ('S') or the answer's ('S.', 'R', 'R.'); ICMP echo: the type (8 or 0). */
+  readonly kind: string;
+}
+
+/** The tuples of the engine's hops (inner packets for VXLAN), with random-fully NAT ports as `'*'`. ICMP
+ *  errors are left out: they are matched through the packet they quote. */
+export function wireTuples(trace: Trace): WireTuple[] {
+  const out = new Map<string, WireTuple>();
+  for (const h of engineHops(trace)) {
+    const l4 = h.l4;
+    let t: WireTuple;
+    if (l4.kind === 'icmp') {
+      if (l4.type !== 0 && l4.type !== 8) continue;
+      t = { protocol: 'icmp', src: h.ip.src, dst: h.ip.dst, sport: null, dport: null, kind: String(l4.type) };
+    } else {
+      const sport = h.nat?.sport ? '*' : l4.sport;
+      const dport = h.nat?.dport ? '*' : l4.dport;
+      const kind = l4.kind === 'tcp' ? (l4.flags === 'S' ? 'S' : 'S.') : 'udp';
+      t = { protocol: l4.kind, src: h.ip.src, dst: h.ip.dst, sport, dport, kind };
+    }
+    out.set(JSON.stringify(t), t);
+  }
+  return [...out.values()];
+}
+
+const portIs = (want: number | '*' | null, got: number | null): boolean =>
+  want === '*' ? got !== null && got >= RANDOM_NAT.low && got <= RANDOM_NAT.high : want === got;
+
+/** A packet (addresses, ports) is one of the wire tuples: the same ports (a `'*'` port anywhere in
+ *  1024-65535) and the same destination or the same source — the other address is compared, not matched. */
+function isTuple(
+  t: WireTuple,
+  protocol: string,
+  src: string,
+  dst: string,
+  sport: number | null,
+  dport: number | null,
+): boolean {
+  return (
+    t.protocol === protocol &&
+    portIs(t.sport, sport) &&
+    portIs(t.dport, dport) &&
+    (t.dst === dst || t.src === src) &&
+    src !== t.dst
+  );
+}
+
+/**
+ * Whether a captured hop belongs to the walk's first exchange, NAT included: the walk's own flow (inFlow),
+ * or a packet carrying one of the tuples the engine's trace shows on the wire (after DNAT, SNAT,
+ * MASQUERADE, and their un-NAT on the way back) — with the TCP flags of the first exchange — or an ICMP
+ * error quoting one.
+ */
+export function flowMatcher(trace: Trace): (h: Hop) => boolean {
+  const f = trace.flow;
+  const key: FlowKey = { protocol: f.protocol, dst: f.dst, sport: f.sport, dport: f.dport };
+  const tuples = wireTuples(trace);
+  return (h) => {
+    if (inFlow(h, key)) return true;
+    const l4 = h.l4;
+    if (l4.kind === 'icmp' && [3, 4, 5, 11, 12].includes(l4.type)) {
+      const q = l4.quote;
+      return q !== null && tuples.some((t) => isTuple(t, q.protocol, q.src, q.dst, q.sport, q.dport));
+    }
+    if (l4.kind === 'icmp')
+      return tuples.some(
+        (t) =>
+          t.protocol === 'icmp' && t.kind === String(l4.type) && (t.dst === h.ip.dst || t.src === h.ip.src),
+      );
+    const flags = l4.kind === 'tcp' ? l4.flags : 'udp';
+    const kind =
+      flags === 'S' || flags === 'udp' ? flags : flags === 'S.' || flags.startsWith('R') ? 'S.' : '';
+    return tuples.some((t) => t.kind === kind && isTuple(t, l4.kind, h.ip.src, h.ip.dst, l4.sport, l4.dport));
+  };
+}
+
+// ───────────────────────────── iptables counters ─────────────────────────────
+
+/** One rule (or a built-in chain's policy, index -1) of `iptables-save -c` and its packet counter. */
+export interface CountedRule {
+  readonly table: string;
+  readonly chain: string;
+  /** 0-based position in the chain, as the engine's RuleStep.index; -1 for the policy. */
+  readonly index: number;
+  /** The rule as iptables-save prints it (`-A CHAIN ...`), or `-P CHAIN POLICY`. */
+  readonly rule: string;
+  readonly packets: number;
+}
+
+const ruleKey = (table: string, chain: string, index: number): string => `${table} ${chain} #${index}`;
+
+/** Parses `iptables-save -c`: every rule and policy with its packet counter, keyed by table, chain, index. */
+export function parseCounters(text: string): Map<string, CountedRule> {
+  const out = new Map<string, CountedRule>();
+  let table = '';
+  const next = new Map<string, number>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('*')) {
+      table = line.slice(1);
+      continue;
+    }
+    const policy = /^:(\S+) (\S+) \[(\d+):\d+\]$/.exec(line);
+    if (policy) {
+      if (policy[2] !== '-')
+        out.set(ruleKey(table, policy[1]!, -1), {
+          table,
+          chain: policy[1]!,
+          index: -1,
+          rule: `-P ${policy[1]} ${policy[2]}`,
+          packets: Number(policy[3]),
+        });
+      continue;
+    }
+    const rule = /^\[(\d+):\d+\] (-A (\S+)\b.*)$/.exec(line);
+    if (rule) {
+      const chain = rule[3]!;
+      const k = `${table} ${chain}`;
+      const index = next.get(k) ?? 0;
+      next.set(k, index + 1);
+      out.set(ruleKey(table, chain, index), {
+        table,
+        chain,
+        index,
+        rule: rule[2]!,
+        packets: Number(rule[1]),
+      });
+    }
+  }
+  return out;
+}
+
+/** Splits a rule into words as iptables does (double or single quotes group, backslash escapes). */
+export function ruleTokens(rule: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: string | null = null;
+  let has = false;
+  for (let i = 0; i < rule.length; i++) {
+    const c = rule[i]!;
+    if (quote) {
+      if (c === '\\' && quote === '"' && i + 1 < rule.length) cur += rule[++i];
+      else if (c === quote) quote = null;
+      else cur += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      has = true;
+    } else if (/\s/.test(c)) {
+      if (has || cur) out.push(cur);
+      cur = '';
+      has = false;
+    } else {
+      cur += c;
+      has = true;
+    }
+  }
+  if (has || cur) out.push(cur);
+  return out;
+}
+
+/**
+ * What identifies a rule across the restore text and iptables-save's canonical form: its `--comment` (or
+ * '') and its target's name (after -j or -g). iptables-save reorders matches, adds `-m tcp`, `/32` and
+ * defaults (`--reject-with icmp-port-unreachable`) and rewrites MARK's `--or-mark X` as `--set-xmark X/X`,
+ * so the rest of the text is not compared; the rule's position in its chain is (see ruleIdentity's users).
+ */
+export function ruleIdentity(rule: string): string {
+  const w = ruleTokens(rule);
+  const comments: string[] = [];
+  let target = '';
+  for (let i = 0; i < w.length; i++) {
+    if (w[i] === '--comment' && i + 1 < w.length) comments.push(w[i + 1]!);
+    if ((w[i] === '-j' || w[i] === '-g') && i + 1 < w.length) target = `${w[i]} ${w[i + 1]}`;
+    if (w[i] === '-P' && i + 2 < w.length) target = `-P ${w[i + 2]}`;
+  }
+  return `${comments.map((c) => `/* ${c} */`).join(' ')} ${target}`.trim();
+}
+
+/** A rule the engine's trace says a packet matched (a jump, a goto, a MARK, a NAT target, a terminal
+ *  target), or a built-in chain's policy it fell through to (index -1). */
+export interface EngineRuleHit {
+  readonly netns: string;
+  readonly table: string;
+  readonly chain: string;
+  readonly index: number;
+  readonly rule: string;
+  readonly action: string;
+}
+
+/** Every rule the engine's netfilter decisions list as matched (not the statistic branches it did not take,
+ *  not the implicit end of a user chain), per namespace, once each. */
+export function engineRuleHits(trace: Trace): EngineRuleHit[] {
+  const out = new Map<string, EngineRuleHit>();
+  for (const e of trace.events) {
+    if (e.type !== 'decide' || e.decision.kind !== 'netfilter') continue;
+    const d = e.decision;
+    for (const s of d.steps) {
+      if (s.action.startsWith('no match')) continue;
+      if (s.index < 0 && !s.rule.startsWith('-P ')) continue;
+      const hit: EngineRuleHit = {
+        netns: e.at.netns,
+        table: d.table,
+        chain: s.chain,
+        index: s.index,
+        rule: s.rule,
+        action: s.action,
+      };
+      out.set(`${e.at.netns} ${ruleKey(d.table, s.chain, s.index)}`, hit);
+    }
+  }
+  return [...out.values()];
+}
+
+export interface CounterCheck {
+  /** Rules the engine lists as matched whose kernel counter did not move (or whose position holds another
+   *  rule in the kernel): `netns table chain #index rule — why`. Should be empty. */
+  readonly notMoved: string[];
+  /** Rules whose kernel counter moved that the engine's trace does not list: `netns table chain #index rule
+   *  (+packets)`. The kernel runs the whole connection (ACK, FIN), the engine its first two packets; the
+   *  policy of a built-in chain without rules is left out (the engine records no decision there). */
+  readonly unlisted: string[];
+}
+
+/** Compares the engine's matched rules with the kernel's counters (per namespace, by table, chain and
+ *  position; the rule at that position must have the same comment and target). */
+export function checkCounters(run: KernelRun): CounterCheck {
+  const notMoved: string[] = [];
+  const listed = new Set<string>();
+  for (const h of engineRuleHits(run.trace)) {
+    const key = ruleKey(h.table, h.chain, h.index);
+    listed.add(`${h.netns} ${key}`);
+    const k = run.counters.get(h.netns)?.get(key);
+    const name = `${h.netns} ${key} ${h.rule}`;
+    if (!k) notMoved.push(`${name} — the kernel has no such rule`);
+    else if (ruleIdentity(k.rule) !== ruleIdentity(h.rule))
+      notMoved.push(`${name} — the kernel's rule there is ${k.rule}`);
+    else if (k.packets === 0) notMoved.push(`${name} — its counter did not move`);
+  }
+  const unlisted: string[] = [];
+  for (const [netns, rules] of run.counters) {
+    // The engine records no decision for a built-in chain without rules (nothing but its policy to show).
+    const ruled = new Set(
+      [...rules.values()].filter((r) => r.index >= 0).map((r) => `${r.table} ${r.chain}`),
+    );
+    for (const [key, r] of rules) {
+      if (r.packets <= 0 || listed.has(`${netns} ${key}`)) continue;
+      if (r.index < 0 && !ruled.has(`${r.table} ${r.chain}`)) continue;
+      unlisted.push(`${netns} ${key} ${r.rule} (+${r.packets})`);
+    }
+  }
+  return { notMoved, unlisted };
+}
+
 // ───────────────────────────── the run ─────────────────────────────
 
 export interface KernelRun {
@@ -614,6 +1017,9 @@ export interface KernelRun {
   readonly script: LabScript;
   /** Output of RunOptions.inspect's commands. */
   readonly inspections: string[];
+  /** Per engine namespace with iptables rules: every rule and policy (keyed `table chain #index`) with the
+   *  packets its counter gained while the walk ran (`iptables-save -c` before sending and after draining). */
+  readonly counters: ReadonlyMap<string, ReadonlyMap<string, CountedRule>>;
   readonly timings: Readonly<Record<string, number>>;
 }
 
@@ -635,6 +1041,50 @@ function bounded(labNs: string, argv: readonly string[]): string[] {
 
 let counter = 0;
 const RUN = randomBytes(2).toString('hex');
+
+/**
+ * Where the walk needs a receiving process: where the engine's request leg is delivered to a listening
+ * TCP/UDP socket (behind a Service: the endpoint the engine chose, on the translated port), or else the
+ * walk's destination namespace when it listens on the port.
+ */
+export function listenersOf(
+  world: World,
+  spec: WalkSpec,
+  trace: Trace,
+): { readonly netns: string; readonly port: number }[] {
+  if (spec.protocol === 'icmp') return [];
+  const out = new Map<string, { netns: string; port: number }>();
+  for (const e of trace.events) {
+    if (e.type !== 'decide' || e.leg !== 0 || e.decision.kind !== 'deliver' || !e.decision.listening)
+      continue;
+    const l4 = e.packet.l4;
+    if (l4.kind === spec.protocol)
+      out.set(`${e.at.netns}:${l4.dport}`, { netns: e.at.netns, port: l4.dport });
+  }
+  if (out.size > 0) return [...out.values()];
+  const to = resolveRef(world, spec.to, true);
+  const port = trace.flow.dport;
+  if (!to.netns || port === null) return [];
+  const listen = world.netns(to.netns).listen;
+  return listen === 'any' || listen.includes(port) ? [{ netns: to.netns, port }] : [];
+}
+
+/** `iptables-save -c` in each namespace (engine ids), run inside its lab namespace. */
+async function readCounters(
+  ids: readonly string[],
+  script: LabScript,
+): Promise<Map<string, Map<string, CountedRule>>> {
+  const out = new Map<string, Map<string, CountedRule>>();
+  await Promise.all(
+    ids.map(async (id) => {
+      const r = await run('ip', ['netns', 'exec', script.nsName(id), 'iptables-save', '-c']);
+      if (r.code !== 0)
+        throw new Error(`iptables-save -c failed in ${script.nsName(id)}: ${r.stderr.trim()}`);
+      out.set(id, parseCounters(r.stdout));
+    }),
+  );
+  return out;
+}
 
 /** Builds the lab, runs the walk's first exchange for real, and returns the captured hops. */
 export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptions = {}): Promise<KernelRun> {
@@ -668,20 +1118,16 @@ export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptio
     let t = mark('build', t0);
 
     // The receiving process, when the walk needs one (the kernel itself answers pings).
-    const to = resolveRef(world, spec.to, true);
-    if (spec.protocol !== 'icmp' && to.netns && flow.dport !== null) {
-      const listen = world.netns(to.netns).listen;
-      if (listen === 'any' || listen.includes(flow.dport)) {
-        const code =
-          spec.protocol === 'tcp'
-            ? `const s=require('net').createServer(c=>{c.on('error',()=>{});c.end()});s.listen(${flow.dport},'0.0.0.0',()=>console.log('ready'))`
-            : `const d=require('dgram').createSocket('udp4');d.on('message',(m,r)=>d.send(m,r.port,r.address));d.bind(${flow.dport},'0.0.0.0',()=>console.log('ready'))`;
-        const l = spawn('ip', bounded(script.nsName(to.netns), [process.execPath, '-e', code]), {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        children.push(l);
-        await waitFor(l, 'stdout', /ready/, 10_000);
-      }
+    for (const { netns, port } of listenersOf(world, spec, trace)) {
+      const code =
+        spec.protocol === 'tcp'
+          ? `const s=require('net').createServer(c=>{c.on('error',()=>{});c.end()});s.listen(${port},'0.0.0.0',()=>console.log('ready'))`
+          : `const d=require('dgram').createSocket('udp4');d.on('message',(m,r)=>d.send(m,r.port,r.address));d.bind(${port},'0.0.0.0',()=>console.log('ready'))`;
+      const l = spawn('ip', bounded(script.nsName(netns), [process.execPath, '-e', code]), {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(l);
+      await waitFor(l, 'stdout', /ready/, 10_000);
     }
 
     // Captures: every non-loopback interface of every engine namespace, each direction separately.
@@ -702,6 +1148,11 @@ export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptio
     }
     await Promise.all(captures.map((c) => waitFor(c.child!, 'stderr', /listening on/, 15_000)));
     await sleep(300);
+    const ruled = world.allNetns().filter((ns) => ns.ruleset !== null);
+    const countersBefore = await readCounters(
+      ruled.map((ns) => ns.id),
+      script,
+    );
     t = mark('captureStart', t);
 
     // The sender, with the engine's source port (and source address when the walk names one).
@@ -755,6 +1206,17 @@ export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptio
     await sleep(opts.drainMs ?? 400);
     t = mark('send', t);
 
+    const countersAfter = await readCounters(
+      ruled.map((ns) => ns.id),
+      script,
+    );
+    const counters = new Map<string, Map<string, CountedRule>>();
+    for (const [netns, rules] of countersAfter) {
+      const was = countersBefore.get(netns);
+      const diff = new Map<string, CountedRule>();
+      for (const [k, r] of rules) diff.set(k, { ...r, packets: r.packets - (was?.get(k)?.packets ?? 0) });
+      counters.set(netns, diff);
+    }
     const inspections: string[] = [];
     for (const i of opts.inspect ?? []) {
       const r = await run('ip', ['netns', 'exec', script.nsName(i.netns), ...i.argv]);
@@ -763,10 +1225,16 @@ export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptio
     await Promise.all(captures.map((c) => stop(c.child!)));
     for (const c of children) await stop(c);
     const all = orderHops(await decode(captures, dir), world);
-    const key: FlowKey = { protocol: flow.protocol, dst: flow.dst, sport: flow.sport, dport: flow.dport };
-    const hops = all.filter((h) => inFlow(h, key));
+    // A retransmission (a SYN nobody answered, resent after 1 s) repeats hops already seen: keep the first.
+    const seen = new Set<string>();
+    const hops = all.filter(flowMatcher(trace)).filter((h) => {
+      const line = `${placeOf(h)} ${describeHop(h)}`;
+      if (seen.has(line)) return false;
+      seen.add(line);
+      return true;
+    });
     mark('decode', t);
-    return { trace, hops, all, sender, script, inspections, timings };
+    return { trace, hops, all, sender, script, inspections, counters, timings };
   } catch (e) {
     failed = true;
     throw e;
