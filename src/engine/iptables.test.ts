@@ -360,6 +360,48 @@ describe('parseRule: matches', () => {
       [{ kind: 'nfacct', name: 'localhost_nps_accepted_pkts' }],
     ],
     ['-4 is ignored', '-4 -s 1.2.3.4', [{ kind: 'src', cidr: cidr('1.2.3.4', 32), negate: false }]],
+    [
+      'set dst,dst (kube-proxy ipvs KUBE-CLUSTER-IP)',
+      '-m set --match-set KUBE-CLUSTER-IP dst,dst',
+      [{ kind: 'set', name: 'KUBE-CLUSTER-IP', flags: ['dst', 'dst'], negate: false }],
+    ],
+    [
+      'set dst,dst,src (KUBE-LOOP-BACK)',
+      '-m set --match-set KUBE-LOOP-BACK dst,dst,src',
+      [{ kind: 'set', name: 'KUBE-LOOP-BACK', flags: ['dst', 'dst', 'src'], negate: false }],
+    ],
+    [
+      '! --match-set',
+      '-m set ! --match-set allow src',
+      [{ kind: 'set', name: 'allow', flags: ['src'], negate: true }],
+    ],
+    [
+      '--match-set ! (intrapositioned)',
+      '-m set --match-set ! allow src',
+      [{ kind: 'set', name: 'allow', flags: ['src'], negate: true }],
+    ],
+    [
+      'the old --set spelling',
+      '-m set --set allow dst',
+      [{ kind: 'set', name: 'allow', flags: ['dst'], negate: false }],
+    ],
+    [
+      'two -m set in one rule',
+      '-m set --match-set A dst -m set ! --match-set B src,dst',
+      [
+        { kind: 'set', name: 'A', flags: ['dst'], negate: false },
+        { kind: 'set', name: 'B', flags: ['src', 'dst'], negate: true },
+      ],
+    ],
+    [
+      'set with -p tcp (KUBE-NODE-PORT-TCP)',
+      '-p tcp -m comment --comment "Kubernetes nodeport TCP port for masquerade purpose" -m set --match-set KUBE-NODE-PORT-TCP dst',
+      [
+        tcp,
+        { kind: 'comment', text: 'Kubernetes nodeport TCP port for masquerade purpose' },
+        { kind: 'set', name: 'KUBE-NODE-PORT-TCP', flags: ['dst'], negate: false },
+      ],
+    ],
   ])('%s', (_name, args, matches) => {
     expect(rule(args).matches).toEqual(matches);
   });
@@ -398,11 +440,15 @@ describe('parseRule: what the engine does not model is kept as text', () => {
   it.each([
     ['-m physdev', '-m physdev --physdev-is-bridged', '-m physdev --physdev-is-bridged'],
     [
-      '-m set',
-      '-m set --match-set KUBE-LOOP-BACK dst,dst,src',
-      '-m set --match-set KUBE-LOOP-BACK dst,dst,src',
+      '-m set with a counter option',
+      '-m set --match-set KUBE-LOOP-BACK dst,dst,src --packets-gt 5',
+      '-m set --match-set KUBE-LOOP-BACK dst,dst,src --packets-gt 5',
     ],
-    ['! -m set', '-m set ! --match-set allow src', '-m set ! --match-set allow src'],
+    [
+      '! -m set with --return-nomatch',
+      '-m set ! --match-set allow src --return-nomatch',
+      '-m set ! --match-set allow src --return-nomatch',
+    ],
     ['-m limit', '-m limit --limit 5/min --limit-burst 10', '-m limit --limit 5/min --limit-burst 10'],
     ['-m icmp', '-p icmp -m icmp --icmp-type 8', '-m icmp --icmp-type 8'],
     ['implicit icmp type', '-p icmp --icmp-type 8', '--icmp-type 8'],
@@ -626,6 +672,12 @@ describe('parseRule: errors', () => {
     ['a jump with options', '-j KUBE-X --foo', /unknown option "--foo"/],
     ['an interface name too long', '-i abcdefghijklmnop', /not an interface name/],
     ['-m mark without --mark', '-m mark', /needs --mark/],
+    ['-m set without --match-set', '-m set', /needs --match-set/],
+    ['-m set with a bad flag', '-m set --match-set A dst,both', /"dst,both" is not a list/],
+    ['-m set with 7 flags', '-m set --match-set A src,src,src,src,src,src,src', /at most 6/],
+    ['-m set with a 32-character name', `-m set --match-set ${'A'.repeat(32)} src`, /longer than 31/],
+    ['-m set --match-set without flags', '-m set --match-set A', /needs 2 arguments/],
+    ['-m set with two --match-set', '-m set --match-set A src --match-set B dst', /more than once/],
   ])('%s', (_name, args, message) => {
     expect(parseError(args)).toMatch(message);
   });
@@ -844,6 +896,16 @@ describe('formatRule (canonical iptables-save text)', () => {
       [{ kind: 'comment', text: 'x' }],
       { kind: 'none' },
       '-A KUBE-SERVICES -m comment --comment x',
+    ],
+    [
+      'set matches (libxt_set prints ! before --match-set)',
+      [
+        { kind: 'proto', proto: 'tcp', negate: false },
+        { kind: 'set', name: 'KUBE-CLUSTER-IP', flags: ['dst', 'dst'], negate: false },
+        { kind: 'set', name: 'KUBE-LOOP-BACK', flags: ['dst', 'dst', 'src'], negate: true },
+      ],
+      { kind: 'ACCEPT' },
+      '-A KUBE-SERVICES -p tcp -m set --match-set KUBE-CLUSTER-IP dst,dst -m set ! --match-set KUBE-LOOP-BACK dst,dst,src -j ACCEPT',
     ],
     [
       'an unknown match and target',
@@ -1078,6 +1140,24 @@ describe('formatRule (canonical iptables-save text)', () => {
         expect(back.rule.text).toBe(text);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('parseRule(formatRule(x)) is x for -m set matches', () => {
+    const setMatch: fc.Arbitrary<Match> = fc.record({
+      kind: fc.constant('set' as const),
+      name: fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,30}$/),
+      flags: fc.array(fc.constantFrom('src' as const, 'dst' as const), { minLength: 1, maxLength: 6 }),
+      negate: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(setMatch, { minLength: 1, maxLength: 3 }), (matches) => {
+        const text = formatRule('CHAIN-1', matches, { kind: 'ACCEPT' });
+        const back = parseRule(text);
+        if (!back.ok) throw new Error(`${text}: ${back.error}`);
+        expect(back.rule.matches).toEqual(matches);
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -21,7 +21,7 @@
 //
 // Sources: iptables' iptables-restore.c/xshared.c (tokenizing: double quotes with backslash escapes),
 // libxtables xtables_save_string (quoting on output), the extensions' parse/save functions (libxt_tcp,
-// libxt_multiport, libxt_addrtype, libxt_mark, libxt_conntrack, libxt_statistic, libxt_recent, libxt_MARK,
+// libxt_multiport, libxt_addrtype, libxt_mark, libxt_conntrack, libxt_statistic, libxt_recent, libxt_set, libxt_MARK,
 // libipt_REJECT, libxt_DNAT/SNAT/MASQUERADE).
 import { AddrError, ipToInt, isIp, maskOf, parseCidr, parseIp, type Cidr } from './addr.ts';
 import {
@@ -180,6 +180,20 @@ const MODULES: Readonly<Record<string, Readonly<Record<string, Spec>>>> = {
     '--rdest': S(0, false),
   },
   nfacct: { '--nfacct-name': S(1, false) },
+  // libxt_set (revision 4): --match-set NAME FLAGS; the counter options are kept as text (not modelled).
+  set: {
+    '--match-set': S(2, true),
+    '--set': S(2, true),
+    '--return-nomatch': S(0, false),
+    '--update-counters': S(0, true),
+    '--update-subcounters': S(0, true),
+    '--packets-eq': S(1, true),
+    '--packets-lt': S(1, false),
+    '--packets-gt': S(1, false),
+    '--bytes-eq': S(1, true),
+    '--bytes-lt': S(1, false),
+    '--bytes-gt': S(1, false),
+  },
 };
 
 /** The targets parsed option by option. */
@@ -566,6 +580,19 @@ function moduleMatches(m: ModuleUse, protos: { module: string; allowed: readonly
       const o = single(m, ['--nfacct-name']);
       if (!o) fail('-m nfacct needs --nfacct-name');
       return [{ kind: 'nfacct', name: o.args[0]! }];
+    }
+    case 'set': {
+      // libxt_set set_parse_v4: one --match-set (or the old --set) NAME and 1..IPSET_DIM_MAX (6) src/dst flags.
+      const o = single(m, ['--match-set', '--set']);
+      if (!o) fail('-m set needs --match-set NAME src|dst[,src|dst…]');
+      const [name, flagText] = o.args as [string, string];
+      if (name.length > 31) fail(`-m set: set name "${name}" is longer than 31 characters`);
+      const flags = flagText.split(',');
+      if (flags.length > 6 || flags.some((f) => f !== 'src' && f !== 'dst'))
+        fail(`-m set: "${flagText}" is not a list of at most 6 "src" and "dst" flags`);
+      // Counters and --return-nomatch are not modelled: the whole match is kept as text.
+      if (m.opts.length > 1) return [{ kind: 'unknown', text: moduleText(m) }];
+      return [{ kind: 'set', name, flags: flags as ('src' | 'dst')[], negate: o.negate }];
     }
     default:
       return [{ kind: 'unknown', text: moduleText(m) }];
@@ -1082,6 +1109,9 @@ function matchWords(m: Match, proto: string): string[] {
       ];
     case 'nfacct':
       return ['-m', 'nfacct', '--nfacct-name', word(m.name)];
+    case 'set':
+      // libxt_set set_print_v4_matchinfo: `! --match-set NAME dst,dst`.
+      return ['-m', 'set', ...bang(m.negate), '--match-set', word(m.name), m.flags.join(',')];
     case 'unknown':
       return [];
   }

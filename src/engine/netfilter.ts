@@ -30,7 +30,8 @@
 //
 // Not modelled: IPv6 (ip6tables), -f fragments, address lists, the per-interface address type of
 // addrtype --limit-iface-in/out unless the PacketView provides addrTypeOn, -m recent --remove, --rdest for
-// --set/--update, --hitcount, and every match or target iptables.ts parses as `unknown`.
+// --set/--update, --hitcount, and every match or target iptables.ts parses as `unknown`. ipsets (-m set) are
+// data the caller owns (ipvs.ts): a view without PacketView.ipsetMatch stops at a -m set match, as before.
 import { ipToInt, maskOf, type Cidr, type Ip } from './addr.ts';
 
 export type Table = 'raw' | 'mangle' | 'nat' | 'filter';
@@ -108,6 +109,17 @@ export type Match =
     }
   /** -m nfacct --nfacct-name: counts, always matches. */
   | { readonly kind: 'nfacct'; readonly name: string }
+  /**
+   * -m set [!] --match-set NAME src,dst,… (xt_set): is the packet in the ipset? Each flag picks the source or
+   * the destination side of the packet for one dimension of the set, in order (`dst,dst` on a hash:ip,port set:
+   * destination address, destination port). Evaluated through PacketView.ipsetMatch.
+   */
+  | {
+      readonly kind: 'set';
+      readonly name: string;
+      readonly flags: readonly ('src' | 'dst')[];
+      readonly negate: boolean;
+    }
   /** A match the engine does not model: kept as text; evaluating it is an error stated in the trace. */
   | { readonly kind: 'unknown'; readonly text: string };
 
@@ -185,6 +197,14 @@ export interface PacketView {
   addrTypeOn?(ip: Ip, iface: string): AddrType;
   /** For -m recent --rcheck: was the source address set in list `name` within `seconds` (null = ever)? */
   recentSeen(name: string, ip: Ip, seconds: number | null): boolean;
+  /**
+   * Optional: ipset membership for -m set (ipvs.ts ipsetMatcher implements it over a node's sets).
+   * `values[i]` is what the match's i-th flag selects of the packet: that side's address and port, written
+   * `addr,proto:port` (e.g. `10.96.0.10,udp:53`), or `addr,icmp` for ICMP (whose type and code this view does
+   * not carry, so a port dimension never matches it). The set's type decides which part each dimension uses.
+   * Without it a -m set match stops the traversal as not modelled, as it did before ipsets were modelled.
+   */
+  ipsetMatch?(name: string, values: readonly string[]): boolean;
 }
 
 /** One step of a traversal, for the trace. */
@@ -459,6 +479,18 @@ function testMatch(
       const seen = run.pkt.recentSeen(m.name, m.rsource ? pkt.src : pkt.dst, m.seconds);
       if (m.op === 'update' && seen) run.recentSet.push(m.name);
       return seen !== m.negate;
+    }
+    case 'set': {
+      if (!pkt.ipsetMatch)
+        return {
+          stop: `not modelled: -m set ${m.negate ? '! ' : ''}--match-set ${m.name} ${m.flags.join(',')}`,
+        };
+      const values = m.flags.map((f) => {
+        const ip = f === 'src' ? pkt.src : pkt.dst;
+        const port = f === 'src' ? pkt.sport : pkt.dport;
+        return port === null ? `${ip},${pkt.proto}` : `${ip},${pkt.proto}:${port}`;
+      });
+      return pkt.ipsetMatch(m.name, values) !== m.negate;
     }
     case 'unknown':
       return { stop: `not modelled: ${m.text}` };

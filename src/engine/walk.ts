@@ -842,13 +842,23 @@ function bridgeForward(
       const look = fibLookup(ns, frame.ip.dst);
       if (look.kind === 'found' && look.route.type === 'unicast' && look.route.dev === br.name) {
         decideRoute(ctx, ns, pre.packet, look, null);
-        const mac = resolveNeighbour(ctx, ns, br, look.route.gateway ?? frame.ip.dst, pre.packet);
+        const nextHop = look.route.gateway ?? frame.ip.dst;
+        // br_nf_pre_routing_finish_bridge: only a NUD_CONNECTED neighbour (REACHABLE, PERMANENT) takes the fast
+        // path; otherwise the packet goes out through the bridge device's neighbour output first — seen on
+        // the bridge with its MAC as source, before POSTROUTING — and br_dev_xmit restores the original source
+        // MAC (found by the kernel conformance test).
+        const state = ns.neigh.get(br.name)?.has(nextHop)
+          ? 'PERMANENT'
+          : (ctx.neigh.get(`${ns.id}|${br.name}|${nextHop}`)?.state ?? 'NONE');
+        const mac = resolveNeighbour(ctx, ns, br, nextHop, pre.packet);
         if (!mac)
           return verdict(
             'dropped',
             ns,
             `bridged DNAT: nobody answered ARP for ${frame.ip.dst} on ${br.name}`,
           );
+        if (state !== 'PERMANENT' && state !== 'REACHABLE')
+          ctx.observe(ns, br, 'out', withEth(pre.packet, { src: br.mac, dst: mac }));
         frame = withEth(pre.packet, { src: frame.eth.src, dst: mac });
       }
     }

@@ -18,7 +18,6 @@
 // docs/conformance.md.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/engine/index.ts';
-import type { Trace } from '../../src/engine/trace.ts';
 import type { WalkSpec } from '../../src/engine/walk.ts';
 import type { World } from '../../src/engine/world.ts';
 import type { ClusterModel, CniMode } from '../../src/scenario/model.ts';
@@ -148,61 +147,6 @@ function hostVeth(world: World, pod: string): string {
   );
   if (!dev) throw new Error(`no veth of ${pod} on node-1`);
   return dev.name;
-}
-
-/**
- * KERNEL ≠ ENGINE (bridged DNAT): what the kernel shows where the engine's trace has a "bridged DNAT" — a
- * frame that came in on a bridge port, had its destination changed in br_netfilter's PREROUTING (DNAT, or
- * the un-SNAT of a reply) and, the new destination being behind the same bridge, is bridged to it without IP
- * forwarding. br_nf_pre_routing_finish_bridge (net/bridge/br_netfilter_hooks.c) takes the fast path —
- * neigh_hh_bridge writes the new destination MAC, the frame goes straight to br_handle_frame_finish — only
- * when the neighbour entry is NUD_CONNECTED (REACHABLE, PERMANENT) with a cached header. Otherwise (no entry
- * yet, STALE, DELAY) it saves the source MAC and hands the packet to neigh->output, which (after ARP, for a
- * new entry) transmits it on the bridge device itself: a capture sees it going OUT of cni0 with cni0's MAC as
- * source and the new destination's MAC, TTL unchanged, before POSTROUTING (no SNAT yet, no un-DNAT yet);
- * br_dev_xmit then restores the saved source MAC (br_nf_pre_routing_finish_bridge_slow) and bridges it to
- * the port, where it is seen as the engine says. The engine shows no hop on the bridge device.
- * This inserts that hop wherever the engine's bridged DNAT met a neighbour that was not REACHABLE/PERMANENT.
- */
-function withBridgedDnatSlowPath(trace: Trace, world: World): Hop[] {
-  const hops = engineHops(trace);
-  const out: Hop[] = [];
-  let i = 0;
-  let pending: { bridge: string; mac: string } | null = null;
-  let last: Hop | null = null;
-  for (const e of trace.events) {
-    if (e.type === 'observe' && e.device !== 'lo') {
-      const h = hops[i++]!;
-      if (pending && last && h.direction === 'out' && h.netns === last.netns) {
-        const ip = { ...h.ip, src: last.ip.src };
-        const l4 =
-          h.l4.kind !== 'icmp' && last.l4.kind === h.l4.kind ? { ...h.l4, sport: last.l4.sport } : h.l4;
-        const nat = h.nat?.dport ? { nat: { dport: h.nat.dport } } : {};
-        out.push({
-          netns: h.netns,
-          device: pending.bridge,
-          direction: 'out',
-          eth: { src: pending.mac, dst: h.eth.dst },
-          ip,
-          l4,
-          ...nat,
-        });
-      }
-      pending = null;
-      out.push(h);
-      last = h;
-      continue;
-    }
-    if (e.type !== 'decide' || e.decision.kind !== 'neigh' || !last) continue;
-    const ns = world.netns(e.at.netns);
-    const dev = ns.devices.get(e.decision.device);
-    const port = ns.devices.get(last.device);
-    if (!dev || dev.kind !== 'bridge' || !port || port.master !== dev.name) continue;
-    const bridgedIn = last.netns === e.at.netns && last.direction === 'in';
-    if (bridgedIn && !['REACHABLE', 'PERMANENT'].includes(e.decision.stateBefore))
-      pending = { bridge: dev.name, mac: dev.mac };
-  }
-  return out;
 }
 
 describe.skipIf(!can.ok)('kernel conformance (real namespaces, veth, bridge, VXLAN)', () => {
@@ -520,10 +464,10 @@ describe.skipIf(!can.ok)('kernel conformance (real namespaces, veth, bridge, VXL
       const r = await svcLocal();
       const world = buildWorld(servicesModel());
       expect(r.sender.output).toMatch(/^connected from 10\.244\.1\.2:/);
-      // KERNEL ≠ ENGINE (bridged DNAT, see withBridgedDnatSlowPath): node-1's neighbour entry for 10.244.1.3
+      // Bridged DNAT's slow path (the engine models it): node-1's neighbour entry for 10.244.1.3
       // is new, so the SYN goes through neigh->output and a capture on cni0 sees it leave with cni0's MAC:
-      // `node/node-1 out cni0: <cni0> > <web> 10.244.1.2 > 10.244.1.3 ttl 64`. The engine has no such hop.
-      expectHops(r.hops, withBridgedDnatSlowPath(r.trace, world));
+      // `node/node-1 out cni0: <cni0> > <web> 10.244.1.2 > 10.244.1.3 ttl 64`.
+      expectHops(r.hops, engineHops(r.trace));
       const cni0 = world.netns('node/node-1').device('cni0').mac;
       const client = world.netns('pod/default/client').device('eth0').mac;
       const web = world.netns('pod/default/web').device('eth0').mac;
@@ -552,14 +496,6 @@ describe.skipIf(!can.ok)('kernel conformance (real namespaces, veth, bridge, VXL
     },
     TIMEOUT,
   );
-  it(
-    'known discrepancy (bridged DNAT): ClusterIP on the same node — the engine still shows no hop on cni0; delete this test and the patch once fixed',
-    async () => {
-      const r = await svcLocal();
-      expect(engineHops(r.trace).map(placeOf)).not.toEqual(r.hops.map(placeOf));
-    },
-    TIMEOUT,
-  );
 
   const hairpin = serviceCase(
     { from: 'pod/default/web', to: 'svc/default/web-service:80', protocol: 'tcp' },
@@ -571,11 +507,11 @@ describe.skipIf(!can.ok)('kernel conformance (real namespaces, veth, bridge, VXL
       const r = await hairpin();
       const world = buildWorld(servicesModel());
       expect(r.sender.output).toMatch(/^connected from 10\.244\.1\.3:/);
-      // KERNEL ≠ ENGINE (bridged DNAT, see withBridgedDnatSlowPath): node-1 learned web's address from web's
+      // Bridged DNAT's slow path (the engine models it): node-1 learned web's address from web's
       // own ARP request for its gateway (STALE), so every packet of the connection — the SYN after DNAT and
       // the SYN-ACK after its un-SNAT — is also seen leaving cni0, before POSTROUTING:
       // `out cni0: <cni0> > <web> 10.244.1.3.<port> > 10.244.1.3.80 [S]` and `10.244.1.3.80 > 10.244.1.3.<port> [S.]`.
-      expectHops(r.hops, withBridgedDnatSlowPath(r.trace, world));
+      expectHops(r.hops, engineHops(r.trace));
       const webVeth = hostVeth(world, 'pod/default/web');
       const at = r.hops.filter((h) => placeOf(h) === `node/node-1 out ${webVeth}`);
       // Masqueraded to the bridge's address with a port --random-fully drew, and sent back out the port it
@@ -594,14 +530,6 @@ describe.skipIf(!can.ok)('kernel conformance (real namespaces, veth, bridge, VXL
       );
       expect(r.inspections[0]).toMatch(new RegExp(`${webVeth}[^\\n]*\\n[^\\n]*hairpin on`));
       expectCounters(r);
-    },
-    TIMEOUT,
-  );
-  it(
-    'known discrepancy (bridged DNAT): hairpin — the engine still shows no hop on cni0; delete this test and the patch once fixed',
-    async () => {
-      const r = await hairpin();
-      expect(engineHops(r.trace).map(placeOf)).not.toEqual(r.hops.map(placeOf));
     },
     TIMEOUT,
   );
