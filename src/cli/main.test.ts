@@ -136,6 +136,15 @@ describe('packet-walk CLI', () => {
     expect(r.out).toContain('DNAT to 10.244.2.5:53');
   });
 
+  it('prints what kube-proxy in ipvs mode would program on a node', async () => {
+    const r = await run('ipvsadm', 'default', '--node', 'node-2');
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.out).toContain('# ip addr show kube-ipvs0');
+    expect(r.out).toContain('IP Virtual Server version 1.2.1');
+    expect(r.out).toMatch(/TCP {2}10\.\d+\.\d+\.\d+:3306 rr\n {2}-> 10\.244\.2\.2:3306 +Masq/);
+    expect((await run('ipvsadm', 'default')).code).toBe(EXIT.usage);
+  });
+
   it('names an unknown pod', async () => {
     const r = await run('trace', 'default', '--from', 'pod/default/nope', '--to', '10.244.1.3:80');
     expect(r.code).toBe(EXIT.badWalk);

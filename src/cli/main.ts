@@ -8,6 +8,9 @@ import { isIp } from '../engine/addr.ts';
 import { formatIptablesSave, parseIptablesSave } from '../engine/iptables.ts';
 import { formatRuleStep, traceIptables, type IptablesTraceOptions } from '../engine/iptablesTrace.ts';
 import type { Ruleset } from '../engine/netfilter.ts';
+import { formatIpvsadmList } from '../engine/ipvs.ts';
+import { kubeProxyInputFromModel } from '../engine/kubeproxy.ts';
+import { kubeProxyIpvsSync } from '../engine/kubeproxyIpvs.ts';
 import {
   buildWorld,
   EngineError,
@@ -51,6 +54,7 @@ Usage:
   packet-walk iptables-save <scenario> --node <name>
   packet-walk iptables-trace <scenario|iptables-save file> [--node <name>] --src <ip> --dst <ip:port>
               [--proto tcp|udp|icmp] [--in IFACE] [--out IFACE] [--local-ips a,b] [--all-branches] [--seed N]
+  packet-walk ipvsadm <scenario> --node <name>    what kube-proxy in ipvs mode programs (kube-ipvs0, IPVS)
   packet-walk lab <scenario> [--prefix NAME]   print the shell script that builds the scenario in network namespaces
 
 <scenario>  a YAML/JSON file of Kubernetes objects, or the name of a built-in scenario (e.g. "default")
@@ -95,7 +99,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     (values.help ? io.stdout : io.stderr)(HELP);
     return values.help ? EXIT.ok : EXIT.usage;
   }
-  if (!['trace', 'validate', 'walks', 'lab', 'iptables-save', 'iptables-trace'].includes(command)) {
+  if (
+    !['trace', 'validate', 'walks', 'lab', 'iptables-save', 'iptables-trace', 'ipvsadm'].includes(command)
+  ) {
     io.stderr(`unknown command "${command}"\n\n${HELP}`);
     return EXIT.usage;
   }
@@ -107,6 +113,25 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return iptablesTraceFile(scenarioArg, values, io);
   const loaded = loadScenario(scenarioArg, io);
   if (!loaded) return EXIT.invalidScenario;
+
+  if (command === 'ipvsadm') {
+    // What kube-proxy in ipvs mode would program on the node (walks do not go through IPVS yet).
+    const node = loaded.nodes.find((n) => n.name === values.node);
+    if (!values.node || !node) {
+      io.stderr(
+        values.node
+          ? `no node named "${values.node}"; this scenario has: ${loaded.nodes.map((n) => n.name).join(', ')}\n`
+          : 'ipvsadm needs --node <name>\n',
+      );
+      return values.node ? EXIT.badWalk : EXIT.usage;
+    }
+    const ipvs = kubeProxyIpvsSync(kubeProxyInputFromModel(loaded, node.name));
+    io.stdout(`# ip addr show ${ipvs.dummyDevice.name}\n`);
+    for (const a of ipvs.dummyDevice.addresses)
+      io.stdout(`    inet ${a.includes('/') ? a : `${a}/32`} scope global ${ipvs.dummyDevice.name}\n`);
+    io.stdout(`\n# ipvsadm -Ln\n${formatIpvsadmList(ipvs.table)}`);
+    return EXIT.ok;
+  }
 
   if (command === 'iptables-save' || command === 'iptables-trace') {
     if (!values.node) {
