@@ -640,14 +640,7 @@ export function kubeProxySync(
   const nfacctInvalid = input.nfacctCounters.ct_state_invalid_dropped_pkts === true;
   const nfacctLocalhost = input.nfacctCounters.localhost_nps_accepted_pkts === true;
 
-  // The proxier's maps. Services are visited in namespace/name order (upstream: Go map order).
-  const services = [...input.services].sort(
-    (a, b) => cmpStr(a.namespace, b.namespace) || cmpStr(a.name, b.name),
-  );
-  const svcPorts = services.flatMap(servicePorts);
-  const epMap = endpointsMap(input);
-  const endpointsOf = (p: ServicePortInfo): EndpointInfo[] =>
-    epMap.get(spnKey(p.serviceKey, p.portName, p.protocol)) ?? [];
+  const { svcPorts, epMap, endpointsOf } = proxierMaps(input);
 
   // Fingerprints of what the change trackers compare, per Service.
   const serviceFp: Record<string, string> = {};
@@ -1294,4 +1287,21 @@ export function kubeProxyInputFromModel(model: ClusterModel, nodeName: string): 
       })),
     })),
   };
+}
+
+/** The proxier's service-port and endpoint maps, shared by the iptables and ipvs proxiers (both build them
+ *  the same way upstream). Services are visited in namespace/name order (upstream: Go map order). */
+export function proxierMaps(input: KubeProxyInput): {
+  readonly svcPorts: ServicePortInfo[];
+  readonly epMap: ReturnType<typeof endpointsMap>;
+  readonly endpointsOf: (p: ServicePortInfo) => EndpointInfo[];
+} {
+  const services = [...input.services].sort(
+    (a, b) => cmpStr(a.namespace, b.namespace) || cmpStr(a.name, b.name),
+  );
+  const svcPorts = services.flatMap(servicePorts);
+  const epMap = endpointsMap(input);
+  const endpointsOf = (p: ServicePortInfo): EndpointInfo[] =>
+    epMap.get(spnKey(p.serviceKey, p.portName, p.protocol)) ?? [];
+  return { svcPorts, epMap, endpointsOf };
 }

@@ -37,16 +37,13 @@ import {
 } from './ipvs.ts';
 import {
   categorizeEndpoints,
-  endpointsMap,
   localDetectorOf,
   nodePortAddresses,
-  servicePorts,
-  spnKey,
+  proxierMaps,
   usesClusterEndpoints,
   usesLocalEndpoints,
   cmpStr,
   type BuiltinJump,
-  type EndpointInfo,
   type KubeProxyInput,
   type ServicePortInfo,
 } from './kubeproxy.ts';
@@ -339,13 +336,7 @@ export function kubeProxyIpvsSync(
 ): KubeProxyIpvsResult {
   const scheduler = options.scheduler || 'rr';
   const accessFilter = options.accessFilter !== false;
-  const services = [...input.services].sort(
-    (a, b) => cmpStr(a.namespace, b.namespace) || cmpStr(a.name, b.name),
-  );
-  const svcPorts = services.flatMap(servicePorts);
-  const epMap = endpointsMap(input);
-  const endpointsOf = (p: ServicePortInfo): EndpointInfo[] =>
-    epMap.get(spnKey(p.serviceKey, p.portName, p.protocol)) ?? [];
+  const { svcPorts, endpointsOf } = proxierMaps(input);
 
   const sets = new Map<string, Set<string>>(KUBE_IPVS_SETS.map((s) => [s.name, new Set<string>()]));
   const add = (set: string, entry: string): void => void sets.get(set)!.add(entry);
