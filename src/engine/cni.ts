@@ -15,7 +15,8 @@
 // - flannel pkg/backend/hostgw: per remote lease a route `subnet via public-IP dev <uplink>`.
 import { cidrContains, formatCidr, hashHex, macFromName, nthAddress, type Cidr, type Ip } from './addr.ts';
 import { flannelDefaults, nodeIptablesSave } from './cniRules.ts';
-import { kubeProxyIptablesSave, kubeProxyInputFromModel } from './kubeproxy.ts';
+import { kubeProxyIptablesSave, kubeProxyInputFromModel, type BuiltinJump } from './kubeproxy.ts';
+import { kubeProxyIpvsBuiltinJumps, kubeProxyIpvsSync } from './kubeproxyIpvs.ts';
 import type { NetOp, NetnsId } from './netops.ts';
 import { VXLAN_OVERHEAD } from './packet.ts';
 import type { AddressOwner, Segment, SegmentMember, WorldPlan } from './world.ts';
@@ -116,12 +117,49 @@ function nodeOps(model: ClusterModel, node: NodeModel, pods: readonly PodModel[]
   return ops;
 }
 
-/** What kubelet, kube-proxy (iptables mode) and flanneld write into a node's iptables, as one restore op:
- *  the chains of each and the jumps into them in the order they end up in (cniRules.ts nodeIptablesSave). */
+/** What kubelet, kube-proxy and flanneld write into a node's iptables, as one restore op: the chains of each
+ *  and the jumps into them in the order they end up in (cniRules.ts nodeIptablesSave). In ipvs mode kube-proxy
+ *  first creates kube-ipvs0 (a dummy link left DOWN) with every Service address as a /32, and loads its ipsets
+ *  and IPVS virtual servers (kubeproxyIpvs.ts kubeProxyIpvsSync). */
 function nodeRuleOps(model: ClusterModel, node: NodeModel): NetOp[] {
-  const mode = model.extra.kubeProxy?.mode ?? 'iptables';
-  const kubeProxy =
-    mode === 'iptables' ? kubeProxyIptablesSave(kubeProxyInputFromModel(model, node.name)) : null;
+  const kp = model.extra.kubeProxy;
+  const mode = kp?.mode ?? 'iptables';
+  const ns = nodeNetns(node.name);
+  const ops: NetOp[] = [];
+  let kubeProxy: string | null;
+  let builtinJumps: readonly BuiltinJump[] | undefined;
+  if (mode === 'iptables') kubeProxy = kubeProxyIptablesSave(kubeProxyInputFromModel(model, node.name));
+  else {
+    const options = { accessFilter: kp?.ipvsAccessFilter !== false };
+    const ipvs = kubeProxyIpvsSync(kubeProxyInputFromModel(model, node.name), options);
+    kubeProxy = ipvs.restoreInput;
+    builtinJumps = kubeProxyIpvsBuiltinJumps(options);
+    const dev = ipvs.dummyDevice.name;
+    ops.push({
+      op: 'link-add-dummy',
+      netns: ns,
+      name: dev,
+      mac: macOf(ns, dev),
+      why: 'kube-proxy (ipvs): a dummy device to bind every Service address to, so the node owns them (left DOWN)',
+    });
+    for (const ip of ipvs.dummyDevice.addresses)
+      ops.push({
+        op: 'addr-add',
+        netns: ns,
+        dev,
+        ip,
+        prefix: 32,
+        why: `kube-proxy (ipvs): ${ip} is a Service address; as a local address it reaches IPVS in LOCAL_IN`,
+      });
+    ops.push({
+      op: 'ipvs-load',
+      netns: ns,
+      writer: 'kube-proxy',
+      ipsets: ipvs.ipsets,
+      table: ipvs.table,
+      why: `kube-proxy (ipvs): ${ipvs.table.services.length} virtual servers (one per Service address and port, NodePorts on every node address) and the ipsets its iptables rules match`,
+    });
+  }
   const flannel = model.cni.startsWith('flannel')
     ? flannelDefaults(formatCidr(model.clusterCIDR), formatCidr(node.podCIDR))
     : null;
@@ -130,15 +168,14 @@ function nodeRuleOps(model: ClusterModel, node: NodeModel): NetOp[] {
     ...(kubeProxy !== null ? ['kube-proxy'] : []),
     ...(flannel ? ['flanneld'] : []),
   ];
-  return [
-    {
-      op: 'iptables-restore',
-      netns: nodeNetns(node.name),
-      writer: writers.join(' + '),
-      text: nodeIptablesSave({ kubeProxy, flannel }),
-      why: `${writers.join(', ')}: ${kubeProxy !== null ? 'every Service of the cluster, ' : ''}the localnet firewall${flannel ? ', masquerade of pod traffic leaving the cluster network' : ''}`,
-    },
-  ];
+  ops.push({
+    op: 'iptables-restore',
+    netns: ns,
+    writer: writers.join(' + '),
+    text: nodeIptablesSave({ kubeProxy, flannel, ...(builtinJumps ? { builtinJumps } : {}) }),
+    why: `${writers.join(', ')}: ${kubeProxy !== null ? (mode === 'ipvs' ? 'the ipset-matching Service rules of ipvs mode, ' : 'every Service of the cluster, ') : ''}the localnet firewall${flannel ? ', masquerade of pod traffic leaving the cluster network' : ''}`,
+  });
+  return ops;
 }
 
 /** Node-level setup by flanneld (or the administrator, for static routes). */

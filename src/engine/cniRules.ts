@@ -16,7 +16,7 @@
 // the "block incoming localnet connections" rule, jumped to first from INPUT and OUTPUT (kubelet starts
 // before kube-proxy; kube-proxy's own jumps, inserted with -I, then come before it).
 import { formatCidr, parseCidr } from './addr.ts';
-import { kubeProxyBuiltinJumps, parseIPTablesDump } from './kubeproxy.ts';
+import { kubeProxyBuiltinJumps, parseIPTablesDump, type BuiltinJump } from './kubeproxy.ts';
 
 export interface FlannelIptablesInput {
   /** flannel's Network: the cluster CIDR. */
@@ -106,6 +106,9 @@ export interface NodeIptablesInput {
   readonly flannel: FlannelIptablesInput | null;
   /** kubelet's KUBE-FIREWALL chain and jumps (IPv4). Default true. */
   readonly kubelet?: boolean;
+  /** The jumps from the built-in chains: iptables mode's (kubeProxyBuiltinJumps, the default) or ipvs mode's
+   *  (kubeProxyIpvsBuiltinJumps, with `kubeProxy` then being the ipvs proxier's restore input). */
+  readonly builtinJumps?: readonly BuiltinJump[];
 }
 
 /**
@@ -123,7 +126,7 @@ export function nodeIptablesSave(input: NodeIptablesInput): string {
     userChains[table].push(chain);
   };
   const kubelet = input.kubelet !== false;
-  for (const j of kubeProxyBuiltinJumps()) {
+  for (const j of input.builtinJumps ?? kubeProxyBuiltinJumps()) {
     if (j.by === 'kube-proxy' ? input.kubeProxy !== null : kubelet) rules.push(j);
   }
   if (kubelet) {
@@ -188,7 +191,8 @@ function render({
       if (list) list.push(r.rule);
       else byChain.set(r.chain, [r.rule]);
     }
-    for (const c of [...builtins, ...userChains[table]]) for (const r of byChain.get(c) ?? []) out += `${r}\n`;
+    for (const c of [...builtins, ...userChains[table]])
+      for (const r of byChain.get(c) ?? []) out += `${r}\n`;
     out += 'COMMIT\n';
   }
   return out;

@@ -17,7 +17,19 @@ import {
   type Hook,
   type PacketView,
   type Rule,
+  type Table,
 } from './netfilter.ts';
+import {
+  applyIpvsRewrite,
+  emptyIpvsState,
+  ipsetMatcher,
+  ipvsConntrackReply,
+  ipvsLocalIn,
+  ipvsOut,
+  ipvsPacketOf,
+  ipvsServiceKey,
+  type IpvsState,
+} from './ipvs.ts';
 import type { IpPacket } from './packet.ts';
 import type { Decision } from './trace.ts';
 import type { Netns } from './world.ts';
@@ -31,22 +43,42 @@ export interface HookContext {
   /** A pinned endpoint "ip:port": statistic branches towards other endpoints are not taken. */
   readonly pin: string | null;
   /** The conntrack entry and mark of the packet while it is in a namespace (skb->_nfct, skb->mark). */
-  readonly transit: Map<string, { ct: CtLookup | null; mark: number; preroutingDone: boolean }>;
+  readonly transit: Map<string, Transit>;
+  /** IPVS connections and scheduler positions per namespace, for the whole walk (all legs). */
+  readonly ipvs: Map<string, IpvsState>;
   /** -m recent lists per namespace: name → source addresses. */
   readonly recent: Map<string, Map<string, Set<string>>>;
 }
 
+/** The packet's per-namespace state: skb->_nfct, skb->mark, and skb->ipvs_property (IPVS re-sent it). */
+export interface Transit {
+  ct: CtLookup | null;
+  mark: number;
+  preroutingDone: boolean;
+  /** IPVS stole the packet and re-sends it through OUTPUT: conntrack keeps its entry, nat OUTPUT and IPVS's
+   *  own hooks do not run again (ip_vs_nat_send_or_cont). */
+  ipvsProperty: boolean;
+}
+
 export type HookOutcome =
   | { readonly kind: 'accept'; readonly packet: IpPacket }
+  /** IPVS (LVS-NAT) stole the packet at LOCAL_IN: the walk routes it to the real server and re-sends it
+   *  through OUTPUT (nat skipped), POSTROUTING and out (ip_vs_nat_send_or_cont). */
+  | { readonly kind: 'ipvs-resend'; readonly packet: IpPacket }
+  /** IPVS dropped the packet and answers with an ICMP error (no real server; TTL exceeded). */
+  | {
+      readonly kind: 'ipvs-icmp';
+      readonly type: number;
+      readonly code: number;
+      readonly verdict: 'unreachable' | 'ttl-exceeded';
+      readonly reason: string;
+    }
   | { readonly kind: 'drop'; readonly reason: string }
   | { readonly kind: 'reject'; readonly with: string; readonly reason: string };
 
-function transitOf(
-  ctx: HookContext,
-  ns: Netns,
-): { ct: CtLookup | null; mark: number; preroutingDone: boolean } {
+function transitOf(ctx: HookContext, ns: Netns): Transit {
   let t = ctx.transit.get(ns.id);
-  if (!t) ctx.transit.set(ns.id, (t = { ct: null, mark: 0, preroutingDone: false }));
+  if (!t) ctx.transit.set(ns.id, (t = { ct: null, mark: 0, preroutingDone: false, ipvsProperty: false }));
   return t;
 }
 
@@ -111,7 +143,8 @@ export function runHook(
   const transit = transitOf(ctx, ns);
   let packet = pkt;
 
-  if (hook === 'PREROUTING' || hook === 'OUTPUT') {
+  // A packet IPVS re-sends keeps its conntrack entry (the skb's nfct): no second lookup.
+  if ((hook === 'PREROUTING' || hook === 'OUTPUT') && !(hook === 'OUTPUT' && transit.ipvsProperty)) {
     if (hook === 'PREROUTING' && transit.preroutingDone) return { kind: 'accept', packet };
     if (hook === 'PREROUTING') transit.preroutingDone = true;
     const table = ctx.conntrack(ns);
@@ -163,6 +196,7 @@ export function runHook(
     ctstate: ctStates(look),
     addrType: addrTypeIn(ns),
     recentSeen: (name, ip) => ctx.recent.get(ns.id)?.get(name)?.has(ip) ?? false,
+    ...(ns.ipsets ? { ipsetMatch: ipsetMatcher(ns.ipsets) } : {}),
   });
   const choose = (rule: Rule, probability: number): { roll: number; taken: boolean } => {
     const roll = ctx.random();
@@ -173,10 +207,36 @@ export function runHook(
     return { roll, taken: roll < probability };
   };
 
+  // IPVS's hooks (ip_vs_ops4): LOCAL_IN after filter (out 98, in 99), LOCAL_OUT after nat (out -99, in -98),
+  // FORWARD after filter (out 100). A packet IPVS re-sent (ipvs_property) is skipped.
+  const ipvsSlot: Table | 'end' | null =
+    !ns.ipvs || transit.ipvsProperty
+      ? null
+      : hook === 'INPUT'
+        ? 'nat'
+        : hook === 'OUTPUT'
+          ? 'filter'
+          : hook === 'FORWARD'
+            ? 'end'
+            : null;
+  const ipvsStep = (): HookOutcome | null => {
+    const r = runIpvs(ctx, ns, hook as 'INPUT' | 'OUTPUT' | 'FORWARD', packet, look, transit);
+    if (r.kind === 'accept') {
+      packet = r.packet;
+      return null;
+    }
+    return r;
+  };
+
   for (const table of HOOK_TABLES[hook]) {
+    if (ipvsSlot === table) {
+      const stop = ipvsStep();
+      if (stop) return stop;
+    }
     if (!rs.get(table)?.get(hook)) continue;
-    // The nat table sees only a connection's first packet; conntrack translates the rest.
-    if (table === 'nat' && !isNew) continue;
+    // The nat table sees only a connection's first packet; conntrack translates the rest. A packet IPVS
+    // re-sends skips nat OUTPUT: its entry's destination NAT was settled when it arrived.
+    if (table === 'nat' && (!isNew || (hook === 'OUTPUT' && transit.ipvsProperty))) continue;
     const r = evaluateTable(rs, table, hook, view(), choose);
     transit.mark = r.mark;
     for (const name of r.recentSet) {
@@ -243,6 +303,11 @@ export function runHook(
     }
   }
 
+  if (ipvsSlot === 'end') {
+    const stop = ipvsStep();
+    if (stop) return stop;
+  }
+
   if (hook === 'POSTROUTING' || hook === 'INPUT') {
     if (look && !isNew && hook === 'POSTROUTING') {
       // Source manips of later packets: SNAT for originals, the un-DNAT for replies.
@@ -305,4 +370,159 @@ function translate(
       next,
     );
   return next;
+}
+
+const IPVS_HOOK = { INPUT: 'LOCAL_IN', OUTPUT: 'LOCAL_OUT', FORWARD: 'FORWARD' } as const;
+
+function ipvsDecide(
+  ctx: HookContext,
+  ns: Netns,
+  hook: 'INPUT' | 'OUTPUT' | 'FORWARD',
+  d: {
+    action: 'forward' | 'un-nat' | 'pass' | 'reject' | 'ttl-exceeded' | 'not-modelled';
+    service: string | null;
+    realServer: string | null;
+    conntrackReply: string | null;
+  },
+  summary: string,
+  packet: IpPacket,
+): void {
+  ctx.decide(ns, { kind: 'ipvs', hook: IPVS_HOOK[hook], ...d }, summary, packet);
+}
+
+/**
+ * IPVS at one hook of a namespace with an IPVS table: ipvsOut (replies of IPVS connections get the virtual
+ * service's address back), then, at LOCAL_IN and LOCAL_OUT, ipvsLocalIn (requests to a virtual service are
+ * scheduled to a real server and DNATed). Keeps the walk's IpvsState per namespace.
+ */
+function runIpvs(
+  ctx: HookContext,
+  ns: Netns,
+  hook: 'INPUT' | 'OUTPUT' | 'FORWARD',
+  pkt: IpPacket,
+  look: CtLookup | null,
+  transit: Transit,
+): HookOutcome {
+  const table = ns.ipvs;
+  if (!table) return { kind: 'accept', packet: pkt };
+  const state = ctx.ipvs.get(ns.id) ?? emptyIpvsState();
+  const out = ipvsOut(ipvsPacketOf(pkt), state);
+  ctx.ipvs.set(ns.id, out.state);
+  if (out.kind === 'un-nat') {
+    const c = out.connection;
+    const next = applyIpvsRewrite(pkt, out.rewrite);
+    ipvsDecide(
+      ctx,
+      ns,
+      hook,
+      {
+        action: 'un-nat',
+        service: ipvsServiceKey({ protocol: c.protocol, address: c.vaddr, port: c.vport }),
+        realServer: `${c.daddr}:${c.dport}`,
+        conntrackReply: null,
+      },
+      out.summary,
+      next,
+    );
+    return { kind: 'accept', packet: next };
+  }
+  if (hook === 'FORWARD') return { kind: 'accept', packet: pkt };
+
+  const vpkt = ipvsPacketOf(pkt);
+  const r = ipvsLocalIn(table, vpkt, out.state, {
+    hook: hook === 'INPUT' ? 'LOCAL_IN' : 'LOCAL_OUT',
+    isLocal: (ip) => ns.ownsAddress(ip) && !onDummy(ns, ip),
+    pin: ctx.pin,
+  });
+  ctx.ipvs.set(ns.id, r.state);
+  const service = vpkt.dport !== null ? `${vpkt.dst}:${vpkt.dport}` : vpkt.dst;
+  switch (r.kind) {
+    case 'pass':
+      // Only worth a line for a packet to a Service address (kube-ipvs0), e.g. a ping to a ClusterIP.
+      if (onDummy(ns, pkt.ip.dst))
+        ipvsDecide(
+          ctx,
+          ns,
+          hook,
+          { action: 'pass', service: null, realServer: null, conntrackReply: null },
+          `IPVS: ${service} — ${r.reason}`,
+          pkt,
+        );
+      return { kind: 'accept', packet: pkt };
+    case 'not-modelled':
+      ipvsDecide(
+        ctx,
+        ns,
+        hook,
+        { action: 'not-modelled', service: ipvsServiceKey(r.vs), realServer: null, conntrackReply: null },
+        `IPVS ${ipvsServiceKey(r.vs)}: ${r.reason}`,
+        pkt,
+      );
+      return { kind: 'drop', reason: `not modelled: ${r.reason}` };
+    case 'reject':
+    case 'ttl-exceeded': {
+      ipvsDecide(
+        ctx,
+        ns,
+        hook,
+        {
+          action: r.kind,
+          service: ipvsServiceKey(r.vs),
+          realServer: r.kind === 'ttl-exceeded' ? `${r.realServer.ip}:${r.realServer.port}` : null,
+          conntrackReply: null,
+        },
+        `IPVS ${ipvsServiceKey(r.vs)}: ${r.reason}`,
+        pkt,
+      );
+      return {
+        kind: 'ipvs-icmp',
+        type: r.icmp.type,
+        code: r.icmp.code,
+        verdict: r.kind === 'reject' ? 'unreachable' : 'ttl-exceeded',
+        reason: `IPVS: ${r.reason}`,
+      };
+    }
+    case 'forward': {
+      const next = applyIpvsRewrite(pkt, r.rewrite);
+      // ip_vs_update_conntrack (net.ipv4.vs.conntrack=1): the entry's reply tuple now expects the real server,
+      // without DST_NAT status — conntrack itself will not un-DNAT the replies; ip_vs_out does.
+      let reply: string | null = null;
+      if (look && look.direction === 'original' && !look.related && !look.entry.confirmed) {
+        look.entry.reply = ipvsConntrackReply(
+          look.entry.original,
+          r.conntrack.replySrc,
+          r.conntrack.replySport,
+        );
+        reply = formatConntrack(look.entry);
+      }
+      ipvsDecide(
+        ctx,
+        ns,
+        hook,
+        {
+          action: 'forward',
+          service: ipvsServiceKey(r.vs),
+          realServer: `${r.realServer.ip}:${r.realServer.port}`,
+          conntrackReply: reply,
+        },
+        `${r.summary}${reply ? `; conntrack entry now ${reply}` : ''}`,
+        next,
+      );
+      // At LOCAL_IN a non-local real server means NF_STOLEN and a re-send through LOCAL_OUT; at LOCAL_OUT the
+      // packet goes on (the walk routes it again: the destination changed).
+      if (hook === 'INPUT' && !r.local) {
+        transit.ipvsProperty = true;
+        return { kind: 'ipvs-resend', packet: next };
+      }
+      if (hook === 'OUTPUT') transit.ipvsProperty = true;
+      return { kind: 'accept', packet: next };
+    }
+  }
+}
+
+/** True iff `ip` is bound to a dummy device (kube-ipvs0): a Service address, not the host's own. */
+function onDummy(ns: Netns, ip: string): boolean {
+  for (const d of ns.devices.values())
+    if (d.kind === 'dummy' && d.addrs.some((a) => a.ip === ip)) return true;
+  return false;
 }

@@ -163,6 +163,12 @@ export function labScript(world: World, opts: LabOptions): LabScript {
           `link add ${op.name} address ${op.mac} mtu ${op.mtu} type vxlan id ${op.vni} local ${op.local} dev ${op.underlay} dstport ${op.port}${op.learning ? '' : ' nolearning'}`,
         );
         break;
+      case 'link-add-dummy':
+      case 'ipvs-load':
+        // The conformance kernels have neither dummy links nor IPVS; ipvs-mode scenarios are engine-only.
+        throw new Error(
+          `the kernel lab cannot build ${op.op === 'link-add-dummy' ? `the dummy link ${op.name}` : 'IPVS tables and ipsets'} (${op.netns}): kube-proxy's ipvs mode is not supported in the lab`,
+        );
       case 'link-add-physical': {
         const sw = switchOf(op.segment);
         const port = switchPortName(op.segment, op.netns, op.name);

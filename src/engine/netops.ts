@@ -3,6 +3,7 @@
 // operations (world.ts), a kernel lab is built by running them as commands (formatNetOp), and the UI can
 // show them as the steps of "a pod is born". One list, three uses, so they cannot drift apart.
 import type { Ip, Mac } from './addr.ts';
+import { formatIpvsadmSave, type IpsetSet, type IpvsTable } from './ipvs.ts';
 
 /** Network namespace ids: node/<node>, pod/<ns>/<name>, host/<name>. */
 export type NetnsId = string;
@@ -40,6 +41,14 @@ export type NetOp =
       readonly underlay: string;
       readonly learning: boolean;
       readonly mtu: number;
+      readonly why: string;
+    }
+  | {
+      /** A dummy link (`ip link add NAME type dummy`): kube-proxy's kube-ipvs0, left DOWN, NOARP. */
+      readonly op: 'link-add-dummy';
+      readonly netns: NetnsId;
+      readonly name: string;
+      readonly mac: Mac;
       readonly why: string;
     }
   | {
@@ -112,6 +121,15 @@ export type NetOp =
       readonly writer: string;
       readonly text: string;
       readonly why: string;
+    }
+  | {
+      /** `ipset restore` + `ipvsadm-restore`: the node's ipsets and IPVS virtual/real servers (kube-proxy ipvs). */
+      readonly op: 'ipvs-load';
+      readonly netns: NetnsId;
+      readonly writer: string;
+      readonly ipsets: readonly IpsetSet[];
+      readonly table: IpvsTable;
+      readonly why: string;
     };
 
 /** The op as the command a person would type inside that namespace (`ip netns exec <ns>` omitted). */
@@ -127,6 +145,8 @@ export function formatNetOp(op: NetOp): string {
       return `ip link add ${op.name} address ${op.mac} mtu ${op.mtu} type bridge`;
     case 'link-add-vxlan':
       return `ip link add ${op.name} address ${op.mac} mtu ${op.mtu} type vxlan id ${op.vni} local ${op.local} dev ${op.underlay} dstport ${op.port}${op.learning ? '' : ' nolearning'}`;
+    case 'link-add-dummy':
+      return `ip link add ${op.name} type dummy`;
     case 'link-add-physical':
       return `# ${op.name} (${op.mac}, mtu ${op.mtu}) is plugged into ${op.segment}`;
     case 'link-set-master':
@@ -145,6 +165,8 @@ export function formatNetOp(op: NetOp): string {
       return `sysctl -w ${op.key}=${op.value}`;
     case 'iptables-restore':
       return `iptables-restore --noflush <<'EOF'\n${op.text.trimEnd()}\nEOF`;
+    case 'ipvs-load':
+      return `${ipsetRestoreText(op.ipsets)}\n${ipvsadmRestoreText(op.table)}`;
   }
 }
 
@@ -153,4 +175,22 @@ export function routeAddArgs(op: Extract<NetOp, { op: 'route-add' }>): string {
   const head = op.type === 'unicast' ? op.dst : `${op.type} ${op.dst}`;
   const hops = (op.nexthops ?? []).map((h) => ` nexthop via ${h.gateway} dev ${h.dev}`).join('');
   return `add ${head}${op.gateway ? ` via ${op.gateway}` : ''}${op.dev ? ` dev ${op.dev}` : ''}${hops}${op.onlink ? ' onlink' : ''}`;
+}
+
+/** `ipset restore` input for the sets (create lines, then add lines). */
+export function ipsetRestoreText(sets: readonly IpsetSet[]): string {
+  const lines: string[] = [];
+  for (const s of sets) {
+    const opts = s.range
+      ? ` range ${s.range.from}-${s.range.to}`
+      : ` family inet hashsize ${s.hashsize ?? 1024} maxelem ${s.maxelem ?? 65536}`;
+    lines.push(`create ${s.name} ${s.type}${opts} -exist`);
+  }
+  for (const s of sets) for (const e of s.entries) lines.push(`add ${s.name} ${e} -exist`);
+  return `ipset restore <<'EOF'\n${lines.join('\n')}\nEOF`;
+}
+
+/** `ipvsadm-restore` input for the table (the `ipvsadm -Sn` text). */
+export function ipvsadmRestoreText(table: IpvsTable): string {
+  return `ipvsadm-restore <<'EOF'\n${formatIpvsadmSave(table).trimEnd()}\nEOF`;
 }

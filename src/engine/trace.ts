@@ -134,6 +134,19 @@ export type Decision =
       readonly entry: string;
     }
   | {
+      /** IPVS (kube-proxy's ipvs mode) at one of its hooks: a request scheduled and DNATed to a real server
+       *  (LVS-NAT), a reply un-NATed back to the virtual service, a packet it lets pass, or an ICMP error. */
+      readonly kind: 'ipvs';
+      readonly hook: 'LOCAL_IN' | 'LOCAL_OUT' | 'FORWARD';
+      readonly action: 'forward' | 'un-nat' | 'pass' | 'reject' | 'ttl-exceeded' | 'not-modelled';
+      /** The virtual service, "TCP 10.96.0.20:80" (null when the packet is for none). */
+      readonly service: string | null;
+      /** The real server "ip:port" chosen (forward) or answering (un-nat). */
+      readonly realServer: string | null;
+      /** forward: the conntrack entry after ip_vs_update_conntrack changed its reply tuple. */
+      readonly conntrackReply: string | null;
+    }
+  | {
       readonly kind: 'nat';
       /** DNAT/SNAT/MASQUERADE bound by a rule, or the translation conntrack applies to later packets. */
       readonly how: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'conntrack';

@@ -4,7 +4,7 @@
 
 export interface DeviceView {
   readonly name: string;
-  readonly kind: 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'physical';
+  readonly kind: 'loopback' | 'veth' | 'bridge' | 'vxlan' | 'physical' | 'dummy';
   readonly mac: string;
   readonly mtu: number;
   /** "10.244.1.1/24" */

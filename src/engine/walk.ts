@@ -81,6 +81,7 @@ class WalkContext implements HookContext {
   private ctIds = 0;
   readonly transit: HookContext['transit'] = new Map();
   readonly recent: HookContext['recent'] = new Map();
+  readonly ipvs: HookContext['ipvs'] = new Map();
   leg = 0;
   private legStart = 0;
   readonly neigh = new Map<string, LearnedNeigh>();
@@ -537,10 +538,15 @@ function hookPoint(
   hook: Hook,
   pkt: IpPacket,
   io: { in: string; out: string; nextHop?: string; bridged?: boolean },
-): { packet: IpPacket } | { verdict: Verdict } {
+): { packet: IpPacket; ipvsResend?: true } | { verdict: Verdict } {
   const o: HookOutcome = runHook(ctx, ns, hook, pkt, io);
   if (o.kind === 'accept') return { packet: o.packet };
+  if (o.kind === 'ipvs-resend') return { packet: o.packet, ipvsResend: true };
   if (o.kind === 'drop') return { verdict: verdict('dropped', ns, o.reason) };
+  if (o.kind === 'ipvs-icmp')
+    return {
+      verdict: sendIcmpError(ctx, ns, pkt, o.type, o.code, o.verdict, `${o.reason}: ICMP sent back`),
+    };
   if (o.with === 'tcp-reset' && pkt.l4.kind === 'tcp') {
     // REJECT --reject-with tcp-reset answers as the destination would (nf_send_reset).
     const l4: L4Header = { kind: 'tcp', sport: pkt.l4.dport, dport: pkt.l4.sport, flags: 'R.' };
@@ -652,9 +658,13 @@ function sendIcmpError(
   if (isIcmpError(orig))
     return verdict('dropped', ns, `${reason.split(':')[0]}; no ICMP error is sent about an ICMP error`);
   const back = fibLookup(ns, orig.ip.src);
+  // icmp_send: an error about a packet addressed to this host comes from that address (RTCF_LOCAL), e.g. a
+  // ClusterIP on kube-ipvs0; otherwise from the address the route back selects.
   const src =
     back.kind === 'found'
-      ? (back.route.src ?? ns.selectSource(back.route.dev ?? '', back.route.gateway ?? orig.ip.src))
+      ? ns.ownsAddress(orig.ip.dst)
+        ? orig.ip.dst
+        : (back.route.src ?? ns.selectSource(back.route.dev ?? '', back.route.gateway ?? orig.ip.src))
       : null;
   if (!src)
     return verdict(
@@ -788,6 +798,12 @@ function transmit(ctx: WalkContext, ns: Netns, dev: Device, frame: Frame): Outco
     }
     case 'loopback':
       return receive(ctx, ns, dev, frame);
+    case 'dummy':
+      return verdict(
+        'dropped',
+        ns,
+        `${dev.name} is a dummy device: whatever is sent through it is discarded`,
+      );
   }
 }
 
@@ -1139,6 +1155,7 @@ function sendRedirect(ctx: WalkContext, ns: Netns, fwd: IpPacket, gateway: Ip, i
 function ipLocalDeliver(ctx: WalkContext, ns: Netns, inIface: string, arrived: IpPacket): Outcome {
   const input = hookPoint(ctx, ns, 'INPUT', arrived, { in: inIface, out: '' });
   if ('verdict' in input) return input.verdict;
+  if (input.ipvsResend) return ipvsResend(ctx, ns, input.packet);
   const pkt = input.packet;
   if (pkt.l4.kind === 'udp' && pkt.vxlan && pkt.inner) {
     const dport = pkt.l4.dport;
@@ -1221,6 +1238,24 @@ function ipLocalDeliver(ctx: WalkContext, ns: Netns, inIface: string, arrived: I
       `reached ${ns.id}, but nothing listens on UDP ${pkt.l4.dport}: ICMP port unreachable`,
     );
   return verdict('delivered', ns, `${ns.id} received it`);
+}
+
+/** ip_vs_nat_xmit + ip_vs_nat_send_or_cont: IPVS stole the packet at LOCAL_IN and rewrote its destination to
+ *  the real server; it is routed there from the host's table and sent through LOCAL_OUT (filter OUTPUT; nat
+ *  OUTPUT and IPVS's hooks skip it), POSTROUTING and out. */
+function ipvsResend(ctx: WalkContext, ns: Netns, pkt: IpPacket): Outcome {
+  const lookup = fibLookup(ns, pkt.ip.dst, pkt.ip.src);
+  decideRoute(ctx, ns, pkt, lookup, null);
+  if (lookup.kind === 'noRoute' || lookup.route.type !== 'unicast')
+    return verdict(
+      'dropped',
+      ns,
+      `IPVS: no usable route to the real server ${pkt.ip.dst} (__ip_vs_get_out_rt fails)`,
+    );
+  const r = lookup.route;
+  const out = hookPoint(ctx, ns, 'OUTPUT', pkt, { in: '', out: r.dev ?? '' });
+  if ('verdict' in out) return out.verdict;
+  return ipOutput(ctx, ns, r, out.packet, true);
 }
 
 /** True iff `p` travels the reverse way of `req` (same addresses and ports, swapped). */

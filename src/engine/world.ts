@@ -20,6 +20,7 @@ import {
 } from './addr.ts';
 import type { NetOp, NetnsId } from './netops.ts';
 import { mergeRulesets, parseIptablesSave } from './iptables.ts';
+import type { IpsetSet, IpvsTable } from './ipvs.ts';
 import type { Ruleset } from './netfilter.ts';
 import { formatRoute, RouteTable, type Route } from './route.ts';
 
@@ -52,7 +53,9 @@ export type Device =
       /** Static FDB: inner destination MAC → remote VTEP IP (`bridge fdb ... dst IP self permanent`). */
       readonly fdb: Map<Mac, Ip>;
     })
-  | (DeviceBase & { readonly kind: 'physical'; readonly segment: string });
+  | (DeviceBase & { readonly kind: 'physical'; readonly segment: string })
+  /** A dummy link (kube-proxy's kube-ipvs0): it only holds addresses; nothing is sent through it. */
+  | (DeviceBase & { readonly kind: 'dummy' });
 
 export type DeviceKind = Device['kind'];
 
@@ -73,6 +76,9 @@ export class Netns {
   bridgeNfCallIptables = false;
   /** iptables rules (all tables), or null when nothing has written any: then no hook runs here. */
   ruleset: Ruleset | null = null;
+  /** kube-proxy's ipvs mode: the IPVS virtual servers (null without IPVS) and the ipsets its rules match. */
+  ipvs: IpvsTable | null = null;
+  ipsets: readonly IpsetSet[] | null = null;
   /** Rule text that could not be loaded, with the reason (shown, never silently ignored). */
   readonly ruleErrors: string[] = [];
   /** The order in which ops created this namespace, for "show the commands". */
@@ -295,6 +301,9 @@ export function applyOp(world: World, op: NetOp): void {
         fdb: new Map(),
       });
       return;
+    case 'link-add-dummy':
+      ns.devices.set(op.name, { ...base(op.name, op.mac, 1500), kind: 'dummy' });
+      return;
     case 'link-add-physical':
       ns.devices.set(op.name, { ...base(op.name, op.mac, op.mtu), kind: 'physical', segment: op.segment });
       return;
@@ -392,6 +401,10 @@ export function applyOp(world: World, op: NetOp): void {
       ns.ruleset = mergeRulesets(ns.ruleset ?? new Map(), parsed.ruleset);
       return;
     }
+    case 'ipvs-load':
+      ns.ipvs = op.table;
+      ns.ipsets = op.ipsets;
+      return;
   }
 }
 

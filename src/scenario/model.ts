@@ -157,6 +157,12 @@ export interface ClusterModel {
   readonly extra: {
     readonly networkPolicies: readonly unknown[];
     readonly corefile: string | null;
-    readonly kubeProxy: { readonly mode: 'iptables' | 'ipvs'; readonly masqueradeAll: boolean } | null;
+    readonly kubeProxy: {
+      readonly mode: 'iptables' | 'ipvs';
+      readonly masqueradeAll: boolean;
+      /** ipvs mode: KUBE-IPVS-FILTER (kube-proxy ≥ v1.27, the default). false shows older kube-proxy; the
+       *  parser never sets it (no KubeProxyConfiguration field says it). */
+      readonly ipvsAccessFilter?: boolean;
+    } | null;
   };
 }

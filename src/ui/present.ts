@@ -77,6 +77,7 @@ export const DECISION_LABELS: Record<Decision['kind'], string> = {
   netfilter: 'iptables',
   conntrack: 'conntrack',
   nat: 'nat',
+  ipvs: 'ipvs',
 };
 
 /** One line for the hop list. */
