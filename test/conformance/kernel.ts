@@ -989,7 +989,11 @@ export function checkCounters(run: KernelRun): CounterCheck {
     else if (k.packets === 0) notMoved.push(`${name} — its counter did not move`);
   }
   const unlisted: string[] = [];
+  // Only namespaces the walk passes through: a node off the path can send packets of its own meanwhile (an
+  // IGMP report after its interfaces came up, say) that move its OUTPUT counters.
+  const onPath = new Set(run.trace.events.filter((e) => e.type !== 'verdict').map((e) => e.at.netns));
   for (const [netns, rules] of run.counters) {
+    if (!onPath.has(netns)) continue;
     // The engine records no decision for a built-in chain without rules (nothing but its policy to show).
     const ruled = new Set(
       [...rules.values()].filter((r) => r.index >= 0).map((r) => `${r.table} ${r.chain}`),
