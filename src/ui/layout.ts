@@ -454,8 +454,10 @@ function clamp(v: number, lo: number, hi: number): number {
   return Math.min(Math.max(v, lo), hi);
 }
 
+/** Each chosen device's primary address: extra /32s (a cloud NAT's public addresses on the gateway, say)
+ *  would not fit a box's subtitle; the device card lists them all. */
 function addressesOf(ns: NetnsView, which: (d: DeviceView) => boolean): string[] {
-  return ns.devices.filter(which).flatMap((d) => d.addrs.map((a) => a.split('/')[0] ?? a));
+  return ns.devices.filter(which).flatMap((d) => d.addrs.slice(0, 1).map((a) => a.split('/')[0] ?? a));
 }
 
 function segmentLabel(view: WorldView, id: string): string {
