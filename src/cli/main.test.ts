@@ -145,6 +145,17 @@ describe('packet-walk CLI', () => {
     expect((await run('ipvsadm', 'default')).code).toBe(EXIT.usage);
   });
 
+  it("pins kube-proxy's random endpoint choice with --pin", async () => {
+    for (const pin of ['10.244.1.3:80', '10.244.3.2:80']) {
+      const r = await run('trace', 'default', '--from', 'client', '--to', 'svc/default/web:80', '--pin', pin);
+      expect(r.out).toContain(`DNAT dst `);
+      expect(r.out).toContain(`→ ${pin}`);
+    }
+    expect(
+      (await run('trace', 'default', '--from', 'client', '--to', 'svc/default/web:80', '--pin', 'web')).code,
+    ).toBe(EXIT.usage);
+  });
+
   it('names an unknown pod', async () => {
     const r = await run('trace', 'default', '--from', 'pod/default/nope', '--to', '10.244.1.3:80');
     expect(r.code).toBe(EXIT.badWalk);

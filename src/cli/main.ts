@@ -47,7 +47,8 @@ const PRESET_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'scenario
 const HELP = `packet-walk — see how a packet moves through a Kubernetes cluster
 
 Usage:
-  packet-walk trace <scenario> --from <ref> --to <target> [--proto tcp|udp|icmp] [--size N] [--seed N] [--json]
+  packet-walk trace <scenario> --from <ref> --to <target> [--proto tcp|udp|icmp] [--size N] [--seed N]
+              [--pin <endpoint ip:port>] [--json]
   packet-walk trace <scenario> --walk <name> [--json]
   packet-walk validate <scenario>
   packet-walk walks <scenario>
@@ -76,6 +77,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         proto: { type: 'string', default: 'tcp' },
         size: { type: 'string' },
         seed: { type: 'string' },
+        pin: { type: 'string' },
         walk: { type: 'string' },
         prefix: { type: 'string', default: 'pw' },
         node: { type: 'string' },
@@ -189,7 +191,14 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
 
-  let spec: { from: string; to: string; protocol: 'tcp' | 'udp' | 'icmp'; size?: number; seed?: number };
+  let spec: {
+    from: string;
+    to: string;
+    protocol: 'tcp' | 'udp' | 'icmp';
+    size?: number;
+    seed?: number;
+    pin?: string;
+  };
   if (values.walk !== undefined) {
     const named = loaded.walks.find((w) => w.name === values.walk);
     if (!named) {
@@ -226,6 +235,13 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.usage;
     }
     spec[key] = n;
+  }
+  if (values.pin !== undefined) {
+    if (!/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(values.pin)) {
+      io.stderr(`--pin takes an endpoint ip:port, not "${values.pin}"\n`);
+      return EXIT.usage;
+    }
+    spec.pin = values.pin;
   }
 
   let trace: Trace;
