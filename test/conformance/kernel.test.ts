@@ -21,7 +21,7 @@ import { buildWorld } from '../../src/engine/index.ts';
 import type { WalkSpec } from '../../src/engine/walk.ts';
 import type { World } from '../../src/engine/world.ts';
 import type { ClusterModel, CniMode } from '../../src/scenario/model.ts';
-import { service, threeNodes, threeNodesWithServices } from '../fixtures/models.ts';
+import { service, threeNodes, threeNodesWithServices, withCloudNat } from '../fixtures/models.ts';
 import {
   EPHEMERAL,
   RANDOM_NAT,
@@ -143,6 +143,50 @@ function servicesModel(): ClusterModel {
 function serviceCase(spec: WalkSpec, opts: RunOptions = {}): () => Promise<KernelRun> {
   let p: Promise<KernelRun> | null = null;
   return () => (p ??= runKernelWalk(buildWorld(servicesModel()), spec, opts));
+}
+
+/** Runs a walk in the kernel once on the world of `model` (built lazily, on the first test that needs it). */
+function modelCase(
+  model: () => ClusterModel,
+  spec: WalkSpec,
+  opts: RunOptions = {},
+): () => Promise<KernelRun> {
+  let p: Promise<KernelRun> | null = null;
+  return () => (p ??= runKernelWalk(buildWorld(model()), spec, opts));
+}
+
+/** A LoadBalancer Service (externalTrafficPolicy Local) with its one endpoint, web, on node-1: only node-1
+ *  announces 198.51.100.10, so the gateway's route to it has a single nexthop and the path is deterministic
+ *  (a multipath route's hash is seeded per boot). */
+const LB_LOCAL = service('default', 'web-lb', {
+  type: 'LoadBalancer',
+  clusterIP: '10.96.100.60',
+  port: 80,
+  nodePort: 30082,
+  selector: { app: 'web' },
+  externalTrafficPolicy: 'Local',
+  loadBalancerIPs: ['198.51.100.10'],
+});
+
+function loadBalancerModel(): ClusterModel {
+  return withCloudNat(threeNodesWithServices('flannel-vxlan', [{ service: LB_LOCAL, endpoints: ['web'] }]));
+}
+
+/** The TCP source port of the first hop at `place` (-1 if none). */
+function natPortAt(hops: readonly Hop[], place: string): number {
+  const h = hops.find((x) => placeOf(x) === place);
+  return h?.l4.kind === 'tcp' ? h.l4.sport : -1;
+}
+
+/** `hops` with `port` replaced by `kernelPort` where it belongs to `ip` (as source, or as a reply's
+ *  destination): a port-keeping SNAT after a --random-fully one carries the kernel's random port on. */
+function carryPort(hops: readonly Hop[], ip: string, port: number, kernelPort: number): Hop[] {
+  return hops.map((h) => {
+    if (h.l4.kind !== 'tcp') return h;
+    const sport = h.ip.src === ip && h.l4.sport === port ? kernelPort : h.l4.sport;
+    const dport = h.ip.dst === ip && h.l4.dport === port ? kernelPort : h.l4.dport;
+    return { ...h, l4: { ...h.l4, sport, dport } };
+  });
 }
 
 /** The host end (on node-1's cni0) of a pod's veth. */
@@ -628,6 +672,99 @@ describe.skipIf(!can.ok)('kernel conformance (real namespaces, veth, bridge, VXL
       expect(`${placeOf(err)} ${err.ip.src} > ${err.ip.dst} ${describeHop(err).split(' icmp ')[1]}`).toBe(
         'pod/default/client in eth0 10.244.1.1 > 10.244.1.2 3/3 {quote tcp 10.244.1.2 > 10.96.100.50 ttl 63 ' +
           `${r.trace.flow.sport} > 80}`,
+      );
+      expectCounters(r);
+    },
+    TIMEOUT,
+  );
+  // ─────────── The gateway: the cloud's 1:1 NAT and a LoadBalancer's route (src/engine/cni.ts) ───────────
+
+  const cloudNatEgress = modelCase(() => withCloudNat(threeNodes('flannel-vxlan')), {
+    from: 'pod/default/client',
+    to: 'host/example:80',
+    protocol: 'tcp',
+  });
+  it(
+    "pod → internet: flannel masquerades to node-1's IP (random port), the cloud NAT SNATs node-1 to 203.0.113.101, the reply is un-NATed twice",
+    async () => {
+      const r = await cloudNatEgress();
+      expect(r.sender.output).toMatch(/^connected from 10\.244\.1\.2:/);
+      // Only flannel's MASQUERADE draws its port (--random-fully); the cloud NAT's SNAT keeps it.
+      expect(natBindings(r.trace).map((b) => `${b.netns} ${b.ip}`)).toEqual(['node/node-1 192.168.1.11']);
+      expect(
+        engineRuleHits(r.trace)
+          .filter((h) => h.action.startsWith('SNAT') || h.action.startsWith('MASQUERADE'))
+          .map((h) => `${h.netns} ${h.chain} ${h.action}`),
+      ).toEqual([
+        'node/node-1 FLANNEL-POSTRTG MASQUERADE --random-fully',
+        'host/gateway POSTROUTING SNAT --to-source 203.0.113.101',
+      ]);
+      // The harness puts the kernel's random port into the engine's hops only where they carry
+      // 192.168.1.11:<port> (withKernelNatPorts follows one NAT); the gateway's SNAT keeps that port, so the
+      // internet-side hops (203.0.113.101:<port>) get the same kernel port here, checked to be in range.
+      const kernelPort = natPortAt(r.hops, 'node/node-1 out eth0');
+      expect(kernelPort).toBeGreaterThanOrEqual(RANDOM_NAT.low);
+      expect(kernelPort).toBeLessThanOrEqual(RANDOM_NAT.high);
+      expectHops(
+        r.hops,
+        carryPort(engineHops(r.trace), '203.0.113.101', natBindings(r.trace)[0]!.port, kernelPort),
+      );
+      const addrs = (place: string): string[] =>
+        r.hops.filter((h) => placeOf(h) === place).map((h) => `${h.ip.src} > ${h.ip.dst}`);
+      expect(addrs('node/node-1 out eth0')).toEqual(['192.168.1.11 > 203.0.113.10']);
+      expect(addrs('host/gateway out eth1')).toEqual(['203.0.113.101 > 203.0.113.10']);
+      expect(addrs('host/example in eth0')).toEqual(['203.0.113.101 > 203.0.113.10']);
+      expect(addrs('host/gateway out eth0')).toEqual(['203.0.113.10 > 192.168.1.11']);
+      expect(addrs('pod/default/client in eth0')).toEqual(['203.0.113.10 > 10.244.1.2']);
+      // The gateway's SNAT has no --random-fully: the port flannel drew is kept on the internet side.
+      expect(natPortAt(r.hops, 'host/gateway out eth1')).toBe(kernelPort);
+      expectCounters(r);
+    },
+    TIMEOUT,
+  );
+
+  const cloudNatNoMapping = modelCase(() => withCloudNat(threeNodes('flannel-vxlan')), {
+    from: 'host/laptop',
+    to: 'host/example:443',
+    protocol: 'tcp',
+  });
+  it(
+    "no mapping: the laptop's own address dies at the cloud NAT — dropped in the gateway's FORWARD, nothing on the internet side",
+    async () => {
+      const r = await cloudNatNoMapping();
+      expect(r.trace.legs.map((l) => l.verdict.kind)).toEqual(['dropped']);
+      expect(r.sender.output).toBe('timeout');
+      expectHops(r.hops, engineHops(r.trace));
+      const drop = engineRuleHits(r.trace).filter((h) => h.action === 'DROP');
+      expect(drop.map((h) => `${h.netns} ${h.table} ${h.chain}`)).toEqual(['host/gateway filter FORWARD']);
+      expect(drop[0]!.rule).toMatch(/cloud NAT: no mapping for this source address/);
+      expect(
+        r.all.filter((h) => h.netns === 'host/example' || placeOf(h) === 'host/gateway out eth1'),
+      ).toEqual([]);
+      expectCounters(r);
+    },
+    TIMEOUT,
+  );
+
+  const lbLocal = modelCase(loadBalancerModel, {
+    from: 'host/example',
+    to: '198.51.100.10:80',
+    protocol: 'tcp',
+  });
+  it(
+    'LoadBalancer, externalTrafficPolicy Local, one announcing node: the gateway routes the LB IP to node-1, the client IP is kept at the pod',
+    async () => {
+      const r = await lbLocal();
+      expect(r.sender.output).toMatch(/^connected from 203\.0\.113\.10:/);
+      expectHops(r.hops, engineHops(r.trace));
+      const syn = r.hops.filter((h) => tcpHop(h, 'S')).map((h) => `${placeOf(h)} ${h.ip.src} > ${h.ip.dst}`);
+      expect(syn).toContain('host/gateway out eth0 203.0.113.10 > 198.51.100.10');
+      expect(syn).toContain('node/node-1 in eth0 203.0.113.10 > 198.51.100.10');
+      expect(syn).toContain('pod/default/web in eth0 203.0.113.10 > 10.244.1.3');
+      expect(natBindings(r.trace)).toEqual([]);
+      const back = r.hops.at(-1)!;
+      expect(`${placeOf(back)} ${back.ip.src} > ${back.ip.dst}`).toBe(
+        'host/example in eth0 198.51.100.10 > 203.0.113.10',
       );
       expectCounters(r);
     },
