@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { defineConfig, devices } from '@playwright/test';
 
 const CI = Boolean(process.env['CI']);
-const PORT = 4173;
+// PW_PORT / PW_OUTDIR let two runs on one machine use their own preview server and build directory.
+const PORT = Number(process.env['PW_PORT'] ?? 4173);
+const OUT_DIR = process.env['PW_OUTDIR'] ?? 'dist';
 
 // `npx playwright install` cannot download browsers on the project's machines; Debian's chromium works.
 // PW_CHROMIUM_PATH wins, then /usr/bin/chromium, else Playwright's own browser (a laptop).
@@ -44,7 +46,7 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `npm run build && npx vite preview --port ${PORT} --strictPort`,
+    command: `npx tsc -b && npx vite build --outDir ${OUT_DIR} --emptyOutDir && npx vite preview --outDir ${OUT_DIR} --port ${PORT} --strictPort`,
     url: `http://localhost:${PORT}`,
     reuseExistingServer: !CI,
     timeout: 120_000,

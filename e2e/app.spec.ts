@@ -169,3 +169,38 @@ test('clicking a device shows its details and its namespace routes', async ({ pa
   await page.keyboard.press('Escape');
   await expect(card).toHaveCount(0);
 });
+
+test('a walk to a DNS name: the query legs come first, the decision panel shows the answer, then the connection', async ({
+  page,
+}) => {
+  const errors = watchErrors(page);
+  await openReady(page);
+  await page.getByLabel('Walk', { exact: true }).selectOption('dns-short-name');
+  await expect(page.getByRole('textbox', { name: 'To' })).toHaveValue('db-service:3306');
+  await expect(hops(page).first()).toContainText('DNS query');
+  await expect(hops(page).filter({ hasText: 'DNS answer' }).first()).toBeVisible();
+  // Jump to CoreDNS's answer: the decision panel lists the A record.
+  await hops(page)
+    .filter({ hasText: /dns: CoreDNS .* answers A/ })
+    .first()
+    .getByRole('button')
+    .click();
+  const decision = page.getByRole('region', { name: 'Decision' });
+  await expect(decision).toContainText('db-service.default.svc.cluster.local.');
+  const inspector = page.getByRole('region', { name: 'Packet' });
+  await expect(inspector.getByRole('table', { name: 'DNS' })).toContainText(
+    'db-service.default.svc.cluster.local. A',
+  );
+  await page.keyboard.press('End');
+  await expect(verdict(page)).toContainText('Delivered');
+  expect(errors).toEqual([]);
+});
+
+test('three-tier: a frontend whose egress policy forgot DNS cannot resolve the backend', async ({ page }) => {
+  await openReady(page);
+  await page.getByLabel('Scenario').selectOption('three-tier');
+  await page.getByLabel('Walk', { exact: true }).selectOption('frontend-to-backend-by-name');
+  await expect(hops(page).filter({ hasText: 'network policy' }).first()).toContainText('no rule allows it');
+  await page.keyboard.press('End');
+  await expect(verdict(page)).toContainText('Dropped: NetworkPolicy');
+});

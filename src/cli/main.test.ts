@@ -176,3 +176,123 @@ describe('packet-walk CLI', () => {
     expect((await run('validate', join(dir, 'missing.yaml'))).code).toBe(EXIT.invalidScenario);
   });
 });
+
+describe('packet-walk reachability', () => {
+  /** The table's row for `from`, its marks only. */
+  const rowOf = (out: string, from: string) =>
+    out
+      .split('\n')
+      .find((l) => l.startsWith(`${from} `))
+      ?.split(/\s+/)
+      .slice(1);
+
+  it('prints the three-tier truth table for a port: who reaches the db on 5432', async () => {
+    const r = await run('reachability', 'three-tier', '--port', '5432');
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.out).toContain('# 7 pods');
+    expect(r.out).toContain('5432/TCP: 11 allowed, 38 denied');
+    // Columns: frontend-1, frontend-2, backend-1, backend-2, db-0, then the two CoreDNS pods.
+    expect(rowOf(r.out, 'shop/frontend-1')).toEqual(['.', 'X', 'X', 'X', 'X', 'X', 'X']);
+    expect(rowOf(r.out, 'shop/backend-1')).toEqual(['X', 'X', '.', 'X', '.', 'X', 'X']);
+    expect(rowOf(r.out, 'shop/db-0')).toEqual(['X', 'X', 'X', 'X', '.', 'X', 'X']);
+  });
+
+  it('probes each pod on its own ports by default, filtered by --protocol', async () => {
+    const r = await run('reachability', 'three-tier', '--protocol', 'udp');
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.out.match(/^\d+\/\w+: /gm)).toEqual(['53/UDP: ']);
+    // The frontend's egress policy forgot DNS; the backend's allows it.
+    expect(rowOf(r.out, 'shop/frontend-1')).toEqual(['X', 'X']);
+    expect(rowOf(r.out, 'shop/backend-2')).toEqual(['.', '.']);
+  });
+
+  it('prints the matrix with every verdict as JSON', async () => {
+    const r = await run('reachability', 'three-tier', '--port', '8080', '--json');
+    expect(r.code).toBe(EXIT.ok);
+    const m = JSON.parse(r.out) as {
+      pods: string[];
+      tables: {
+        probe: { protocol: string; port: number };
+        from: string[];
+        to: string[];
+        cells: {
+          allowed: boolean;
+          reason: string;
+          ingress: { allowedBy: { policy: string } | null } | null;
+        }[][];
+      }[];
+    };
+    expect(m.tables.map((t) => t.probe)).toEqual([{ protocol: 'TCP', port: 8080 }]);
+    const t = m.tables[0]!;
+    const cell = t.cells[t.from.indexOf('shop/frontend-2')]![t.to.indexOf('shop/backend-1')]!;
+    expect(cell.allowed).toBe(true);
+    expect(cell.ingress?.allowedBy?.policy).toBe('shop/backend-allow-frontend');
+    const denied = t.cells[t.from.indexOf('shop/db-0')]![t.to.indexOf('shop/backend-1')]!;
+    expect(denied.allowed).toBe(false);
+    expect(denied.reason).toContain('shop/default-deny');
+  });
+
+  it('rejects bad options and reports a bad policy with its field', async () => {
+    for (const [argv, message] of [
+      [['--port', '0'], '--port takes port numbers 1-65535'],
+      [['--port', '80,x'], '--port takes port numbers 1-65535'],
+      [['--protocol', 'icmp'], '--protocol must be tcp or udp'],
+    ] as const) {
+      const r = await run('reachability', 'three-tier', ...argv);
+      expect(r.code).toBe(EXIT.usage);
+      expect(r.err).toContain(message);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'pw-cli-'));
+    const bad = join(dir, 'bad-policy.yaml');
+    writeFileSync(
+      bad,
+      'apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {addresses: [{type: InternalIP, address: 192.168.1.11}]}\n' +
+        '---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {ingress: [{ports: [{port: 90, endPort: 80}]}]}\n',
+    );
+    const r = await run('reachability', bad);
+    expect(r.code).toBe(EXIT.invalidScenario);
+    expect(r.err).toContain(
+      'document 2 (NetworkPolicy default/p), line 9: spec.ingress[0].ports[0].endPort: must be greater than or equal to port (90)',
+    );
+  });
+});
+
+describe('packet-walk dig', () => {
+  it('asks the cluster DNS for a name as given and prints what dig prints', async () => {
+    const r = await run('dig', 'default', 'db-service.default.svc.cluster.local');
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.out).toContain(';; ->>HEADER<<- opcode: QUERY, status: NOERROR');
+    expect(r.out).toMatch(
+      /;; ANSWER SECTION:\ndb-service\.default\.svc\.cluster\.local\.\s+30\s+IN\s+A\s+10\.96\.\d+\.\d+/,
+    );
+    expect(r.out).toContain(';; SERVER: 10.96.0.10#53(10.96.0.10) (UDP)');
+  });
+
+  it('with --from, shows the pod’s resolv.conf and every search-list attempt', async () => {
+    const r = await run('dig', 'default', 'example.com', '--from', 'pod/default/client');
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.out).toContain(';   search default.svc.cluster.local svc.cluster.local cluster.local');
+    expect(r.out).toMatch(/example\.com\.default\.svc\.cluster\.local\.\s+NXDOMAIN/);
+    expect(r.out).toMatch(/example\.com\.\s+NOERROR \(1 answer\)\s+\[forwarded to 203\.0\.113\.53\]/);
+  });
+
+  it('SRV for a named port; NXDOMAIN exits 1; JSON on request', async () => {
+    const srv = await run('dig', 'default', '_mysql._tcp.db-service.default.svc.cluster.local', 'SRV');
+    expect(srv.out).toMatch(/SRV\s+0 100 3306 db-service\.default\.svc\.cluster\.local\./);
+    const nx = await run('dig', 'default', 'nope.default.svc.cluster.local', '--json');
+    expect(nx.code).toBe(EXIT.notDelivered);
+    const parsed = JSON.parse(nx.out) as { attempts: { response: { rcode: string } }[] };
+    expect(parsed.attempts.map((a) => a.response.rcode)).toEqual(['NXDOMAIN']);
+  });
+
+  it.each([
+    [['dig', 'default'], 'dig takes a scenario, a name'],
+    [['dig', 'default', 'db', 'MX'], 'type must be one of'],
+    [['dig', 'default', `${'a'.repeat(64)}.example`], 'at most 63'],
+    [['dig', 'default', 'db', '--from', 'pod/default/nobody'], 'no pod'],
+  ])('%j → a clear error', async (argv, message) => {
+    const r = await run(...argv);
+    expect(r.code).not.toBe(EXIT.ok);
+    expect(r.err).toContain(message);
+  });
+});

@@ -21,6 +21,8 @@ import {
   type Trace,
 } from '../engine/index.ts';
 import { formatIssue, parseScenario } from '../scenario/parse.ts';
+import { reachabilityCommand } from './reachability.ts';
+import { dig, DigError, formatDigResult } from './dig.ts';
 import type { ClusterModel } from '../scenario/model.ts';
 
 export interface Io {
@@ -57,6 +59,11 @@ Usage:
               [--proto tcp|udp|icmp] [--in IFACE] [--out IFACE] [--local-ips a,b] [--all-branches] [--seed N]
   packet-walk ipvsadm <scenario> --node <name>    what kube-proxy in ipvs mode programs (kube-ipvs0, IPVS)
   packet-walk lab <scenario> [--prefix NAME]   print the shell script that builds the scenario in network namespaces
+  packet-walk dig <scenario> <name> [A|AAAA|SRV|PTR|CNAME|TXT|NS|SOA] [--from <pod|node/name>] [--json]
+              what the cluster DNS answers; with --from, the pod's resolv.conf search list tried in order
+  packet-walk reachability <scenario> [--port N[,N...]] [--protocol tcp|udp] [--json]
+              which pod may connect to which under the NetworkPolicies, one truth table per port
+              (default: each pod's own container ports)
 
 <scenario>  a YAML/JSON file of Kubernetes objects, or the name of a built-in scenario (e.g. "default")
 <ref>       pod/<namespace>/<name>, a unique pod name, node/<name>, host/<name>, or an IP address
@@ -87,6 +94,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         out: { type: 'string' },
         'local-ips': { type: 'string' },
         'all-branches': { type: 'boolean', default: false },
+        port: { type: 'string' },
+        protocol: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -102,19 +111,38 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return values.help ? EXIT.ok : EXIT.usage;
   }
   if (
-    !['trace', 'validate', 'walks', 'lab', 'iptables-save', 'iptables-trace', 'ipvsadm'].includes(command)
+    ![
+      'trace',
+      'validate',
+      'walks',
+      'lab',
+      'iptables-save',
+      'iptables-trace',
+      'ipvsadm',
+      'reachability',
+      'dig',
+    ].includes(command)
   ) {
     io.stderr(`unknown command "${command}"\n\n${HELP}`);
     return EXIT.usage;
   }
-  if (!scenarioArg || rest.length) {
+  if (command === 'dig' && (!scenarioArg || rest.length < 1 || rest.length > 2)) {
+    io.stderr(`dig takes a scenario, a name and optionally a type\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  if (command !== 'dig' && (!scenarioArg || rest.length)) {
     io.stderr(`${command} takes exactly one scenario\n\n${HELP}`);
     return EXIT.usage;
   }
+  if (!scenarioArg) return EXIT.usage;
   if (command === 'iptables-trace' && looksLikeIptablesSave(scenarioArg))
     return iptablesTraceFile(scenarioArg, values, io);
   const loaded = loadScenario(scenarioArg, io);
   if (!loaded) return EXIT.invalidScenario;
+
+  if (command === 'reachability') return reachabilityCommand(loaded, values, io);
+  if (command === 'dig')
+    return digCommand(loaded, rest[0]!, rest[1] ?? 'A', values.from ?? null, values.json, io);
 
   if (command === 'ipvsadm') {
     // What kube-proxy in ipvs mode would program on the node (walks do not go through IPVS yet).
@@ -385,4 +413,27 @@ function iptablesTraceRun(
     io.stdout(`  => ${b.verdict} via ${b.path}${nat ? `, ${nat}` : ''}; ${evaluated} rules evaluated\n`);
   });
   return EXIT.ok;
+}
+
+/** `dig`: exit 0 when the name resolves to records of the type, 1 when not (NXDOMAIN, NODATA, SERVFAIL). */
+function digCommand(
+  model: ClusterModel,
+  name: string,
+  type: string,
+  from: string | null,
+  json: boolean,
+  io: Io,
+): number {
+  let r;
+  try {
+    r = dig(model, name, type, from);
+  } catch (e) {
+    if (e instanceof DigError) {
+      io.stderr(`dig: ${e.message}\n`);
+      return EXIT.badWalk;
+    }
+    throw e;
+  }
+  io.stdout(json ? `${JSON.stringify(r, null, 2)}\n` : formatDigResult(r));
+  return r.answered ? EXIT.ok : EXIT.notDelivered;
 }

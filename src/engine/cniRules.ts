@@ -16,7 +16,17 @@
 // the "block incoming localnet connections" rule, jumped to first from INPUT and OUTPUT (kubelet starts
 // before kube-proxy; kube-proxy's own jumps, inserted with -I, then come before it).
 import { formatCidr, parseCidr } from './addr.ts';
-import { kubeProxyBuiltinJumps, parseIPTablesDump, type BuiltinJump } from './kubeproxy.ts';
+import { parseIptablesSave, parseRuleCached, type ParsedIptables } from './iptables.ts';
+import {
+  kubeProxyBuiltinJumps,
+  parseIPTablesDump,
+  restoreLineText,
+  type BuiltinJump,
+  type DumpChainOf,
+  type DumpTableOf,
+  type RestoreLine,
+} from './kubeproxy.ts';
+import type { Chain, Rule, Ruleset } from './netfilter.ts';
 
 export interface FlannelIptablesInput {
   /** flannel's Network: the cluster CIDR. */
@@ -117,83 +127,253 @@ export interface NodeIptablesInput {
  * kubelet's and flannel's appended ones. Rule text is kept as each component wrote it.
  */
 export function nodeIptablesSave(input: NodeIptablesInput): string {
-  const rules: IptablesRule[] = [];
-  const userChains: Record<'filter' | 'nat', string[]> = { filter: [], nat: [] };
+  return render(
+    nodeRules({ ...input, kubeProxy: input.kubeProxy === null ? null : parseIPTablesDump(input.kubeProxy) }),
+  );
+}
+
+/** nodeIptablesSave's input with kube-proxy's rules as data (kubeproxy.ts kubeProxyRules().tables). */
+export interface NodeIptablesRulesInput extends Omit<NodeIptablesInput, 'kubeProxy'> {
+  readonly kubeProxy: readonly DumpTableOf<RestoreLine>[] | null;
+}
+
+/**
+ * A node's rules both ways: `text()` is nodeIptablesSave's text, `parse()` what parseIptablesSave makes of
+ * that text — built from the rules as data, without the text (a node of a 10,000-Service cluster has
+ * ~430,000 lines). Whatever the text would not give back as is (a rule that does not parse, or that names
+ * another chain; an odd chain name) sends parse() through the text itself.
+ */
+export function nodeIptables(input: NodeIptablesRulesInput): {
+  text: () => string;
+  parse: () => ParsedIptables;
+} {
+  const text = (): string => render(nodeRules(input));
+  return { text, parse: () => parseNodeRules(nodeRules(input), text) };
+}
+
+type TableName = 'filter' | 'nat';
+type KubeProxyChain = DumpChainOf<RestoreLine>;
+
+/** kube-proxy's chains of a dump table by name; null if a name is declared twice (then each chain is merged
+ *  line by line). Worked out once per table (kubeProxyRules gives it): every node shares kube-proxy's rules. */
+const BY_NAME = new WeakMap<readonly KubeProxyChain[], ReadonlyMap<string, KubeProxyChain> | null>();
+
+function chainsByName(
+  t: DumpTableOf<RestoreLine> & { readonly byName?: ReadonlyMap<string, KubeProxyChain> | null },
+): ReadonlyMap<string, KubeProxyChain> | null {
+  if (t.byName !== undefined) return t.byName;
+  let byName = BY_NAME.get(t.chains);
+  if (byName === undefined) {
+    const m = new Map<string, KubeProxyChain>();
+    for (const c of t.chains) m.set(c.name, c);
+    byName = m.size === t.chains.length ? m : null;
+    BY_NAME.set(t.chains, byName);
+  }
+  return byName;
+}
+
+/**
+ * kube-proxy's table in a node's table: its chains in order, declared here as a block, and taken whole —
+ * their own lines, not copied (a 10,000-Service dump has ~110,000 chains) — but for the few exceptions.
+ */
+interface KubeProxyBlock {
+  readonly chains: readonly KubeProxyChain[];
+  readonly byName: ReadonlyMap<string, KubeProxyChain>;
+  /** Chains declared before (built-in chains, kubelet's KUBE-FIREWALL): their lines are added there. */
+  readonly skip: Set<KubeProxyChain>;
+  /** Chains another writer adds to: declared in the block, their lines in `rules` (a copy, then added to). */
+  readonly listed: Set<KubeProxyChain>;
+}
+
+/**
+ * A node's rules: per table the user chains in the order they are declared (a name, or kube-proxy's
+ * chains as a block), and each listed chain's lines in order — text, or (kube-proxy's per-Service rules)
+ * the line already parsed.
+ */
+interface NodeRules {
+  readonly userChains: Readonly<Record<TableName, readonly (string | KubeProxyBlock)[]>>;
+  readonly rules: Readonly<Record<TableName, ReadonlyMap<string, readonly RestoreLine[]>>>;
+}
+
+function nodeRules(input: NodeIptablesRulesInput): NodeRules {
+  const userChains: Record<TableName, (string | KubeProxyBlock)[]> = { filter: [], nat: [] };
   const seen = { filter: new Set<string>(), nat: new Set<string>() };
-  const addChain = (table: 'filter' | 'nat', chain: string): void => {
-    if (BUILTIN[table].includes(chain) || seen[table].has(chain)) return;
+  const rules = { filter: new Map<string, RestoreLine[]>(), nat: new Map<string, RestoreLine[]>() };
+  const blocks: Record<TableName, KubeProxyBlock | null> = { filter: null, nat: null };
+  /** kube-proxy's chain `chain` if it is taken whole. */
+  const takenWhole = (table: TableName, chain: string): KubeProxyChain | undefined => {
+    const b = blocks[table];
+    const c = b?.byName.get(chain);
+    return c !== undefined && !c.deleted && !b!.skip.has(c) && !b!.listed.has(c) ? c : undefined;
+  };
+  /** Someone else writes to a chain taken whole: from now on its lines are listed. */
+  const unwhole = (table: TableName, c: KubeProxyChain, lines: RestoreLine[]): void => {
+    blocks[table]!.listed.add(c);
+    seen[table].add(c.name);
+    rules[table].set(c.name, lines);
+  };
+  const addChain = (table: TableName, chain: string): void => {
+    if (BUILTIN[table].includes(chain) || seen[table].has(chain) || takenWhole(table, chain) !== undefined)
+      return;
     seen[table].add(chain);
     userChains[table].push(chain);
   };
+  const append = (table: TableName, chain: string, lines: readonly RestoreLine[]): void => {
+    const c = takenWhole(table, chain);
+    if (c !== undefined) unwhole(table, c, [...c.rules]);
+    const have = rules[table].get(chain);
+    if (have) have.push(...lines);
+    else rules[table].set(chain, [...lines]);
+  };
+  /** kube-proxy's restore flushes KUBE-FIREWALL and writes the same rule again. */
+  const flushFirewall = (): void => {
+    for (const other of ['filter', 'nat'] as const) {
+      const w = takenWhole(other, 'KUBE-FIREWALL');
+      if (w !== undefined) unwhole(other, w, []);
+      else rules[other].delete('KUBE-FIREWALL');
+    }
+  };
   const kubelet = input.kubelet !== false;
   for (const j of input.builtinJumps ?? kubeProxyBuiltinJumps()) {
-    if (j.by === 'kube-proxy' ? input.kubeProxy !== null : kubelet) rules.push(j);
+    if (j.by === 'kube-proxy' ? input.kubeProxy !== null : kubelet) append(j.table, j.chain, [j.rule]);
   }
   if (kubelet) {
     addChain('filter', 'KUBE-FIREWALL');
-    rules.push({
-      table: 'filter',
-      chain: 'KUBE-FIREWALL',
-      rule: '-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
-    });
+    append('filter', 'KUBE-FIREWALL', [
+      '-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+    ]);
   }
   if (input.kubeProxy !== null)
-    for (const t of parseIPTablesDump(input.kubeProxy)) {
+    for (const t of input.kubeProxy) {
       if (t.name !== 'filter' && t.name !== 'nat') continue;
       const table = t.name;
+      const byName = chainsByName(t);
+      // Chain by chain, as iptables-restore merges them: a chain declared before gets kube-proxy's lines
+      // appended; a new one is declared. As a block when the chains can be told apart by name (each
+      // declared once), this is kube-proxy's first table of the name, and every chain kube-proxy shares with
+      // what came before was declared before (then their order among the new ones does not matter).
+      const shared =
+        byName === null
+          ? []
+          : [...new Set([...BUILTIN[table], ...seen[table], ...rules[table].keys()])].filter(
+              (name) => byName.get(name)?.deleted === false,
+            );
+      const asBlock =
+        byName !== null &&
+        blocks[table] === null &&
+        shared.every((name) => BUILTIN[table].includes(name) || seen[table].has(name));
+      if (asBlock) {
+        if (byName.get('KUBE-FIREWALL')?.deleted === false) flushFirewall();
+        const block: KubeProxyBlock = { chains: t.chains, byName, skip: new Set(), listed: new Set() };
+        for (const name of shared) {
+          const c = byName.get(name)!;
+          block.skip.add(c);
+          append(table, name, c.rules);
+        }
+        blocks[table] = block;
+        userChains[table].push(block);
+        continue;
+      }
       for (const c of t.chains) {
         if (c.deleted) continue;
+        if (c.name === 'KUBE-FIREWALL') flushFirewall();
         addChain(table, c.name);
-        // kube-proxy's restore flushes KUBE-FIREWALL and writes the same rule again.
-        if (c.name === 'KUBE-FIREWALL') {
-          for (let i = rules.length - 1; i >= 0; i--)
-            if (rules[i]!.chain === 'KUBE-FIREWALL') rules.splice(i, 1);
-        }
-        for (const r of c.rules) rules.push({ table, chain: c.name, rule: r });
+        append(table, c.name, c.rules);
       }
     }
   if (input.flannel !== null)
     for (const r of flannelIptablesRules(input.flannel)) {
       addChain(r.table, r.chain);
-      rules.push(r);
+      append(r.table, r.chain, [r.rule]);
     }
-  return render({ rules, userChains });
+  return { userChains, rules };
 }
 
-function collect(
-  rules: IptablesRule[],
-  chains: readonly string[],
-): { rules: IptablesRule[]; userChains: Record<'filter' | 'nat', string[]> } {
-  const userChains: Record<'filter' | 'nat', string[]> = { filter: [], nat: [] };
-  for (const r of rules)
+/** flannelIptablesSave's rules: its own chains declared, every rule grouped by table and chain. */
+function collect(rules: readonly IptablesRule[], chains: readonly string[]): NodeRules {
+  const userChains: Record<TableName, string[]> = { filter: [], nat: [] };
+  const byChain = { filter: new Map<string, RestoreLine[]>(), nat: new Map<string, RestoreLine[]>() };
+  for (const r of rules) {
     if (chains.includes(r.chain) && !userChains[r.table].includes(r.chain)) userChains[r.table].push(r.chain);
-  return { rules, userChains };
+    const list = byChain[r.table].get(r.chain);
+    if (list) list.push(r.rule);
+    else byChain[r.table].set(r.chain, [r.rule]);
+  }
+  return { userChains, rules: byChain };
 }
 
-function render({
-  rules,
-  userChains,
-}: {
-  rules: IptablesRule[];
-  userChains: Record<'filter' | 'nat', string[]>;
-}): string {
+/** Each user chain of a table, in order: its name and lines. */
+function* userChainsOf(n: NodeRules, table: TableName): Generator<[string, readonly RestoreLine[]]> {
+  for (const c of n.userChains[table]) {
+    if (typeof c === 'string') {
+      yield [c, n.rules[table].get(c) ?? []];
+      continue;
+    }
+    const plain = c.skip.size === 0 && c.listed.size === 0;
+    for (const k of c.chains) {
+      if (k.deleted || (!plain && c.skip.has(k))) continue;
+      yield [k.name, !plain && c.listed.has(k) ? (n.rules[table].get(k.name) ?? []) : k.rules];
+    }
+  }
+}
+
+function render(n: NodeRules): string {
   let out = '';
   for (const table of ['filter', 'nat'] as const) {
-    const own = rules.filter((r) => r.table === table);
     const builtins = BUILTIN[table];
     out += `*${table}\n`;
     for (const c of builtins) out += `:${c} ACCEPT [0:0]\n`;
-    for (const c of userChains[table]) out += `:${c} - [0:0]\n`;
-    // Rules grouped by chain in one pass: kube-proxy's dump at 10,000 services has ~100,000 chains.
-    const byChain = new Map<string, string[]>();
-    for (const r of own) {
-      const list = byChain.get(r.chain);
-      if (list) list.push(r.rule);
-      else byChain.set(r.chain, [r.rule]);
-    }
-    for (const c of [...builtins, ...userChains[table]])
-      for (const r of byChain.get(c) ?? []) out += `${r}\n`;
+    for (const [name] of userChainsOf(n, table)) out += `:${name} - [0:0]\n`;
+    for (const c of builtins) for (const r of n.rules[table].get(c) ?? []) out += `${restoreLineText(r)}\n`;
+    for (const [, lines] of userChainsOf(n, table)) for (const r of lines) out += `${restoreLineText(r)}\n`;
     out += 'COMMIT\n';
   }
   return out;
+}
+
+/** Chain names iptables-restore reads back as declared (iptables.ts: no blanks, at most 28 characters). */
+const PLAIN_CHAIN = /^\S{1,28}$/;
+
+/**
+ * parseIptablesSave(render(rules)) without the text: the tables, their chains as render declares them, and
+ * each chain's rules in render's order — a line as parseRuleCached gives it (the same Rule the text's parse
+ * gets), a rule as data as it is. `text` is the fallback for what would not come back from the text as is.
+ */
+function parseNodeRules(n: NodeRules, text: () => string): ParsedIptables {
+  /** The chain as loaded, or null where the text would not give it back as it is. */
+  const load = (name: string, policy: 'ACCEPT' | null, lines: readonly RestoreLine[]): Chain | null => {
+    if (policy === null && !PLAIN_CHAIN.test(name)) return null;
+    let parsed: Rule[] | null = null;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (typeof line !== 'string') {
+        if (parsed) parsed[i] = line;
+        continue;
+      }
+      parsed ??= lines.slice(0, i) as Rule[];
+      // The text's parse sees the trimmed line, when it is one line and an -A rule of this chain.
+      if (!line.startsWith('-A ') || /[\n\r]/.test(line)) return null;
+      const r = parseRuleCached(line.trim());
+      if (!r.ok || r.chain !== name) return null;
+      parsed[i] = r.rule;
+    }
+    // A list of rules as data is kube-proxy's own, shared: no chain of a built world is ever changed.
+    return { name, policy, rules: parsed ?? (lines as Rule[]) };
+  };
+  const ruleset: Ruleset = new Map();
+  for (const table of ['filter', 'nat'] as const) {
+    const chains = new Map<string, Chain>();
+    ruleset.set(table, chains);
+    for (const c of BUILTIN[table]) {
+      const chain = load(c, 'ACCEPT', n.rules[table].get(c) ?? []);
+      if (!chain) return parseIptablesSave(text());
+      chains.set(c, chain);
+    }
+    for (const [name, lines] of userChainsOf(n, table)) {
+      const chain = load(name, null, lines);
+      if (!chain) return parseIptablesSave(text());
+      chains.set(name, chain);
+    }
+  }
+  return { ruleset, errors: [] };
 }

@@ -186,5 +186,6 @@ export function rewrite(
       };
     l4 = { ...l4, original: { ip: qip, l4: ql4 } };
   }
-  return p.vxlan && p.inner ? { ip, l4, vxlan: p.vxlan, inner: p.inner } : { ip, l4 };
+  if (p.vxlan && p.inner) return { ip, l4, vxlan: p.vxlan, inner: p.inner };
+  return p.dns ? { ip, l4, dns: p.dns } : { ip, l4 };
 }

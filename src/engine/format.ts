@@ -30,10 +30,14 @@ export function formatEvent(e: TraceEvent): string {
 export function formatTrace(t: Trace): string {
   const f = t.flow;
   const ports = f.sport !== null ? `${f.src}:${f.sport} -> ${f.dst}:${f.dport}` : `${f.src} -> ${f.dst}`;
-  const lines = [
-    `walk   ${t.from} -> ${t.to}  (${f.protocol}, seed ${t.seed})`,
-    `flow   ${f.protocol} ${ports}`,
-  ];
+  const lines = [`walk   ${t.from} -> ${t.to}  (${f.protocol}, seed ${t.seed})`];
+  if (t.resolution) {
+    const r = t.resolution;
+    lines.push(
+      `name   ${r.name} -> ${r.address ?? `unresolved: ${r.error ?? ''}`}  (tries ${r.candidates.join(' ')})`,
+    );
+  }
+  lines.push(`flow   ${f.protocol} ${ports}`);
   for (const e of t.events) lines.push(formatEvent(e));
   lines.push(`result ${t.legs.map((l) => `${l.kind}: ${l.verdict.kind}`).join(', ')}`);
   return lines.join('\n') + '\n';

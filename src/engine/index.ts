@@ -24,5 +24,5 @@ export type * from './view.ts';
 
 /** Builds the world of a validated scenario: cheap (indexes only); namespaces appear as walks need them. */
 export function buildWorld(model: ClusterModel): World {
-  return new World(model.name, model.description, CNI_MODES[model.cni], planWorld(model));
+  return new World(model.name, model.description, CNI_MODES[model.cni], planWorld(model), model);
 }

@@ -884,14 +884,60 @@ export function parseRule(
   }
 }
 
+/**
+ * parseRule, remembered: the same line always parses to the same (immutable) Rule, and a cluster's nodes
+ * load many identical lines — kubelet's, flannel's and kube-proxy's fixed rules on every node, in every world
+ * built from a scenario. Bounded: the memory is dropped when it is full.
+ */
+export function parseRuleCached(line: string): ReturnType<typeof parseRule> {
+  let parsed = PARSED_LINES.get(line);
+  if (parsed === undefined) {
+    parsed = parseRule(line);
+    if (PARSED_LINES.size >= PARSED_LINES_MAX) PARSED_LINES.clear();
+    PARSED_LINES.set(line, parsed);
+  }
+  return parsed;
+}
+
+/** Enough for the distinct lines of several small clusters' nodes (~60 each), not for a big dump's lines. */
+const PARSED_LINES_MAX = 20000;
+const PARSED_LINES = new Map<string, ReturnType<typeof parseRule>>();
+
 // ---------------------------------------------------------------------------------------------------------
 // The whole file.
+
+/** What parseIptablesSave gives. */
+export interface ParsedIptables {
+  readonly ruleset: Ruleset;
+  readonly errors: IptablesError[];
+}
+
+/** Restore inputs whose parse is known without reading their text (see withParse). */
+const KNOWN_PARSES = new WeakMap<object, () => ParsedIptables>();
+
+/**
+ * Marks `input` (an iptables-restore op, say) as one whose text parses to what `parse` returns — for writers
+ * that hold their rules as data (cni.ts: kube-proxy's, kubelet's and flannel's rules), so loading them need
+ * not print the text and read it back. `parse` must give exactly parseIptablesSave(input.text), with fresh
+ * table maps on every call.
+ */
+export function withParse<T extends { readonly text: string }>(input: T, parse: () => ParsedIptables): T {
+  KNOWN_PARSES.set(input, parse);
+  return input;
+}
+
+/** parseIptablesSave(input.text), by the known parse where withParse gave one. Either way its tables are
+ *  fresh maps the caller may keep; chains and rules may be shared, and are never changed once loaded. */
+export function parseRestoreInput(input: { readonly text: string }): ParsedIptables {
+  const known = KNOWN_PARSES.get(input);
+  return known ? known() : parseIptablesSave(input.text);
+}
 
 /**
  * Parses iptables-save output (or iptables-restore input: `-X` lines, kube-proxy's restore text). Every
  * problem is reported with its line and the rest is still parsed; a rule with an error is left out.
  */
-export function parseIptablesSave(text: string): { ruleset: Ruleset; errors: IptablesError[] } {
+export function parseIptablesSave(text: string): ParsedIptables {
   const ruleset: Ruleset = new Map();
   const errors: IptablesError[] = [];
   let table: { name: Table; chains: Map<string, Chain>; line: number } | null = null;
@@ -968,7 +1014,7 @@ export function parseIptablesSave(text: string): { ruleset: Ruleset; errors: Ipt
       return;
     }
     if (/^(\[\d+:\d+\]\s+)?(-A|--append|-I|--insert)(\s|$)/.test(line)) {
-      const parsed = parseRule(line);
+      const parsed = parseRuleCached(line);
       if (!parsed.ok) return error(parsed.error);
       const chain = t.chains.get(parsed.chain);
       if (!chain)

@@ -4,19 +4,24 @@
 // Compared as upstream's assertIPTablesRulesEqual does: the result goes through sortIPTablesRules, the
 // expected text is taken as written, and each table is compared line by line. Cases this model does not follow
 // are listed, with the reason, in docs/kube-proxy-conformance.md (and in NOT_FOLLOWED below).
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { flannelDefaults, nodeIptables, nodeIptablesSave } from './cniRules.ts';
+import { parseIptablesSave, parseRule } from './iptables.ts';
 import {
   base32Std,
   computeProbability,
   kubeProxyBuiltinJumps,
   kubeProxyInputFromModel,
   kubeProxyIptablesSave,
+  kubeProxyRules,
   kubeProxySync,
   masqueradeMarkForBit,
   parseIPTablesDump,
   portProtoHash,
+  restoreLineText,
   servicePortEndpointChainName,
   sha256,
   sortIPTablesRules,
@@ -25,6 +30,7 @@ import {
   type KubeProxyInput,
   type KubeProxyService,
   type KubeProxySyncState,
+  type LocalDetector,
 } from './kubeproxy.ts';
 import { tracePacket } from '../../test/fixtures/kube-proxy/tracer.ts';
 import { threeNodes } from '../../test/fixtures/models.ts';
@@ -638,5 +644,166 @@ describe('from the scenario model', () => {
     expect(of('nat', 'POSTROUTING')).toEqual([
       '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
     ]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// kube-proxy's rules as data (kubeProxyRules), which a node loads instead of printing and parsing the text.
+
+describe('rules as data', () => {
+  const overall = readCase<{
+    proxier: FixtureProxier;
+    services: KubeProxyService[];
+    endpointSlices: KubeProxyEndpointSlice[];
+  }>('overall_iptables_rules');
+  const svc = (name: string, o: Partial<KubeProxyService> = {}): KubeProxyService => ({
+    namespace: 'ns1',
+    name,
+    type: 'ClusterIP',
+    clusterIP: `172.30.1.${name.length}`,
+    ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 0 }],
+    externalIPs: [],
+    loadBalancerIngress: [],
+    loadBalancerSourceRanges: [],
+    externalTrafficPolicy: null,
+    internalTrafficPolicy: null,
+    healthCheckNodePort: 0,
+    sessionAffinity: 'None',
+    sessionAffinityTimeoutSeconds: null,
+    ...o,
+  });
+  const slice = (name: string, ips: readonly [string, string | null][]): KubeProxyEndpointSlice => ({
+    namespace: 'ns1',
+    name: `${name}-1`,
+    serviceName: name,
+    addressType: 'IPv4',
+    ports: [{ name: 'p80', port: 80, protocol: 'TCP' }],
+    endpoints: ips.map(([ip, nodeName]) => ({
+      addresses: [ip],
+      nodeName,
+      conditions: { ready: null, serving: null, terminating: null },
+    })),
+  });
+  const extra: { name: string; input: () => KubeProxyInput }[] = [
+    ...[
+      { mode: 'NodeCIDR', cidr: '10.0.1.0/24' },
+      { mode: 'BridgeInterface', interface: 'cni0' },
+      { mode: 'InterfaceNamePrefix', prefix: 'veth' },
+    ].map((d) => ({
+      name: `detector ${d.mode}`,
+      input: () => ({
+        ...inputOf(overall.proxier, overall.services, overall.endpointSlices),
+        localDetector: d as LocalDetector,
+      }),
+    })),
+    {
+      name: 'masqueradeAll, no detector',
+      input: () => ({
+        ...inputOf(overall.proxier, overall.services, overall.endpointSlices, { masqueradeAll: true }),
+        clusterCIDR: null,
+      }),
+    },
+    {
+      name: 'session affinity, a Local policy, UDP and SCTP, an endpoint listed twice',
+      input: () =>
+        inputOf(
+          overall.proxier,
+          [
+            svc('aff', { sessionAffinity: 'ClientIP' }),
+            svc('local', { internalTrafficPolicy: 'Local' }),
+            svc('udp', { ports: [{ name: 'p80', port: 80, protocol: 'UDP', nodePort: 0 }] }),
+            svc('sctp', { ports: [{ name: 'p80', port: 80, protocol: 'SCTP', nodePort: 0 }] }),
+          ],
+          [
+            slice('aff', [
+              ['10.0.1.1', null],
+              ['10.0.2.1', null],
+            ]),
+            slice('local', [
+              ['10.0.1.2', overall.proxier.nodeName],
+              ['10.0.2.2', 'other'],
+            ]),
+            slice('udp', [['10.0.1.3', null]]),
+            slice('sctp', [
+              ['10.0.1.4', null],
+              ['10.0.1.4', overall.proxier.nodeName],
+            ]),
+          ],
+        ),
+    },
+    {
+      name: 'a name the rules cannot hold as data',
+      input: () =>
+        inputOf(
+          overall.proxier,
+          [svc('we"ird'), svc('sp ace')],
+          [slice('we"ird', [['10.0.1.5', null]]), slice('sp ace', [['10.0.1.6', null]])],
+        ),
+    },
+  ];
+  const inputs = [
+    { name: 'overall', input: () => inputOf(overall.proxier, overall.services, overall.endpointSlices) },
+    ...flowCases().filter((c) => NOT_FOLLOWED[c.name] === undefined),
+    ...extra,
+  ];
+
+  it.each(inputs.map((c) => [c.name, c] as const))('%s: the same dump, rule for rule', (_, c) => {
+    const input = c.input();
+    const text = kubeProxyIptablesSave(input);
+    const rules = kubeProxyRules(input);
+    // The same tables, chains and lines as the text's dump…
+    expect(
+      rules.tables.map((t) => ({
+        name: t.name,
+        chains: t.chains.map((ch) => ({ ...ch, rules: ch.rules.map(restoreLineText) })),
+      })),
+    ).toEqual(parseIPTablesDump(text));
+    // …and every rule held as data is what the parser makes of its line.
+    for (const t of rules.tables)
+      for (const ch of t.chains)
+        for (const r of ch.rules) {
+          if (typeof r === 'string') continue;
+          const parsed = parseRule(r.text);
+          expect(parsed.ok && parsed.chain === ch.name ? parsed.rule : parsed, r.text).toEqual(r);
+        }
+  });
+
+  it.each(inputs.map((c) => [c.name, c] as const))('%s: a node loads what the text gives', (_, c) => {
+    const input = c.input();
+    const flannel = flannelDefaults('10.0.0.0/8', '10.0.1.0/24');
+    const text = nodeIptablesSave({ kubeProxy: kubeProxyIptablesSave(input), flannel });
+    const node = nodeIptables({ kubeProxy: kubeProxyRules(input).tables, flannel });
+    expect(node.text()).toBe(text);
+    expect(node.parse()).toEqual(parseIptablesSave(text));
+  });
+
+  it("says when the rules are the node's own", () => {
+    const general = flowCases().find((c) => c.name === 'cluster_ip_general')!;
+    const other = { ...general.input(), nodeName: 'other-node', nodeIP: '10.9.9.9', nodeIPs: ['10.9.9.9'] };
+    expect(kubeProxyRules(general.input()).nodeSpecific).toBe(false);
+    expect(kubeProxyIptablesSave(other)).toBe(kubeProxyIptablesSave(general.input()));
+    for (const name of ['external_traffic_policy_local', 'load_balancer_source_ranges'])
+      expect(
+        kubeProxyRules(
+          flowCases()
+            .find((c) => c.name === name)!
+            .input(),
+        ).nodeSpecific,
+        name,
+      ).toBe(true);
+    expect(kubeProxyRules(extra.at(-2)!.input()).nodeSpecific).toBe(true);
+  });
+
+  it('names chains as the general SHA-256 path does, for any input', () => {
+    const slow = (text: string): string => base32Std(sha256(utf8(text))).slice(0, 16);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 70, unit: 'binary' }), fc.string({ maxLength: 8 }), (a, b) => {
+        expect(portProtoHash(a, b)).toBe(slow(a + b));
+        expect(servicePortEndpointChainName(a, b, '10.0.0.1:80')).toBe(
+          `KUBE-SEP-${slow(`${a}${b}10.0.0.1:80`)}`,
+        );
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

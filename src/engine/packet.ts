@@ -9,6 +9,7 @@
 //
 // An ICMP error carries the leading headers of the packet that caused it (`icmp.original`), as RFC 792 says.
 import type { Ip, Mac } from './addr.ts';
+import { formatRdata, type DnsMessage } from './dns.ts';
 
 export interface EthHeader {
   readonly src: Mac;
@@ -76,6 +77,8 @@ export interface Frame {
   readonly l4: L4Header;
   readonly vxlan?: VxlanHeader;
   readonly inner?: Frame;
+  /** The DNS message a UDP payload carries (queries and answers of name resolution). */
+  readonly dns?: DnsMessage;
 }
 
 /** An IP packet before it has an Ethernet header (what a socket sends or the IP layer routes). */
@@ -84,6 +87,7 @@ export interface IpPacket {
   readonly l4: L4Header;
   readonly vxlan?: VxlanHeader;
   readonly inner?: Frame;
+  readonly dns?: DnsMessage;
 }
 
 export const ETH_HEADER_LEN = 14;
@@ -112,13 +116,13 @@ export function frameLength(f: Frame | IpPacket): number {
 }
 
 export function withEth(p: IpPacket, eth: EthHeader): Frame {
-  return p.vxlan && p.inner
-    ? { eth, ip: p.ip, l4: p.l4, vxlan: p.vxlan, inner: p.inner }
-    : { eth, ip: p.ip, l4: p.l4 };
+  if (p.vxlan && p.inner) return { eth, ip: p.ip, l4: p.l4, vxlan: p.vxlan, inner: p.inner };
+  return p.dns ? { eth, ip: p.ip, l4: p.l4, dns: p.dns } : { eth, ip: p.ip, l4: p.l4 };
 }
 
 export function stripEth(f: Frame): IpPacket {
-  return f.vxlan && f.inner ? { ip: f.ip, l4: f.l4, vxlan: f.vxlan, inner: f.inner } : { ip: f.ip, l4: f.l4 };
+  if (f.vxlan && f.inner) return { ip: f.ip, l4: f.l4, vxlan: f.vxlan, inner: f.inner };
+  return f.dns ? { ip: f.ip, l4: f.l4, dns: f.dns } : { ip: f.ip, l4: f.l4 };
 }
 
 /** Ports of a TCP/UDP header, or null for ICMP. */
@@ -128,17 +132,18 @@ export function portsOf(l4: L4Header): { sport: number; dport: number } | null {
 
 /** A tcpdump-like one-line description of the packet (inner packet after "|" for encapsulated frames). */
 export function describePacket(p: Frame | IpPacket): string {
-  const head = describeIp(p.ip, p.l4);
+  const head = describeIp(p.ip, p.l4, p.dns);
   if (p.vxlan && p.inner) return `${head} vxlan vni ${p.vxlan.vni} | ${describePacket(p.inner)}`;
   return head;
 }
 
-function describeIp(ip: Ipv4Header, l4: L4Header): string {
+function describeIp(ip: Ipv4Header, l4: L4Header, dns?: DnsMessage): string {
   const base = `ttl ${ip.ttl} len ${ip.length}`;
   switch (l4.kind) {
     case 'tcp':
       return `IP ${ip.src}.${l4.sport} > ${ip.dst}.${l4.dport}: Flags [${l4.flags}], ${base}`;
     case 'udp':
+      if (dns) return `IP ${ip.src}.${l4.sport} > ${ip.dst}.${l4.dport}: ${describeDns(dns)}, ${base}`;
       return `IP ${ip.src}.${l4.sport} > ${ip.dst}.${l4.dport}: UDP, ${base}`;
     case 'icmp':
       return `IP ${ip.src} > ${ip.dst}: ICMP ${describeIcmp(l4)}, ${base}`;
@@ -162,3 +167,22 @@ export function describeIcmp(h: IcmpHeader): string {
   }
   return `type ${h.type} code ${h.code}`;
 }
+
+/** A DNS message as tcpdump prints it: "4660+ A? db.default.svc.cluster.local." for a query,
+ *  "4660* 1/0/0 A 10.96.0.20" or "4660 NXDomain* 0/1/0" for an answer (print-domain.c). */
+export function describeDns(m: DnsMessage): string {
+  const q = m.question[0];
+  if (!m.flags.qr) return `${m.id}${m.flags.rd ? '+' : ''} ${q ? `${q.type}? ${q.name}` : ''}`.trimEnd();
+  const rcode = m.rcode === 'NOERROR' ? '' : ` ${TCPDUMP_RCODES[m.rcode] ?? m.rcode}`;
+  const counts = `${m.answer.length}/${m.authority.length}/${m.additional.length}`;
+  const first = m.answer.map((rr) => ` ${rr.type} ${formatRdata(rr)}`).join(',');
+  return `${m.id}${rcode}${m.flags.aa ? '*' : ''} ${counts}${first}`;
+}
+
+const TCPDUMP_RCODES: Readonly<Record<string, string>> = {
+  NXDOMAIN: 'NXDomain',
+  SERVFAIL: 'ServFail',
+  REFUSED: 'Refused',
+  FORMERR: 'FormErr',
+  NOTIMP: 'NotImp',
+};

@@ -21,7 +21,11 @@ export type LegKind =
   /** The answer of the process that received it (SYN-ACK, RST, UDP answer, echo reply). */
   | 'reply'
   /** An ICMP error the network sent back about the request. */
-  | 'icmp-error';
+  | 'icmp-error'
+  /** A DNS query: the resolver's to its nameserver, or CoreDNS's forwarded to an upstream. */
+  | 'dns-query'
+  /** The DNS answer coming back. */
+  | 'dns-response';
 
 /** What consulted which table, and what it found. */
 export type Decision =
@@ -147,6 +151,53 @@ export type Decision =
       readonly conntrackReply: string | null;
     }
   | {
+      /** The stub resolver (glibc) in the process that wants an address: the name it tries next, from which
+       *  resolv.conf, and what it does with an answer. */
+      readonly kind: 'resolver';
+      /** The name as the program gave it. */
+      readonly name: string;
+      readonly resolvConf: string;
+      /** Every name the search list and ndots make of it, in the order they are tried. */
+      readonly candidates: readonly string[];
+      /** The candidate this step is about. */
+      readonly candidate: string;
+      /** try: a query is sent; use: an address is taken; next: on to the next candidate; fail: getaddrinfo fails. */
+      readonly outcome: 'try' | 'use' | 'next' | 'fail';
+      readonly address: Ip | null;
+    }
+  | {
+      /** A DNS server answered (or forwarded) a query. */
+      readonly kind: 'dns';
+      /** "CoreDNS kube-system/coredns-1" or "DNS resolver host/resolver". */
+      readonly server: string;
+      /** "db-service.default.svc.cluster.local. IN A". */
+      readonly question: string;
+      /** NOERROR, NXDOMAIN, ...; null when the query was forwarded and the answer is still to come. */
+      readonly rcode: string | null;
+      /** Records as dig prints them. */
+      readonly answer: readonly string[];
+      readonly authority: readonly string[];
+      /** What each plugin did, in order. */
+      readonly steps: readonly string[];
+      /** The upstream the query is forwarded to, if any. */
+      readonly forwardTo: Ip | null;
+    }
+  | {
+      /** NetworkPolicy, enforced by the CNI's policy agent at the pod's veth (on the node's filter hooks). */
+      readonly kind: 'policy';
+      readonly direction: 'ingress' | 'egress';
+      /** The pod the policy direction is about: "prod/db". */
+      readonly pod: string;
+      /** allowed / denied by policies selecting the pod; not-isolated: no policy selects it for this direction;
+       *  established: a reply or later packet of an allowed connection, let through by conntrack. */
+      readonly result: 'allowed' | 'denied' | 'not-isolated' | 'established';
+      /** "ns/name" of the policies selecting the pod in this direction. */
+      readonly policies: readonly string[];
+      /** The rule that allowed it: "prod/allow-frontend ingress[0]". */
+      readonly rule: string | null;
+      readonly reason: string;
+    }
+  | {
       readonly kind: 'nat';
       /** DNAT/SNAT/MASQUERADE bound by a rule, or the translation conntrack applies to later packets. */
       readonly how: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'conntrack';
@@ -170,7 +221,9 @@ export type VerdictKind =
   /** The sending stack refused it (EMSGSIZE, ENETUNREACH, EHOSTUNREACH) before it left. */
   | 'local-error'
   /** The walk's step budget ran out (a forwarding loop without a TTL, e.g. an L2 loop). */
-  | 'loop';
+  | 'loop'
+  /** The name did not resolve: the answer reached the resolver, which gives up (getaddrinfo fails). */
+  | 'unresolved';
 
 export interface Verdict {
   readonly kind: VerdictKind;
@@ -228,10 +281,24 @@ export interface LegSummary {
   readonly verdict: Verdict;
 }
 
+/** How the walk's destination name was resolved (walks to a DNS name only). */
+export interface Resolution {
+  readonly name: string;
+  readonly resolvConf: string;
+  readonly candidates: readonly string[];
+  /** The address used, or null when resolution failed. */
+  readonly address: Ip | null;
+  /** getaddrinfo's error when it failed: "Name or service not known (EAI_NONAME)". */
+  readonly error: string | null;
+}
+
 export interface Trace {
   readonly version: typeof TRACE_FORMAT_VERSION;
   readonly from: string;
   readonly to: string;
+  /** Present when `to` was a DNS name: the lookup that came before the connection. When it failed, the trace
+   *  ends with the DNS legs and `flow` is the connection that was never attempted (dst 0.0.0.0). */
+  readonly resolution?: Resolution;
   readonly flow: Flow;
   readonly seed: number;
   readonly events: readonly TraceEvent[];

@@ -217,7 +217,7 @@ describe('cross-node traffic', () => {
   it('VXLAN uses the scenario port and VNI', () => {
     const t = run(threeNodes('flannel-vxlan', { vxlan: { vni: 7, port: 4789 } }), {
       from: 'client',
-      to: 'db',
+      to: 'pod/default/db',
       protocol: 'icmp',
     });
     expect(verdicts(t)).toEqual(['request:delivered@pod/default/db', 'reply:delivered@pod/default/client']);
@@ -228,7 +228,7 @@ describe('cross-node traffic', () => {
   it.each(['flannel-host-gw', 'bridge-host-gw'] as const)(
     '%s: routes straight to the other node, TTL 62, no encapsulation',
     (cni) => {
-      const t = run(threeNodes(cni), { from: 'client', to: 'db:3306', protocol: 'tcp' });
+      const t = run(threeNodes(cni), { from: 'client', to: 'pod/default/db:3306', protocol: 'tcp' });
       expect(verdicts(t)).toEqual(['request:delivered@pod/default/db', 'reply:delivered@pod/default/client']);
       expect(deliveredPacket(t, 0).ip.ttl).toBe(62);
       expect(decisions(t, 'encap')).toEqual([]);
@@ -243,7 +243,7 @@ describe('cross-node traffic', () => {
   );
 
   it('bridge-router: goes through the gateway (TTL 61) and back the same way', () => {
-    const t = run(threeNodes('bridge-router'), { from: 'client', to: 'db', protocol: 'icmp' });
+    const t = run(threeNodes('bridge-router'), { from: 'client', to: 'pod/default/db', protocol: 'icmp' });
     expect(verdicts(t)).toEqual(['request:delivered@pod/default/db', 'reply:delivered@pod/default/client']);
     expect(deliveredPacket(t, 0).ip.ttl).toBe(61);
     expect(deliveredPacket(t, 1).ip.ttl).toBe(61);
@@ -255,7 +255,11 @@ describe('cross-node traffic', () => {
   });
 
   it('bridge-router: the gateway sends an ICMP redirect to a laptop on the node network', () => {
-    const t = run(threeNodes('bridge-router'), { from: 'host/laptop', to: 'db:3306', protocol: 'tcp' });
+    const t = run(threeNodes('bridge-router'), {
+      from: 'host/laptop',
+      to: 'pod/default/db:3306',
+      protocol: 'tcp',
+    });
     expect(verdicts(t)).toEqual(['request:delivered@pod/default/db', 'reply:delivered@host/laptop']);
     expect(decisions(t, 'icmp-redirect', 0).map((x) => x.d)).toEqual([
       { kind: 'icmp-redirect', to: '192.168.1.100', gateway: '192.168.1.12' },
@@ -282,13 +286,21 @@ describe('node to pod', () => {
   });
 
   it('with host-gw the node uses its own IP', () => {
-    const t = run(threeNodes('flannel-host-gw'), { from: 'node-1', to: 'web-2', protocol: 'icmp' });
+    const t = run(threeNodes('flannel-host-gw'), {
+      from: 'node-1',
+      to: 'pod/default/web-2',
+      protocol: 'icmp',
+    });
     expect(verdicts(t)).toEqual(['request:delivered@pod/default/web-2', 'reply:delivered@node/node-1']);
     expect(deliveredPacket(t, 0).ip.src).toBe('192.168.1.11');
   });
 
   it('to a pod on the same node goes out through cni0 with src 10.244.1.1', () => {
-    const t = run(threeNodes('flannel-vxlan'), { from: 'node/node-1', to: 'web:80', protocol: 'tcp' });
+    const t = run(threeNodes('flannel-vxlan'), {
+      from: 'node/node-1',
+      to: 'pod/default/web:80',
+      protocol: 'tcp',
+    });
     expect(verdicts(t)).toEqual(['request:delivered@pod/default/web', 'reply:delivered@node/node-1']);
     expect(deliveredPacket(t, 0).ip.src).toBe('10.244.1.1');
     expect(deliveredPacket(t, 0).ip.ttl).toBe(64);
@@ -370,7 +382,12 @@ describe('failures', () => {
   });
 
   it('DF ping larger than the pod MTU: local error (EMSGSIZE) before it leaves', () => {
-    const t = run(threeNodes('flannel-vxlan'), { from: 'client', to: 'db', protocol: 'icmp', size: 1500 });
+    const t = run(threeNodes('flannel-vxlan'), {
+      from: 'client',
+      to: 'pod/default/db',
+      protocol: 'icmp',
+      size: 1500,
+    });
     expect(verdicts(t)).toEqual(['request:local-error@pod/default/client']);
     expect(decisions(t, 'mtu')[0]!.d).toEqual({
       kind: 'mtu',
@@ -385,7 +402,7 @@ describe('failures', () => {
   it('DF ping at exactly the pod MTU goes through; one byte more does not', () => {
     const fits = run(threeNodes('flannel-vxlan'), {
       from: 'client',
-      to: 'db',
+      to: 'pod/default/db',
       protocol: 'icmp',
       size: 1450 - 28,
     });
@@ -395,7 +412,7 @@ describe('failures', () => {
     ]);
     const over = run(threeNodes('flannel-vxlan'), {
       from: 'client',
-      to: 'db',
+      to: 'pod/default/db',
       protocol: 'icmp',
       size: 1450 - 27,
     });
@@ -405,7 +422,7 @@ describe('failures', () => {
   it('pod MTU 1500 on a VXLAN overlay: the node sends fragmentation needed (mtu 1450)', () => {
     const t = run(threeNodes('flannel-vxlan', { podMtu: 1500 }), {
       from: 'client',
-      to: 'db',
+      to: 'pod/default/db',
       protocol: 'icmp',
       size: 1450,
     });
@@ -418,7 +435,7 @@ describe('failures', () => {
   });
 
   it('TCP to a closed port: the kernel answers RST', () => {
-    const t = run(threeNodes('flannel-vxlan'), { from: 'client', to: 'db:80', protocol: 'tcp' });
+    const t = run(threeNodes('flannel-vxlan'), { from: 'client', to: 'pod/default/db:80', protocol: 'tcp' });
     expect(verdicts(t)).toEqual(['request:delivered@pod/default/db', 'reply:delivered@pod/default/client']);
     expect(decisions(t, 'deliver', 0)[0]!.d.listening).toBe(false);
     const rst = deliveredPacket(t, 1);
@@ -426,7 +443,11 @@ describe('failures', () => {
   });
 
   it('UDP to a closed port: ICMP port unreachable comes back as an icmp-error leg', () => {
-    const t = run(threeNodes('flannel-vxlan'), { from: 'client', to: 'db:9999', protocol: 'udp' });
+    const t = run(threeNodes('flannel-vxlan'), {
+      from: 'client',
+      to: 'pod/default/db:9999',
+      protocol: 'udp',
+    });
     expect(verdicts(t)).toEqual([
       'request:delivered@pod/default/db',
       'icmp-error:delivered@pod/default/client',
@@ -478,7 +499,7 @@ describe('hairpin', () => {
     ]);
 
   it('hairpin on (flannel): cni0 sends the frame back out the port it came in on', () => {
-    const t = walk(selfNeigh('flannel-vxlan'), { from: 'client', to: 'db', protocol: 'icmp' });
+    const t = walk(selfNeigh('flannel-vxlan'), { from: 'client', to: 'pod/default/db', protocol: 'icmp' });
     expect(path(t)).toEqual([
       'pod/default/client out eth0',
       `node/node-1 in ${CLIENT_VETH}`,
@@ -492,7 +513,7 @@ describe('hairpin', () => {
   });
 
   it('hairpin off (bridge plugin default): cni0 drops it', () => {
-    const t = walk(selfNeigh('bridge-host-gw'), { from: 'client', to: 'db', protocol: 'icmp' });
+    const t = walk(selfNeigh('bridge-host-gw'), { from: 'client', to: 'pod/default/db', protocol: 'icmp' });
     expect(verdicts(t)).toEqual(['request:dropped@node/node-1']);
     expect(t.legs[0]!.verdict.reason).toMatch(/hairpin off/);
     expect(path(t)).toEqual(['pod/default/client out eth0', `node/node-1 in ${CLIENT_VETH}`]);
@@ -560,7 +581,7 @@ describe('loops end', () => {
         why: 'test',
       },
     ]);
-    const t = walk(world, { from: 'client', to: 'db', protocol: 'icmp' });
+    const t = walk(world, { from: 'client', to: 'pod/default/db', protocol: 'icmp' });
     expect(t.legs.map((l) => l.verdict.kind)).toEqual(['loop']);
     expect(t.events.at(-1)?.type).toBe('verdict');
   });
@@ -605,7 +626,7 @@ describe('references', () => {
   });
 
   it('a bare pod name and the full reference give the same walk', () => {
-    const a = walk(buildWorld(threeNodes()), { from: 'client', to: 'db:3306', protocol: 'tcp' });
+    const a = walk(buildWorld(threeNodes()), { from: 'client', to: 'pod/default/db:3306', protocol: 'tcp' });
     const b = walk(buildWorld(threeNodes()), {
       from: 'pod/default/client',
       to: 'pod/default/db:3306',
@@ -623,7 +644,7 @@ describe('references', () => {
   it.each<[string, WalkSpec, string | RegExp]>([
     [
       'unknown name',
-      { from: 'nobody', to: 'db', protocol: 'icmp' },
+      { from: 'nobody', to: 'pod/default/db', protocol: 'icmp' },
       '"nobody" is not a pod, service, node, host or IPv4 address of this scenario',
     ],
     [
@@ -633,27 +654,27 @@ describe('references', () => {
     ],
     [
       'unknown kind',
-      { from: 'svc/default/web', to: 'db', protocol: 'icmp' },
+      { from: 'svc/default/web', to: 'pod/default/db', protocol: 'icmp' },
       /"svc\/default\/web" is not a pod/,
     ],
-    ['too many parts', { from: 'pod/a/b/c', to: 'db', protocol: 'icmp' }, /is not a pod/],
+    ['too many parts', { from: 'pod/a/b/c', to: 'pod/default/db', protocol: 'icmp' }, /is not a pod/],
     [
       'source address nobody owns',
-      { from: '10.9.9.9', to: 'db', protocol: 'icmp' },
+      { from: '10.9.9.9', to: 'pod/default/db', protocol: 'icmp' },
       '"10.9.9.9": no namespace of this scenario owns that address',
     ],
     [
       'tcp without a port',
-      { from: 'client', to: 'db', protocol: 'tcp' },
-      '"db": a tcp walk needs a port (ip:port)',
+      { from: 'client', to: 'pod/default/db', protocol: 'tcp' },
+      '"pod/default/db": a tcp walk needs a port (ip:port)',
     ],
     ['udp without a port', { from: 'client', to: '10.244.2.2', protocol: 'udp' }, 'a udp walk needs a port'],
     [
       'a port on the source',
-      { from: 'client:80', to: 'db', protocol: 'icmp' },
+      { from: 'client:80', to: 'pod/default/db', protocol: 'icmp' },
       /is not a pod, service, node, host or IPv4 address/,
     ],
-    ['a bad port', { from: 'client', to: 'db:99999', protocol: 'tcp' }, 'port must be 1-65535'],
+    ['a bad port', { from: 'client', to: 'pod/default/db:99999', protocol: 'tcp' }, 'port must be 1-65535'],
     [
       'an octal-looking IP',
       { from: 'client', to: '010.244.2.2', protocol: 'icmp' },
@@ -670,14 +691,16 @@ describe('references', () => {
       pods: [...threeNodes().pods, pod('other', 'web', 'node-2', '10.244.2.9')],
     });
     const w = buildWorld(model);
-    expect(() => walk(w, { from: 'web', to: 'db', protocol: 'icmp' })).toThrow(EngineError);
-    expect(walk(w, { from: 'pod/other/web', to: 'db', protocol: 'icmp' }).flow.src).toBe('10.244.2.9');
+    expect(() => walk(w, { from: 'web', to: 'pod/default/db', protocol: 'icmp' })).toThrow(EngineError);
+    expect(walk(w, { from: 'pod/other/web', to: 'pod/default/db', protocol: 'icmp' }).flow.src).toBe(
+      '10.244.2.9',
+    );
   });
 });
 
 describe('determinism and streaming', () => {
   it('the same seed gives the same trace; the seed picks the source port', () => {
-    const spec: WalkSpec = { from: 'client', to: 'db:3306', protocol: 'tcp', seed: 42 };
+    const spec: WalkSpec = { from: 'client', to: 'pod/default/db:3306', protocol: 'tcp', seed: 42 };
     const a = walk(buildWorld(threeNodes()), spec);
     const b = walk(buildWorld(threeNodes()), spec);
     expect(a).toEqual(b);
@@ -690,14 +713,16 @@ describe('determinism and streaming', () => {
 
   it('streams every event, in order, to onEvent', () => {
     const seen: TraceEvent[] = [];
-    const t = walk(buildWorld(threeNodes()), { from: 'client', to: 'db', protocol: 'icmp' }, (e) =>
-      seen.push(e),
+    const t = walk(
+      buildWorld(threeNodes()),
+      { from: 'client', to: 'pod/default/db', protocol: 'icmp' },
+      (e) => seen.push(e),
     );
     expect(seen).toEqual(t.events);
   });
 
   it('a trace is plain data (structured-clone and JSON safe)', () => {
-    const t = walk(buildWorld(threeNodes()), { from: 'client', to: 'db:3306', protocol: 'tcp' });
+    const t = walk(buildWorld(threeNodes()), { from: 'client', to: 'pod/default/db:3306', protocol: 'tcp' });
     expect(structuredClone(t)).toEqual(t);
     expect(JSON.parse(JSON.stringify(t))).toEqual(t);
   });
@@ -777,7 +802,8 @@ describe('properties of random walks in random clusters', () => {
         fc.constantFrom<WalkSpec['protocol']>('tcp', 'udp', 'icmp'),
         (cni, a, b, protocol) => {
           const model = threeNodes(cni);
-          const t = walk(buildWorld(model), { from: a, to: protocol === 'icmp' ? b : `${b}:80`, protocol });
+          const to = `pod/default/${b}`;
+          const t = walk(buildWorld(model), { from: a, to: protocol === 'icmp' ? to : `${to}:80`, protocol });
           expectWellFormed(t);
           expect(t.legs[0]!.verdict.kind).toBe('delivered');
           const nodeOf = (n: string) => model.pods.find((p) => p.name === n)!.nodeName;

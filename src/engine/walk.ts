@@ -41,6 +41,7 @@ import {
   type Decision,
   type Flow,
   type LegKind,
+  type Resolution,
   type LegSummary,
   type Trace,
   type TraceEvent,
@@ -49,6 +50,32 @@ import {
   type Where,
 } from './trace.ts';
 import { EngineError, type Device, type Netns, type World } from './world.ts';
+import {
+  dnsMessageLength,
+  formatRdata,
+  formatRecord,
+  makeQuery,
+  validateDnsName,
+  type DnsMessage,
+} from './dns.ts';
+import { answerQuery, dnsServerIn, type DnsServer, type ServerAnswer } from './dnsServers.ts';
+import {
+  afterAnswer,
+  formatResolvConf,
+  nodeResolvConf,
+  podResolvConf,
+  resolverOptions,
+  searchCandidates,
+  type ResolverSetup,
+} from './resolver.ts';
+import type { ClusterModel, PodModel } from '../scenario/model.ts';
+import {
+  evaluateEgress,
+  evaluateIngress,
+  policiesSelecting,
+  policyEndpoint,
+  type PolicyMatch,
+} from './netpol.ts';
 
 export interface WalkSpec {
   /** pod/<ns>/<name>, a unique pod name, node/<name>, host/<name>, or an IP one of them owns. */
@@ -173,73 +200,40 @@ export function resolveRef(world: World, text: string, allowPort: boolean): Reso
 
 // ───────────────────────────── the walk ─────────────────────────────
 
-/** Walks a packet from `spec.from` to `spec.to` and returns the whole trace (streaming each event). */
+/** Walks a packet from `spec.from` to `spec.to` and returns the whole trace (streaming each event). When `to`
+ *  is a DNS name, the source's resolver looks it up first: each query and answer is a leg of its own. */
 export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => void): Trace {
   const seed = spec.seed ?? 1;
   const rng = mulberry32(seed);
   const from = resolveRef(world, spec.from, false);
   if (!from.netns) throw new EngineError(`"${spec.from}": no namespace of this scenario owns that address`);
-  const to = resolveRef(world, spec.to, true);
-  if (!to.ip) throw new EngineError(`"${spec.to}" has no IP address to send to`);
-  if (spec.protocol !== 'icmp' && to.port === null)
+  const name = dnsNameTarget(spec.to);
+  const to = name ? null : resolveRef(world, spec.to, true);
+  if (to && !to.ip) throw new EngineError(`"${spec.to}" has no IP address to send to`);
+  const dport = name ? name.port : to!.port;
+  if (spec.protocol !== 'icmp' && dport === null)
     throw new EngineError(`"${spec.to}": a ${spec.protocol} walk needs a port (ip:port)`);
+  if (spec.protocol === 'icmp' && name?.port != null)
+    throw new EngineError(`"${spec.to}": an ICMP walk has no port`);
 
   const ctx = new WalkContext(world, onEvent, rng, spec.pin ?? null);
   const srcNs = world.netns(from.netns);
-  const sport =
-    spec.protocol === 'icmp'
-      ? null
-      : EPHEMERAL_LOW + Math.floor(rng() * (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
-  const l4: L4Header =
-    spec.protocol === 'tcp'
-      ? { kind: 'tcp', sport: sport!, dport: to.port!, flags: 'S' }
-      : spec.protocol === 'udp'
-        ? { kind: 'udp', sport: sport!, dport: to.port! }
-        : { kind: 'icmp', type: 8, code: 0, id: Math.floor(rng() * 65536), seq: 1 };
-  const payload = spec.size ?? (spec.protocol === 'tcp' ? 0 : spec.protocol === 'udp' ? 32 : 56);
-  // An unbound socket gets its source address from the route (ip_route_connect); a walk from an IP is bound.
-  const bound = isIp(spec.from.trim());
-  const src = (bound ? from.ip : sourceFor(srcNs, to.ip)) ?? from.ip ?? '0.0.0.0';
-  const request: IpPacket = {
-    ip: {
-      src,
-      dst: to.ip,
-      ttl: DEFAULT_TTL,
-      protocol: spec.protocol,
-      df: true,
-      length: IPV4_HEADER_LEN + l4HeaderLength(l4) + payload,
-    },
-    l4,
-  };
-  const flow: Flow = {
-    protocol: spec.protocol,
-    src: request.ip.src,
-    dst: request.ip.dst,
-    sport,
-    dport: to.port,
-  };
-
   const legs: LegSummary[] = [];
-  ctx.request = request;
-  const runLeg = (
-    kind: LegKind,
-    ns: Netns,
-    packet: IpPacket,
-    summary: string,
-    explicitSrc: boolean,
-  ): Verdict => {
+  const runLeg: RunLeg = (kind, ns, packet, summary, extra = {}) => {
     ctx.delivery = null;
     ctx.icmpError = null;
     ctx.transit.clear();
     ctx.startLeg(kind, ns, packet, summary);
+    extra.afterStart?.();
     let v: Verdict;
     try {
-      const o = ipLocalOut(ctx, ns, packet, explicitSrc);
+      const o = ipLocalOut(ctx, ns, packet, true);
       v = o.kind === 'ignored' ? verdict('dropped', ns, 'no host accepted the frame') : o;
     } catch (e) {
       if (!(e instanceof WalkBudgetExceeded)) throw e;
       v = verdict('loop', ns, `more than ${MAX_EVENTS_PER_LEG} steps: the packet is looping`);
     }
+    if (extra.finish) v = extra.finish(v);
     const last = ctx.events[ctx.events.length - 1];
     ctx.emit({ type: 'verdict', verdict: v, packet: last && 'packet' in last ? last.packet : packet });
     legs.push({ kind, verdict: v });
@@ -247,7 +241,63 @@ export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => 
     return v;
   };
 
-  runLeg('request', srcNs, request, `${spec.protocol} ${describeEnds(request)} from ${srcNs.id}`, true);
+  let dst: Ip;
+  let resolution: Resolution | undefined;
+  if (name) {
+    resolution = resolveName(ctx, runLeg, srcNs, spec.from, name.name, rng);
+    if (resolution.address === null) {
+      const flow: Flow = {
+        protocol: spec.protocol,
+        src: from.ip ?? '0.0.0.0',
+        dst: '0.0.0.0',
+        sport: null,
+        dport,
+      };
+      return {
+        version: TRACE_FORMAT_VERSION,
+        from: spec.from,
+        to: spec.to,
+        resolution,
+        flow,
+        seed,
+        events: ctx.events,
+        legs,
+      };
+    }
+    dst = resolution.address;
+  } else {
+    dst = to!.ip!;
+  }
+
+  const sport =
+    spec.protocol === 'icmp'
+      ? null
+      : EPHEMERAL_LOW + Math.floor(rng() * (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
+  const l4: L4Header =
+    spec.protocol === 'tcp'
+      ? { kind: 'tcp', sport: sport!, dport: dport!, flags: 'S' }
+      : spec.protocol === 'udp'
+        ? { kind: 'udp', sport: sport!, dport: dport! }
+        : { kind: 'icmp', type: 8, code: 0, id: Math.floor(rng() * 65536), seq: 1 };
+  const payload = spec.size ?? (spec.protocol === 'tcp' ? 0 : spec.protocol === 'udp' ? 32 : 56);
+  // An unbound socket gets its source address from the route (ip_route_connect); a walk from an IP is bound.
+  const bound = isIp(spec.from.trim());
+  const src = (bound ? from.ip : sourceFor(srcNs, dst)) ?? from.ip ?? '0.0.0.0';
+  const request: IpPacket = {
+    ip: {
+      src,
+      dst,
+      ttl: DEFAULT_TTL,
+      protocol: spec.protocol,
+      df: true,
+      length: IPV4_HEADER_LEN + l4HeaderLength(l4) + payload,
+    },
+    l4,
+  };
+  const flow: Flow = { protocol: spec.protocol, src: request.ip.src, dst: request.ip.dst, sport, dport };
+
+  ctx.request = request;
+  runLeg('request', srcNs, request, `${spec.protocol} ${describeEnds(request)} from ${srcNs.id}`);
 
   // The answer: from the process that received the request, or the ICMP error a router sent back.
   const delivery = ctx.delivery as WalkContext['delivery'];
@@ -256,29 +306,432 @@ export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => 
     const reply = replyTo(delivery.packet, delivery.listening, rng);
     if (reply) {
       const kind: LegKind = reply.l4.kind === 'icmp' && reply.l4.type === 3 ? 'icmp-error' : 'reply';
-      runLeg(kind, delivery.ns, reply, `${describeReply(reply)} from ${delivery.ns.id}`, true);
+      runLeg(kind, delivery.ns, reply, `${describeReply(reply)} from ${delivery.ns.id}`);
     }
   } else if (icmpError) {
-    runLeg(
-      icmpError.packet.l4.kind === 'tcp' ? 'reply' : 'icmp-error',
-      icmpError.ns,
-      icmpError.packet,
-      icmpError.packet.l4.kind === 'tcp'
-        ? `TCP reset from ${icmpError.ns.id} (REJECT --reject-with tcp-reset) to ${icmpError.packet.ip.dst}`
-        : `ICMP ${describeIcmpShort(icmpError.packet.l4 as IcmpHeader)} from ${icmpError.ns.id} to ${icmpError.packet.ip.dst}`,
-      true,
-    );
+    runIcmpErrorLeg(runLeg, icmpError);
   }
 
   return {
     version: TRACE_FORMAT_VERSION,
     from: spec.from,
     to: spec.to,
+    ...(resolution ? { resolution } : {}),
     flow,
     seed,
     events: ctx.events,
     legs,
   };
+}
+
+type RunLeg = (
+  kind: LegKind,
+  ns: Netns,
+  packet: IpPacket,
+  summary: string,
+  extra?: { afterStart?: () => void; finish?: (v: Verdict) => Verdict },
+) => Verdict;
+
+/** The ICMP error (or TCP reset) a router, host or REJECT rule sent back, as a leg of its own. */
+function runIcmpErrorLeg(runLeg: RunLeg, icmpError: { ns: Netns; packet: IpPacket }): Verdict {
+  return runLeg(
+    icmpError.packet.l4.kind === 'tcp' ? 'reply' : 'icmp-error',
+    icmpError.ns,
+    icmpError.packet,
+    icmpError.packet.l4.kind === 'tcp'
+      ? `TCP reset from ${icmpError.ns.id} (REJECT --reject-with tcp-reset) to ${icmpError.packet.ip.dst}`
+      : `ICMP ${describeIcmpShort(icmpError.packet.l4 as IcmpHeader)} from ${icmpError.ns.id} to ${icmpError.packet.ip.dst}`,
+  );
+}
+
+// ───────────────────────────── name resolution ─────────────────────────────
+
+/** The stub resolver walks model: glibc's (musl's differences are in resolver.ts and the docs). */
+const STUB_RESOLVER = 'glibc' as const;
+const DNS_PORT = 53;
+
+/** `to` as a DNS name: no kind/ prefix and not an address (db-service, api.prod:8080, example.com.). */
+function dnsNameTarget(text: string): { name: string; port: number | null } | null {
+  let body = text.trim();
+  let port: number | null = null;
+  const m = /^(.*):(\d{1,5})$/.exec(body);
+  if (m) {
+    body = m[1]!;
+    port = Number(m[2]);
+  }
+  if (body.includes('/') || body.includes(':') || /^[\d.]+$/.test(body)) return null;
+  if (port !== null && (port < 1 || port > 65535)) throw new EngineError(`"${text}": port must be 1-65535`);
+  const problem = validateDnsName(body);
+  if (problem) throw new EngineError(`"${body.length > 60 ? `${body.slice(0, 60)}…` : body}": ${problem}`);
+  return { name: body, port };
+}
+
+/** The resolv.conf the sending process reads: its pod's (as kubelet wrote it), else its node's. */
+function resolverSetupFor(model: ClusterModel, srcNs: Netns, fromText: string): ResolverSetup {
+  const ref = fromText.trim();
+  const named = ref.startsWith('pod/') ? ref.slice(4) : ref;
+  const [a, b] = named.split('/');
+  const pod =
+    model.pods.find((p) => !p.hostNetwork && `pod/${p.namespace}/${p.name}` === srcNs.id) ??
+    model.pods.find((p) => (b === undefined ? p.name === a : p.namespace === a && p.name === b));
+  if (pod && (srcNs.kind === 'pod' || pod.hostNetwork)) return podResolvConf(model, pod);
+  if (srcNs.kind === 'node') return nodeResolvConf(model);
+  return {
+    conf: model.nodeResolvConf,
+    why: 'a host outside the cluster: its resolv.conf names the same resolver as the nodes’',
+  };
+}
+
+interface Served {
+  readonly ns: Netns;
+  readonly packet: IpPacket;
+  readonly server: DnsServer;
+  readonly answer: ServerAnswer;
+}
+
+function udpDns(src: Ip, sport: number, dst: Ip, dport: number, dns: DnsMessage): IpPacket {
+  return {
+    ip: {
+      src,
+      dst,
+      ttl: DEFAULT_TTL,
+      protocol: 'udp',
+      // Linux sets DF on UDP when path MTU discovery is on (ip_no_pmtu_disc=0, IP_PMTUDISC_WANT).
+      df: true,
+      length: IPV4_HEADER_LEN + UDP_HEADER_LEN + dnsMessageLength(dns),
+    },
+    l4: { kind: 'udp', sport, dport },
+    dns,
+  };
+}
+
+function ephemeralPort(rng: () => number): number {
+  return EPHEMERAL_LOW + Math.floor(rng() * (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
+}
+
+/** The address an answer gives for the name: the first A record (after any CNAMEs it follows). */
+function addressIn(m: DnsMessage): Ip | null {
+  for (const rr of m.answer) if (rr.type === 'A' && 'address' in rr.data) return rr.data.address as Ip;
+  return null;
+}
+
+function dnsDecision(server: string, query: DnsMessage, r: ServerAnswer): Decision {
+  const q = query.question[0];
+  const question = q ? `${q.name} IN ${q.type}` : '(no question)';
+  if (r.kind === 'forward')
+    return {
+      kind: 'dns',
+      server,
+      question,
+      rcode: null,
+      answer: [],
+      authority: [],
+      steps: r.steps,
+      forwardTo: r.upstream,
+    };
+  return {
+    kind: 'dns',
+    server,
+    question,
+    rcode: r.response.rcode,
+    answer: r.response.answer.map(formatRecord),
+    authority: r.response.authority.map(formatRecord),
+    steps: r.steps,
+    forwardTo: null,
+  };
+}
+
+function describeAnswer(m: DnsMessage): string {
+  if (m.rcode !== 'NOERROR') return m.rcode;
+  if (m.answer.length === 0) return 'NOERROR, no records (NODATA)';
+  return m.answer.map((rr) => `${rr.type} ${formatRdata(rr)}`).join(', ');
+}
+
+/**
+ * getaddrinfo(name) in the sending process: glibc's search-list loop (resolver.ts), each attempt a UDP query
+ * for A to the first nameserver and its answer, walked through the network like any packet (kube-proxy
+ * DNATs the kube-dns ClusterIP to a CoreDNS pod; conntrack un-DNATs the answer). CoreDNS answers cluster
+ * names itself and forwards the rest to its own upstream, which is walked too.
+ */
+function resolveName(
+  ctx: WalkContext,
+  runLeg: RunLeg,
+  srcNs: Netns,
+  fromText: string,
+  name: string,
+  rng: () => number,
+): Resolution {
+  const world = ctx.world;
+  const model = world.model;
+  if (!model) throw new EngineError(`"${name}": this world has no scenario to resolve names with`);
+  const setup = resolverSetupFor(model, srcNs, fromText);
+  const conf = setup.conf;
+  const resolvConf = formatResolvConf(conf);
+  const candidates = searchCandidates(name, conf, STUB_RESOLVER);
+  const { timeout, attempts } = resolverOptions(conf);
+  const done = (address: Ip | null, error: string | null): Resolution => ({
+    name,
+    resolvConf,
+    candidates,
+    address,
+    error,
+  });
+  const nameserver = conf.nameservers[0];
+  if (nameserver === undefined)
+    throw new EngineError(
+      `"${name}": ${srcNs.id}'s resolv.conf has no nameserver, so nothing can be resolved`,
+    );
+  const resolverSays = (
+    candidate: string,
+    outcome: 'try' | 'use' | 'next' | 'fail',
+    address: Ip | null,
+    summary: string,
+    pkt: IpPacket,
+  ) =>
+    ctx.decide(
+      srcNs,
+      { kind: 'resolver', name, resolvConf, candidates, candidate, outcome, address },
+      summary,
+      pkt,
+    );
+  const timedOut = `no answer within timeout:${timeout} s, ${attempts} attempts: getaddrinfo fails with "Temporary failure in name resolution" (EAI_AGAIN)`;
+
+  for (let i = 0; i < candidates.length; i++) {
+    const candidate = candidates[i]!;
+    const query = makeQuery(candidate, 'A', Math.floor(rng() * 65536));
+    const src = sourceFor(srcNs, nameserver) ?? '0.0.0.0';
+    const packet = udpDns(src, ephemeralPort(rng), nameserver, DNS_PORT, query);
+    ctx.request = packet;
+    let served = null as Served | null;
+    runLeg(
+      'dns-query',
+      srcNs,
+      packet,
+      `DNS query A? ${candidate} → ${nameserver}:53 (${i + 1} of ${candidates.length})`,
+      {
+        afterStart: () =>
+          resolverSays(
+            candidate,
+            'try',
+            null,
+            `${i === 0 ? `${setup.why}. ` : ''}try ${candidate} (${i + 1} of ${candidates.length}, ndots:${resolverOptions(conf).ndots})`,
+            packet,
+          ),
+        finish: (v) => {
+          const d = ctx.delivery as WalkContext['delivery'];
+          if (d?.listening && d.packet.dns) {
+            const server = dnsServerIn(world, d.ns);
+            if (server) {
+              const l4 = d.packet.l4 as { sport: number };
+              const answer = answerQuery(
+                model,
+                server,
+                d.packet.dns,
+                { ip: d.packet.ip.src, port: l4.sport },
+                rng,
+              );
+              served = { ns: d.ns, packet: d.packet, server, answer };
+              ctx.decide(
+                d.ns,
+                dnsDecision(server.label, d.packet.dns, answer),
+                answer.kind === 'forward'
+                  ? `${server.label}: ${candidate} is not its zone's, forward to ${answer.upstream}`
+                  : `${server.label} answers ${describeAnswer(answer.response)}`,
+                d.packet,
+              );
+              return v;
+            }
+          }
+          if (!ctx.icmpError && !(d && !d.listening)) {
+            // A query a NetworkPolicy dropped: the classic mistake of isolating egress without allowing DNS.
+            const denied = [...ctx.events]
+              .reverse()
+              .find(
+                (e) =>
+                  e.leg === ctx.leg &&
+                  e.type === 'decide' &&
+                  e.decision.kind === 'policy' &&
+                  e.decision.result === 'denied',
+              );
+            const why =
+              denied?.type === 'decide' && denied.decision.kind === 'policy'
+                ? `the query was dropped by NetworkPolicy (${denied.decision.direction} of ${denied.decision.pod}): when egress is isolated, DNS to kube-system's CoreDNS on 53/UDP must be allowed explicitly. ${timedOut}`
+                : timedOut;
+            resolverSays(candidate, 'fail', null, why, packet);
+          }
+          return v;
+        },
+      },
+    );
+    const got = served;
+    if (!got) {
+      // An ICMP error (port unreachable, a REJECT) is walked back; glibc takes it as a refused server.
+      const d = ctx.delivery as WalkContext['delivery'];
+      const icmpError = ctx.icmpError as WalkContext['icmpError'];
+      const back =
+        icmpError ?? (d && !d.listening ? { ns: d.ns, packet: replyTo(d.packet, false, rng)! } : null);
+      const refused =
+        'the nameserver refused (ICMP error): no other nameserver answers, so getaddrinfo fails with "Temporary failure in name resolution" (EAI_AGAIN)';
+      if (back) {
+        runLeg(
+          back.packet.l4.kind === 'icmp' ? 'icmp-error' : 'reply',
+          back.ns,
+          back.packet,
+          `ICMP error from ${back.ns.id} to ${back.packet.ip.dst}`,
+          {
+            finish: (v) => {
+              if (v.kind === 'delivered') resolverSays(candidate, 'fail', null, refused, back.packet);
+              return v;
+            },
+          },
+        );
+        return done(null, 'Temporary failure in name resolution (EAI_AGAIN)');
+      }
+      if (d?.listening) {
+        // Something listens on 53 but is not a DNS server of this scenario: the query goes unanswered.
+        return done(null, 'Temporary failure in name resolution (EAI_AGAIN)');
+      }
+      return done(null, 'Temporary failure in name resolution (EAI_AGAIN)');
+    }
+
+    let response: DnsMessage;
+    if (got.answer.kind === 'forward') {
+      const upstreamReply = forwardUpstream(ctx, runLeg, got.ns, got.server, got.answer, rng, model);
+      response = got.answer.complete(upstreamReply).response;
+    } else {
+      response = got.answer.response;
+    }
+
+    // The server answers from the address the query reached (after kube-proxy's DNAT) to the sender.
+    const l4 = got.packet.l4 as { sport: number; dport: number };
+    const answerPacket = udpDns(got.packet.ip.dst, l4.dport, got.packet.ip.src, l4.sport, response);
+    ctx.request = packet;
+    let outcome = 'lost' as 'use' | 'next' | 'fail' | 'lost';
+    const address = addressIn(response);
+    runLeg(
+      'dns-response',
+      got.ns,
+      answerPacket,
+      `DNS answer ${describeAnswer(response)} for ${candidate} from ${got.ns.id}`,
+      {
+        finish: (v) => {
+          const d = ctx.delivery as WalkContext['delivery'];
+          if (!(d && d.ns === srcNs && v.kind === 'delivered')) {
+            resolverSays(candidate, 'fail', null, timedOut, answerPacket);
+            return v;
+          }
+          outcome = afterAnswer(STUB_RESOLVER, response.rcode, address !== null);
+          const last = i === candidates.length - 1;
+          if (outcome === 'use') {
+            resolverSays(candidate, 'use', address, `${candidate} is ${address}: connect to it`, d.packet);
+            return v;
+          }
+          if (outcome === 'next' && !last) {
+            resolverSays(
+              candidate,
+              'next',
+              null,
+              `${describeAnswer(response)} for ${candidate}: try the next candidate, ${candidates[i + 1]}`,
+              d.packet,
+            );
+            return v;
+          }
+          const why =
+            outcome === 'next'
+              ? `${describeAnswer(response)} for the last candidate: getaddrinfo fails with "Name or service not known" (EAI_NONAME)`
+              : `${describeAnswer(response)}: glibc stops searching, getaddrinfo fails`;
+          resolverSays(candidate, 'fail', null, why, d.packet);
+          return verdict('unresolved', srcNs, why);
+        },
+      },
+    );
+    const final = outcome;
+    if (final === 'use') return done(address, null);
+    if (final === 'lost') return done(null, 'Temporary failure in name resolution (EAI_AGAIN)');
+    if (final === 'fail') return done(null, `${response.rcode}: getaddrinfo fails`);
+  }
+  return done(null, 'Name or service not known (EAI_NONAME)');
+}
+
+/** CoreDNS's forward plugin: the query goes to the upstream (a new UDP flow from the CoreDNS pod, which
+ *  flannel masquerades and the cloud NAT maps like any pod egress), and its answer comes back. Returns the
+ *  upstream's answer, or null when none arrived (CoreDNS then answers SERVFAIL). */
+function forwardUpstream(
+  ctx: WalkContext,
+  runLeg: RunLeg,
+  coreNs: Netns,
+  core: DnsServer,
+  fwd: Extract<ServerAnswer, { kind: 'forward' }>,
+  rng: () => number,
+  model: ClusterModel,
+): DnsMessage | null {
+  const src = sourceFor(coreNs, fwd.upstream) ?? '0.0.0.0';
+  const packet = udpDns(src, ephemeralPort(rng), fwd.upstream, DNS_PORT, fwd.query);
+  ctx.request = packet;
+  let served = null as { ns: Netns; packet: IpPacket; answer: DnsMessage } | null;
+  const q = fwd.query.question[0];
+  runLeg(
+    'dns-query',
+    coreNs,
+    packet,
+    `${core.label} forwards ${q?.type ?? ''}? ${q?.name ?? ''} to ${fwd.upstream}:53`,
+    {
+      finish: (v) => {
+        const d = ctx.delivery as WalkContext['delivery'];
+        const server = d?.listening && d.packet.dns ? dnsServerIn(ctx.world, d.ns) : null;
+        if (d && server) {
+          const l4 = d.packet.l4 as { sport: number };
+          const r = answerQuery(model, server, d.packet.dns!, { ip: d.packet.ip.src, port: l4.sport }, rng);
+          ctx.decide(
+            d.ns,
+            dnsDecision(server.label, d.packet.dns!, r),
+            `${server.label} answers ${r.kind === 'answer' ? describeAnswer(r.response) : 'by forwarding'}`,
+            d.packet,
+          );
+          if (r.kind === 'answer') served = { ns: d.ns, packet: d.packet, answer: r.response };
+        }
+        return v;
+      },
+    },
+  );
+  const got = served;
+  if (!got) return null;
+  const l4 = got.packet.l4 as { sport: number; dport: number };
+  const back = udpDns(got.packet.ip.dst, l4.dport, got.packet.ip.src, l4.sport, got.answer);
+  let arrived = false as boolean;
+  runLeg(
+    'dns-response',
+    got.ns,
+    back,
+    `DNS answer ${describeAnswer(got.answer)} from ${got.ns.id} to ${core.label}`,
+    {
+      finish: (v) => {
+        const d = ctx.delivery as WalkContext['delivery'];
+        arrived = v.kind === 'delivered' && d?.ns === coreNs;
+        if (arrived)
+          ctx.decide(
+            coreNs,
+            {
+              kind: 'dns',
+              server: core.label,
+              question: q ? `${q.name} IN ${q.type}` : '',
+              rcode: got.answer.rcode,
+              answer: got.answer.answer.map(formatRecord),
+              authority: got.answer.authority.map(formatRecord),
+              steps: [
+                'forward: the upstream answered; the cache plugin keeps the answer for its TTL',
+                'CoreDNS sends it on to the client',
+              ],
+              forwardTo: null,
+            },
+            `${core.label} passes the upstream's answer on`,
+            d!.packet,
+          );
+        return v;
+      },
+    },
+  );
+  return arrived ? got.answer : null;
 }
 
 function describeEnds(p: IpPacket): string {
@@ -540,7 +993,10 @@ function hookPoint(
   io: { in: string; out: string; nextHop?: string; bridged?: boolean },
 ): { packet: IpPacket; ipvsResend?: true } | { verdict: Verdict } {
   const o: HookOutcome = runHook(ctx, ns, hook, pkt, io);
-  if (o.kind === 'accept') return { packet: o.packet };
+  if (o.kind === 'accept') {
+    const denied = enforcePolicy(ctx, ns, hook, o.packet);
+    return denied ? { verdict: denied } : { packet: o.packet };
+  }
   if (o.kind === 'ipvs-resend') return { packet: o.packet, ipvsResend: true };
   if (o.kind === 'drop') return { verdict: verdict('dropped', ns, o.reason) };
   if (o.kind === 'ipvs-icmp')
@@ -570,6 +1026,120 @@ function hookPoint(
   return {
     verdict: sendIcmpError(ctx, ns, pkt, 3, code, 'unreachable', `${o.reason}: ICMP ${o.with} sent back`),
   };
+}
+
+/**
+ * NetworkPolicy where a node's policy agent enforces it with iptables (kube-router's and Calico's iptables
+ * dataplanes): at the top of the filter table's FORWARD (bridged frames too, through br_netfilter), INPUT and
+ * OUTPUT hooks. Packets of an established connection pass on conntrack state; a new connection is checked
+ * against the egress policies of a source pod on this node and the ingress policies of a destination pod on
+ * this node, with addresses as they are here (after kube-proxy's DNAT, before any SNAT). Traffic from a pod's
+ * own node is always allowed in (the NetworkPolicy documentation; kubelet's probes depend on it). A denied
+ * packet is dropped (Calico's behaviour; kube-router answers with a REJECT instead).
+ * Modelled on the policy semantics (netpol.ts), not on either agent's chain layout.
+ */
+function enforcePolicy(ctx: WalkContext, ns: Netns, hook: Hook, pkt: IpPacket): Verdict | null {
+  const model = ctx.world.model;
+  if (!model || model.networkPolicies.length === 0 || ns.kind !== 'node') return null;
+  if (hook !== 'FORWARD' && hook !== 'INPUT' && hook !== 'OUTPUT') return null;
+  const localPod = (ip: Ip) => {
+    const p = policyEndpoint(model, ip).pod;
+    return p && p.nodeName === ns.node ? p : null;
+  };
+  const srcPod = hook === 'OUTPUT' ? null : localPod(pkt.ip.src);
+  const dstPod = hook === 'INPUT' ? null : localPod(pkt.ip.dst);
+  if (!srcPod && !dstPod) return null;
+  const protocol = pkt.l4.kind;
+  const port = pkt.l4.kind === 'icmp' ? null : pkt.l4.dport;
+  const what = `${protocol.toUpperCase()}${port === null ? '' : ` ${port}`}`;
+  const say = (
+    direction: 'ingress' | 'egress',
+    pod: PodModel,
+    result: 'allowed' | 'denied' | 'not-isolated' | 'established',
+    policies: readonly string[],
+    rule: string | null,
+    reason: string,
+  ) =>
+    ctx.decide(
+      ns,
+      { kind: 'policy', direction, pod: `${pod.namespace}/${pod.name}`, result, policies, rule, reason },
+      `NetworkPolicy ${direction} of ${pod.namespace}/${pod.name}: ${reason}`,
+      pkt,
+    );
+  const ct = ctx.transit.get(ns.id)?.ct ?? null;
+  if (ct && (ct.related || ct.direction === 'reply' || ct.entry.seenReply)) {
+    for (const [direction, pod] of [
+      ['egress', srcPod],
+      ['ingress', dstPod],
+    ] as const) {
+      if (!pod) continue;
+      const selecting = policiesSelecting(model, pod, direction === 'egress' ? 'Egress' : 'Ingress');
+      if (selecting.length)
+        say(
+          direction,
+          pod,
+          'established',
+          selecting,
+          null,
+          `${ct.related ? 'RELATED' : 'ESTABLISHED'} (conntrack): part of an allowed connection, no rule is consulted`,
+        );
+    }
+    return null;
+  }
+  const ruleName = (m: PolicyMatch | null, dir: 'ingress' | 'egress') =>
+    m ? `${m.policy} ${dir}[${m.rule}]` : null;
+  if (srcPod) {
+    const v = evaluateEgress(model, srcPod, policyEndpoint(model, pkt.ip.dst), protocol, port);
+    if (v.isolated || v.selecting.length) {
+      const rule = ruleName(v.allowedBy, 'egress');
+      say(
+        'egress',
+        srcPod,
+        v.allowed ? 'allowed' : 'denied',
+        v.selecting,
+        rule,
+        v.allowed ? `${what} to ${pkt.ip.dst} allowed by ${rule}` : v.reason,
+      );
+      if (!v.allowed)
+        return verdict(
+          'dropped',
+          ns,
+          `NetworkPolicy: ${srcPod.namespace}/${srcPod.name} may not send ${what} to ${pkt.ip.dst} (${v.reason})`,
+        );
+    }
+  }
+  if (dstPod) {
+    const v = evaluateIngress(model, dstPod, policyEndpoint(model, pkt.ip.src), protocol, port);
+    if (v.isolated || v.selecting.length) {
+      if (hook === 'OUTPUT') {
+        say(
+          'ingress',
+          dstPod,
+          'allowed',
+          v.selecting,
+          null,
+          `from its own node ${ns.node ?? ''}: always allowed`,
+        );
+        return null;
+      }
+      const rule = ruleName(v.allowedBy, 'ingress');
+      say(
+        'ingress',
+        dstPod,
+        v.allowed ? 'allowed' : 'denied',
+        v.selecting,
+        rule,
+        v.allowed ? `${what} from ${pkt.ip.src} allowed by ${rule}` : v.reason,
+      );
+      if (!v.allowed)
+        return verdict(
+          'dropped',
+          ns,
+          `NetworkPolicy: ${dstPod.namespace}/${dstPod.name} does not accept ${what} from ${pkt.ip.src} (${v.reason})`,
+        );
+    }
+  }
+  return null;
 }
 
 /** REJECT --reject-with types and their ICMP codes (net/ipv4/netfilter/ipt_REJECT.c). */

@@ -2,7 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatCidr } from './addr.ts';
 import { hostVethName, macOf, planWorld } from './cni.ts';
+import { flannelDefaults, nodeIptablesSave } from './cniRules.ts';
 import { buildWorld } from './index.ts';
+import { formatIptablesSave, parseIptablesSave } from './iptables.ts';
+import { kubeProxyInputFromModel, kubeProxyIptablesSave } from './kubeproxy.ts';
 import { formatRoute } from './route.ts';
 import {
   EngineError,
@@ -15,7 +18,7 @@ import {
 } from './world.ts';
 import type { ClusterModel, CniMode } from '../scenario/model.ts';
 import { ALL_CNI_MODES, clusterModelArb } from '../../test/fixtures/arbitraries.ts';
-import { pod, threeNodes } from '../../test/fixtures/models.ts';
+import { pod, service, threeNodes, threeNodesWithServices } from '../../test/fixtures/models.ts';
 
 const V1 = hostVethName({ namespace: 'default', name: 'client' });
 const V2 = hostVethName({ namespace: 'default', name: 'web' });
@@ -441,6 +444,96 @@ describe('properties of random clusters', () => {
       }),
       { numRuns: 50 },
     );
+  });
+});
+
+describe('a unit built the fast way is the unit built op by op', () => {
+  /** Everything a namespace holds, as plain data (maps as their entries, in order). */
+  function picture(ns: Netns): unknown {
+    return {
+      id: ns.id,
+      kind: ns.kind,
+      node: ns.node,
+      label: ns.label,
+      listen: ns.listen,
+      devices: [...ns.devices.values()].map((d) => (d.kind === 'vxlan' ? { ...d, fdb: [...d.fdb] } : d)),
+      local: ns.local.routes(),
+      main: ns.main.routes(),
+      neigh: [...ns.neigh].map(([dev, t]) => [dev, [...t]]),
+      ipForward: ns.ipForward,
+      bridgeNfCallIptables: ns.bridgeNfCallIptables,
+      ruleset: ns.ruleset,
+      saved: ns.ruleset && formatIptablesSave(ns.ruleset),
+      ruleErrors: ns.ruleErrors,
+      ipvs: ns.ipvs,
+      ipsets: ns.ipsets,
+      ops: ns.ops,
+    };
+  }
+  /** The world as the ops build it one by one: a plan whose opsOf is wrapped has no fast way. */
+  function opByOp(model: ClusterModel): World {
+    const plan = planWorld(model);
+    return new World(model.name, model.description, model.cni, { ...plan, opsOf: (u) => plan.opsOf(u) });
+  }
+  function expectSame(model: ClusterModel): void {
+    const plan = planWorld(model);
+    const fast = buildWorld(model).allNetns();
+    expect(fast.map(picture)).toEqual(opByOp(model).allNetns().map(picture));
+    // Each namespace lists the ops its unit's plan has for it.
+    for (const ns of fast)
+      expect(ns.ops).toEqual(plan.opsOf(plan.unitOf(ns.id)!).filter((op) => op.netns === ns.id));
+    // A node's rules are those of kube-proxy's, kubelet's and flannel's text, printed and parsed.
+    if ((model.extra.kubeProxy?.mode ?? 'iptables') !== 'iptables') return;
+    for (const n of model.nodes) {
+      const ns = fast.find((x) => x.id === `node/${n.name}`)!;
+      const text = nodeIptablesSave({
+        kubeProxy: kubeProxyIptablesSave(kubeProxyInputFromModel(model, n.name)),
+        flannel: model.cni.startsWith('flannel')
+          ? flannelDefaults(formatCidr(model.clusterCIDR), formatCidr(n.podCIDR))
+          : null,
+      });
+      const restore = ns.ops.find((op) => op.op === 'iptables-restore');
+      expect(restore?.op === 'iptables-restore' && restore.text).toBe(text);
+      const parsed = parseIptablesSave(text);
+      expect(ns.ruleErrors).toEqual(
+        parsed.errors.map((e) => `${restore!.writer} line ${e.line}: ${e.message}`),
+      );
+      expect(ns.ruleset).toEqual(parsed.ruleset);
+    }
+  }
+
+  it.each(ALL_CNI_MODES)('%s: the default model', (cni) => expectSame(threeNodes(cni)));
+
+  it.each(ALL_CNI_MODES)('%s: Services, one with a Local policy (node-specific rules)', (cni) => {
+    const web = service('default', 'web', {
+      clusterIP: '10.96.0.20',
+      port: 80,
+      type: 'NodePort',
+      nodePort: 30080,
+    });
+    const db = service('default', 'db', {
+      clusterIP: '10.96.0.30',
+      port: 3306,
+      type: 'NodePort',
+      nodePort: 30306,
+      externalTrafficPolicy: 'Local',
+    });
+    expectSame(
+      threeNodesWithServices(cni, [
+        { service: web, endpoints: ['web', 'web-2'] },
+        { service: db, endpoints: ['db'] },
+      ]),
+    );
+  });
+
+  it('kube-proxy in ipvs mode', () => {
+    const web = service('default', 'web', { clusterIP: '10.96.0.20', port: 80 });
+    const m = threeNodesWithServices('flannel-vxlan', [{ service: web, endpoints: ['web', 'web-2'] }]);
+    expectSame({ ...m, extra: { ...m.extra, kubeProxy: { mode: 'ipvs', masqueradeAll: false } } });
+  });
+
+  it('any generated model', () => {
+    fc.assert(fc.property(clusterModelArb, expectSame), { numRuns: 40 });
   });
 });
 

@@ -22,12 +22,16 @@ import type {
   ClusterModel,
   CniMode,
   ContainerPort,
+  DnsPolicy,
   EndpointModel,
   EndpointSliceModel,
   GatewayModel,
   HostModel,
+  NetworkPolicyModel,
   NodeModel,
+  PodDnsConfig,
   PodModel,
+  ResolvConfModel,
   ServiceModel,
   ServicePortModel,
   WalkModel,
@@ -79,6 +83,8 @@ export interface RawPod {
   readonly ports: ContainerPort[];
   readonly podIP: Ip | null;
   readonly ready: boolean;
+  readonly dnsPolicy: DnsPolicy;
+  readonly dnsConfig: PodDnsConfig | null;
 }
 
 export interface RawServicePort {
@@ -121,6 +127,8 @@ export interface RawHost {
   readonly name: string | null;
   readonly ip: Ip | null;
   readonly listen: number[];
+  readonly names: string[];
+  readonly dnsServer: boolean;
 }
 
 export interface RawWalk {
@@ -153,6 +161,7 @@ export interface RawCluster {
   readonly internet: Cidr | null;
   readonly hosts: RawHost[];
   readonly walks: RawWalk[];
+  readonly nodeResolvConf: ResolvConfModel | null;
 }
 
 export interface RawKubeProxy {
@@ -160,6 +169,22 @@ export interface RawKubeProxy {
   readonly mode: 'iptables' | 'ipvs';
   readonly clusterCIDR: Cidr | null;
   readonly masqueradeAll: boolean;
+}
+
+/** A v1 Namespace document. */
+export interface RawNamespace {
+  readonly origin: Origin;
+  readonly namespace: null;
+  readonly name: string;
+  readonly labels: Record<string, string>;
+}
+
+/** A NetworkPolicy, already validated on its own by parse.ts (nothing in it refers to other objects). */
+export interface RawNetworkPolicy {
+  readonly origin: Origin;
+  readonly namespace: string;
+  readonly name: string;
+  readonly policy: NetworkPolicyModel;
 }
 
 export interface RawNamed {
@@ -170,12 +195,12 @@ export interface RawNamed {
 
 export interface RawScenario {
   cluster: RawCluster | null;
-  namespaces: RawNamed[];
+  namespaces: RawNamespace[];
   nodes: RawNode[];
   pods: RawPod[];
   services: RawService[];
   endpointSlices: RawEndpointSlice[];
-  networkPolicies: (RawNamed & { readonly value: unknown })[];
+  networkPolicies: RawNetworkPolicy[];
   corefile: string | null;
   kubeProxy: RawKubeProxy | null;
   /** Namespaces named by objects of kinds that are otherwise ignored or kept as is (e.g. kube-system). */
@@ -213,20 +238,25 @@ export type WalkTarget =
   | { readonly kind: 'host'; readonly name: string }
   /** svc/<namespace>/<name>: the Service's ClusterIP (what a client of the Service connects to). */
   | { readonly kind: 'service'; readonly namespace: string; readonly name: string }
-  | { readonly kind: 'ip'; readonly ip: Ip };
+  | { readonly kind: 'ip'; readonly ip: Ip }
+  /** A DNS name the source resolves first (`to` only): db-service, db-service.prod, example.com. */
+  | { readonly kind: 'name'; readonly name: string };
 
 export type WalkRef = { readonly target: WalkTarget; readonly port: number | null };
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const REF_SYNTAX =
-  'expected pod/<namespace>/<name>, svc/<namespace>/<name>, node/<name>, host/<name>, a pod name or an IPv4 address';
+  'expected pod/<namespace>/<name>, svc/<namespace>/<name>, node/<name>, host/<name>, an IPv4 address, a pod name (as the source) or a DNS name (as the destination)';
+/** A DNS name as a stub resolver accepts it: 1-63-character labels, 253 characters, an optional final dot. */
+const DNS_NAME_RE =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /**
  * Parses a walk endpoint: pod/<ns>/<name>, node/<name>, host/<name>, a bare pod name or an IPv4 address,
  * each optionally followed by ":port". Returns an error message for text that is not one of these.
  * (Whether the object exists is checked by the caller.)
  */
-export function parseWalkRef(text: string): WalkRef | string {
+export function parseWalkRef(text: string, role: 'from' | 'to' = 'from'): WalkRef | string {
   if ((text.match(/:/g) ?? []).length > 1) return `"${text}": IPv6 is not modelled yet`;
   let body = text;
   let port: number | null = null;
@@ -248,6 +278,14 @@ export function parseWalkRef(text: string): WalkRef | string {
     return { target: { kind: parts[0], name: parts[1] }, port };
   if (parts.length === 1 && /^[\d.]+$/.test(body)) {
     return isIp(body) ? { target: { kind: 'ip', ip: body }, port } : `"${body}" is not an IPv4 address`;
+  }
+  // As the destination a bare name is what a program would be given: a DNS name, resolved by the source's
+  // resolver (a pod's resolv.conf search list turns `db-service` into db-service.<ns>.svc.cluster.local).
+  if (parts.length === 1 && role === 'to') {
+    if (DNS_NAME_RE.test(body)) return { target: { kind: 'name', name: body }, port };
+    if (body.replace(/\.$/, '').length > 253)
+      return `"${body.slice(0, 40)}…": a DNS name has at most 253 characters`;
+    return `"${body}": a DNS name has labels of 1-63 letters, digits, "-" or "_", separated by dots`;
   }
   if (parts.length === 1 && named(body))
     return { target: { kind: 'pod', namespace: null, name: body }, port };
@@ -397,8 +435,9 @@ export function buildModel(raw: RawScenario, log: IssueSink): ClusterModel | nul
     nodes,
     log,
   );
-  const policies = dedupe(log, raw.networkPolicies, (p) => `${p.namespace ?? ''}/${p.name}`, 'NetworkPolicy');
+  const policies = dedupe(log, raw.networkPolicies, (p) => `${p.namespace}/${p.name}`, 'NetworkPolicy');
   const namespaces = collectNamespaces(raw, log);
+  const namespaceLabels = namespaceLabelsOf(raw, namespaces);
   const walks = buildWalks(raw.cluster, pods, nodes, hosts, services, log);
 
   if (!settings.nodeNetwork) return null;
@@ -412,10 +451,22 @@ export function buildModel(raw: RawScenario, log: IssueSink): ClusterModel | nul
     clusterCIDR: settings.clusterCIDR,
     serviceCIDR: settings.serviceCIDR,
     clusterDomain: c?.clusterDomain ?? DEFAULTS.clusterDomain,
+    clusterDNS: clusterDnsOf(services, settings.serviceCIDR),
+    nodeResolvConf: c?.nodeResolvConf ?? {
+      // Without a stated resolv.conf, nodes use the scenario's DNS server host (as a cloud VPC resolver).
+      nameservers: hosts
+        .filter((h) => h.dnsServer)
+        .map((h) => h.ip)
+        .slice(0, 3),
+      searches: [],
+      options: [],
+    },
     nodeNetwork: settings.nodeNetwork,
     gateway,
     internet: settings.internet,
     namespaces,
+    namespaceLabels,
+    networkPolicies: policies.map((p) => p.policy),
     nodes: nodes.map((n) => n.value),
     pods: pods.map((p) => p.value),
     services: services.map((s) => s.value),
@@ -423,13 +474,19 @@ export function buildModel(raw: RawScenario, log: IssueSink): ClusterModel | nul
     hosts,
     walks,
     extra: {
-      networkPolicies: policies.map((p) => p.value),
       corefile: raw.corefile,
       kubeProxy: raw.kubeProxy
         ? { mode: raw.kubeProxy.mode, masqueradeAll: raw.kubeProxy.masqueradeAll }
         : null,
     },
   };
+}
+
+/** kubelet's --cluster-dns: the kube-dns Service's ClusterIP, else kubeadm's choice (the 10th address of the
+ *  service CIDR, cmd/kubeadm/app/constants GetDNSIP). */
+function clusterDnsOf(services: readonly Built<ServiceModel>[], serviceCIDR: Cidr): Ip {
+  const kubeDns = services.find((s) => s.value.namespace === 'kube-system' && s.value.name === 'kube-dns');
+  return kubeDns?.value.clusterIP ?? nthAddress(serviceCIDR, 10);
 }
 
 /** The cluster-wide prefixes, with defaults, and their mutual consistency. */
@@ -565,7 +622,15 @@ function buildHosts(
     }
     if (problem) log.error(c.origin, [...path, 'ip'], problem);
     book.claim(h.ip, `host ${h.name}`, c.origin, [...path, 'ip']);
-    if (network) hosts.push({ name: h.name, ip: h.ip, network, listen: h.listen });
+    if (network)
+      hosts.push({
+        name: h.name,
+        ip: h.ip,
+        network,
+        listen: h.listen,
+        names: h.names,
+        dnsServer: h.dnsServer,
+      });
   }
   return hosts;
 }
@@ -791,6 +856,8 @@ function buildPods(
         labels: pod.labels,
         ports: pod.ports,
         ready: pod.ready,
+        dnsPolicy: pod.dnsPolicy,
+        dnsConfig: pod.dnsConfig,
         allocated,
       },
     });
@@ -1019,15 +1086,24 @@ function buildEndpointSlices(
   return slices;
 }
 
+/** The label the API server sets on every Namespace to its name (NamespaceDefaultLabelName, GA in 1.22);
+ *  it overrides whatever the document says, so namespaceSelectors can always name a namespace. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+function namespaceLabelsOf(
+  raw: RawScenario,
+  namespaces: readonly string[],
+): Record<string, Readonly<Record<string, string>>> {
+  const declared = new Map(raw.namespaces.map((n) => [n.name, n.labels] as const));
+  return Object.fromEntries(
+    namespaces.map((ns) => [ns, { ...declared.get(ns), [NAMESPACE_NAME_LABEL]: ns }] as const),
+  );
+}
+
 function collectNamespaces(raw: RawScenario, log: IssueSink): string[] {
   const out = new Set<string>(['default']);
   for (const ns of dedupe(log, raw.namespaces, (n) => n.name, 'Namespace')) out.add(ns.name);
-  const used = [
-    ...raw.pods,
-    ...raw.services,
-    ...raw.endpointSlices,
-    ...raw.networkPolicies.filter((p) => p.namespace !== null),
-  ];
+  const used = [...raw.pods, ...raw.services, ...raw.endpointSlices, ...raw.networkPolicies];
   for (const o of used) if (o.namespace !== null) out.add(o.namespace);
   for (const ns of raw.otherNamespaces) out.add(ns);
   return [...out];
@@ -1056,7 +1132,7 @@ function buildWalks(
   /** Checks one end of a walk; returns false when it is unusable. */
   const check = (w: RawWalk, field: 'from' | 'to', text: string): boolean => {
     const path = ['spec', 'walks', w.index, field];
-    const ref = parseWalkRef(text);
+    const ref = parseWalkRef(text, field);
     if (typeof ref === 'string') {
       log.error(c.origin, path, ref);
       return false;
@@ -1098,6 +1174,9 @@ function buildWalks(
       }
       case 'ip':
         return field === 'from' && !sources.has(t.ip) ? `no pod, node or host has the address ${t.ip}` : null;
+      case 'name':
+        // Whether it resolves is the walk's to show (NXDOMAIN is a lesson, not a scenario error).
+        return null;
     }
   };
 

@@ -44,7 +44,27 @@ export interface PodModel {
   readonly ports: readonly ContainerPort[];
   /** Ready condition; a pod that is not ready is not an endpoint. */
   readonly ready: boolean;
+  /** spec.dnsPolicy (default ClusterFirst): how kubelet writes the pod's /etc/resolv.conf. */
+  readonly dnsPolicy: DnsPolicy;
+  /** spec.dnsConfig, merged by kubelet into what dnsPolicy gives (pkg/kubelet/network/dns/dns.go). */
+  readonly dnsConfig: PodDnsConfig | null;
   readonly allocated: readonly string[];
+}
+
+export type DnsPolicy = 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
+
+export interface PodDnsConfig {
+  readonly nameservers: readonly Ip[];
+  readonly searches: readonly string[];
+  readonly options: readonly { readonly name: string; readonly value: string | null }[];
+}
+
+/** A node's own /etc/resolv.conf (kubelet's --resolv-conf): what dnsPolicy Default gives a pod, and the
+ *  search domains ClusterFirst appends. */
+export interface ResolvConfModel {
+  readonly nameservers: readonly Ip[];
+  readonly searches: readonly string[];
+  readonly options: readonly string[];
 }
 
 export interface ServicePortModel {
@@ -82,6 +102,8 @@ export interface EndpointModel {
   readonly nodeName: string | null;
   /** "namespace/name" of the pod behind the endpoint, when known. */
   readonly targetPod: string | null;
+  /** endpoints[].hostname (a StatefulSet pod's name): CoreDNS names a headless Service's endpoint by it. */
+  readonly hostname?: string | null;
 }
 
 export interface EndpointSliceModel {
@@ -101,6 +123,11 @@ export interface HostModel {
   readonly network: 'node' | 'internet';
   /** TCP/UDP ports a process listens on; empty means every port (stated in the trace). */
   readonly listen: readonly number[];
+  /** DNS names (A records) the internet's DNS gives this host, e.g. example.com. */
+  readonly names: readonly string[];
+  /** True when the host runs a recursive DNS resolver on 53/udp that knows every host's `names` (the
+   *  upstream CoreDNS forwards to, and the nameserver of the nodes' resolv.conf). */
+  readonly dnsServer: boolean;
 }
 
 /** The node network's gateway: a router between the node network and the internet. In bridge-router mode it
@@ -128,6 +155,68 @@ export interface WalkModel {
   readonly size: number | null;
 }
 
+/** A metav1.LabelSelector requirement (apimachinery pkg/apis/meta/v1 types.go). */
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  /** Non-empty for In and NotIn, empty for Exists and DoesNotExist. */
+  readonly values: readonly string[];
+}
+
+/** A metav1.LabelSelector: every matchLabels pair and every requirement must hold; empty selects everything. */
+export interface LabelSelectorModel {
+  readonly matchLabels: Readonly<Record<string, string>>;
+  readonly matchExpressions: readonly LabelSelectorRequirement[];
+}
+
+/** One entry of a rule's `ports` (networking/v1 NetworkPolicyPort). */
+export interface NetworkPolicyPortModel {
+  /** Defaulted to TCP, as the API server does. */
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  /** A number, a container port name (resolved on the destination pod), or null: every port of the protocol. */
+  readonly port: number | string | null;
+  /** The last port of the range port..endPort (only with a numeric port). */
+  readonly endPort: number | null;
+}
+
+/** One entry of a rule's `from` or `to` (networking/v1 NetworkPolicyPeer). */
+export type NetworkPolicyPeerModel =
+  | {
+      /** Pods chosen by labels: podSelector alone means the policy's namespace; namespaceSelector alone means
+       *  every pod of the selected namespaces; both means the selected pods of the selected namespaces. */
+      readonly kind: 'pods';
+      /** null when absent (every pod); at least one of the two selectors is set. */
+      readonly podSelector: LabelSelectorModel | null;
+      /** null when absent (the policy's own namespace). */
+      readonly namespaceSelector: LabelSelectorModel | null;
+    }
+  | {
+      /** Addresses: `cidr` without the `except` prefixes. */
+      readonly kind: 'ipBlock';
+      readonly cidr: Cidr;
+      readonly except: readonly Cidr[];
+    };
+
+/** An ingress or egress rule: traffic must match one peer (none: every peer) and one port (none: every port). */
+export interface NetworkPolicyRuleModel {
+  /** `from` of an ingress rule, `to` of an egress rule. */
+  readonly peers: readonly NetworkPolicyPeerModel[];
+  readonly ports: readonly NetworkPolicyPortModel[];
+}
+
+export interface NetworkPolicyModel {
+  readonly namespace: string;
+  readonly name: string;
+  /** spec.podSelector: the pods of the policy's namespace it applies to (empty: all of them). */
+  readonly podSelector: LabelSelectorModel;
+  /** spec.policyTypes; when absent, Ingress plus Egress if spec.egress has rules (the API server's default). */
+  readonly policyTypes: readonly ('Ingress' | 'Egress')[];
+  readonly ingress: readonly NetworkPolicyRuleModel[];
+  readonly egress: readonly NetworkPolicyRuleModel[];
+  /** Fields the parser filled in ("spec.policyTypes"). */
+  readonly allocated: readonly string[];
+}
+
 export interface ClusterModel {
   readonly name: string;
   readonly description: string;
@@ -142,20 +231,29 @@ export interface ClusterModel {
   readonly clusterCIDR: Cidr;
   readonly serviceCIDR: Cidr;
   readonly clusterDomain: string;
+  /** kubelet's clusterDNS: the kube-system/kube-dns ClusterIP when that Service exists, else the 10th
+   *  address of the service CIDR (kubeadm's choice) — pods are told to use it either way. */
+  readonly clusterDNS: Ip;
+  /** Every node's /etc/resolv.conf (kubelet --resolv-conf). */
+  readonly nodeResolvConf: ResolvConfModel;
   readonly nodeNetwork: Cidr;
   readonly gateway: GatewayModel | null;
   /** The internet side of the gateway (documentation ranges only). */
   readonly internet: Cidr | null;
   readonly namespaces: readonly string[];
+  /** Every namespace's labels, keyed by namespace name, with `kubernetes.io/metadata.name` set to the name as
+   *  the API server sets it (NamespaceDefaultLabelName); NetworkPolicy namespaceSelectors match these. */
+  readonly namespaceLabels: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly nodes: readonly NodeModel[];
   readonly pods: readonly PodModel[];
   readonly services: readonly ServiceModel[];
   readonly endpointSlices: readonly EndpointSliceModel[];
   readonly hosts: readonly HostModel[];
   readonly walks: readonly WalkModel[];
-  /** Documents kept for later features (NetworkPolicy, CoreDNS ConfigMap, KubeProxyConfiguration), as parsed. */
+  /** networking.k8s.io/v1 NetworkPolicies, validated and defaulted as the API server would, in document order. */
+  readonly networkPolicies: readonly NetworkPolicyModel[];
+  /** Documents kept for later features (CoreDNS ConfigMap, KubeProxyConfiguration), as parsed. */
   readonly extra: {
-    readonly networkPolicies: readonly unknown[];
     readonly corefile: string | null;
     readonly kubeProxy: {
       readonly mode: 'iptables' | 'ipvs';

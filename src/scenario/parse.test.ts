@@ -101,6 +101,15 @@ describe('the default preset', () => {
       ['web', 'node-1', '10.244.1.3', []],
       ['db', 'node-2', '10.244.2.2', []],
       ['web-2', 'node-3', '10.244.3.2', ['status.podIP']],
+      ['api', 'node-3', '10.244.3.3', []],
+      ['coredns-1', 'node-2', '10.244.2.10', []],
+      ['coredns-2', 'node-3', '10.244.3.10', []],
+    ]);
+    expect(m.clusterDNS).toBe('10.96.0.10');
+    expect(m.nodeResolvConf).toEqual({ nameservers: ['203.0.113.53'], searches: [], options: [] });
+    expect(m.pods.filter((p) => p.dnsPolicy !== 'ClusterFirst').map((p) => [p.name, p.dnsPolicy])).toEqual([
+      ['coredns-1', 'Default'],
+      ['coredns-2', 'Default'],
     ]);
     expect(m.gateway).toEqual({
       name: 'gateway',
@@ -119,14 +128,17 @@ describe('the default preset', () => {
     expect(m.hosts.map((h) => [h.name, h.network, h.listen])).toEqual([
       ['laptop', 'node', []],
       ['example', 'internet', [80, 443]],
+      ['resolver', 'internet', [53]],
     ]);
-    expect(m.walks).toHaveLength(13);
-    expect(m.namespaces).toEqual(['default']);
+    expect(m.hosts.find((h) => h.name === 'example')?.names).toEqual(['example.com', 'www.example.com']);
+    expect(m.hosts.filter((h) => h.dnsServer).map((h) => h.ip)).toEqual(['203.0.113.53']);
+    expect(m.walks).toHaveLength(18);
+    expect(m.namespaces).toEqual(['default', 'prod', 'kube-system']);
   });
 
   it('allocates clusterIPs in the serviceCIDR and generates the EndpointSlices', () => {
     const m = modelOf(preset!.text);
-    for (const s of m.services) {
+    for (const s of m.services.filter((x) => x.name !== 'kube-dns')) {
       // LoadBalancer services also get a nodePort, as the API server allocates one.
       expect(s.allocated).toEqual(
         s.type === 'LoadBalancer' ? ['spec.clusterIP', 'spec.ports[0].nodePort'] : ['spec.clusterIP'],
@@ -558,7 +570,7 @@ describe('walks', () => {
       walk: '{ name: w, from: service/default/a, to: a }',
       path: 'from',
       message:
-        '"service/default/a": expected pod/<namespace>/<name>, svc/<namespace>/<name>, node/<name>, host/<name>, a pod name or an IPv4 address',
+        '"service/default/a": expected pod/<namespace>/<name>, svc/<namespace>/<name>, node/<name>, host/<name>, an IPv4 address, a pod name (as the source) or a DNS name (as the destination)',
     },
     {
       name: 'a service as the source',
@@ -895,12 +907,15 @@ describe('other documents', () => {
         'apiVersion: v1\nkind: Namespace\nmetadata: { name: staging }\n',
       ),
     );
-    expect(m.extra.networkPolicies).toEqual([
+    expect(m.networkPolicies).toEqual([
       {
-        apiVersion: 'networking.k8s.io/v1',
-        kind: 'NetworkPolicy',
-        metadata: { name: 'deny', namespace: 'prod' },
-        spec: { podSelector: {} },
+        namespace: 'prod',
+        name: 'deny',
+        podSelector: { matchLabels: {}, matchExpressions: [] },
+        policyTypes: ['Ingress'],
+        ingress: [],
+        egress: [],
+        allocated: ['spec.policyTypes'],
       },
     ]);
     expect(m.extra.corefile).toBe('.:53 {\n  forward . 8.8.8.8\n}\n');
@@ -1047,5 +1062,439 @@ describe('robustness', () => {
         if (!r.ok) for (const e of r.errors) expect(formatIssue(e)).not.toBe('');
       }),
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// NetworkPolicy (networking.k8s.io/v1), validated as the API server's ValidateNetworkPolicySpec does
+
+function netpol(name: string, spec: string, ns = 'prod'): string {
+  return `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: ${name}, namespace: ${ns} }\nspec:\n${spec}`;
+}
+
+describe('NetworkPolicy', () => {
+  it('reads every field into the typed model, with the API server’s defaults', () => {
+    const text = stream(
+      ...BASE,
+      netpol(
+        'full',
+        `  podSelector:
+    matchLabels: { app: db }
+    matchExpressions:
+      - { key: tier, operator: In, values: [data, cache] }
+      - { key: canary, operator: DoesNotExist }
+  policyTypes: [Ingress, Egress]
+  ingress:
+    - from:
+        - podSelector: { matchLabels: { app: web } }
+          namespaceSelector: { matchLabels: { team: shop } }
+        - namespaceSelector: {}
+        - ipBlock: { cidr: 192.168.1.0/24, except: [192.168.1.100/32] }
+      ports:
+        - { port: 3306 }
+        - { protocol: UDP, port: mysql }
+        - { protocol: TCP, port: 8000, endPort: 8080 }
+        - { protocol: SCTP }
+  egress:
+    - {}
+`,
+      ),
+    );
+    expect(modelOf(text).networkPolicies).toEqual([
+      {
+        namespace: 'prod',
+        name: 'full',
+        podSelector: {
+          matchLabels: { app: 'db' },
+          matchExpressions: [
+            { key: 'tier', operator: 'In', values: ['data', 'cache'] },
+            { key: 'canary', operator: 'DoesNotExist', values: [] },
+          ],
+        },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [
+          {
+            peers: [
+              {
+                kind: 'pods',
+                podSelector: { matchLabels: { app: 'web' }, matchExpressions: [] },
+                namespaceSelector: { matchLabels: { team: 'shop' }, matchExpressions: [] },
+              },
+              {
+                kind: 'pods',
+                podSelector: null,
+                namespaceSelector: { matchLabels: {}, matchExpressions: [] },
+              },
+              {
+                kind: 'ipBlock',
+                cidr: { ip: '192.168.1.0', prefix: 24 },
+                except: [{ ip: '192.168.1.100', prefix: 32 }],
+              },
+            ],
+            ports: [
+              { protocol: 'TCP', port: 3306, endPort: null },
+              { protocol: 'UDP', port: 'mysql', endPort: null },
+              { protocol: 'TCP', port: 8000, endPort: 8080 },
+              { protocol: 'SCTP', port: null, endPort: null },
+            ],
+          },
+        ],
+        egress: [{ peers: [], ports: [] }],
+        allocated: [],
+      },
+    ]);
+  });
+
+  it.each([
+    { name: 'no spec: deny all ingress', spec: '  {}\n', types: ['Ingress'], allocated: true },
+    { name: 'ingress rules only', spec: '  ingress: [{}]\n', types: ['Ingress'], allocated: true },
+    {
+      name: 'egress rules add Egress',
+      spec: '  egress: [{ ports: [{ port: 53 }] }]\n',
+      types: ['Ingress', 'Egress'],
+      allocated: true,
+    },
+    { name: 'an empty egress list does not', spec: '  egress: []\n', types: ['Ingress'], allocated: true },
+    {
+      name: 'an empty policyTypes list is defaulted',
+      spec: '  policyTypes: []\n',
+      types: ['Ingress'],
+      allocated: true,
+    },
+    { name: 'stated: Egress only', spec: '  policyTypes: [Egress]\n', types: ['Egress'], allocated: false },
+    {
+      name: 'stated, in the API’s order, duplicates once',
+      spec: '  policyTypes: [Egress, Egress]\n',
+      types: ['Egress'],
+      allocated: false,
+    },
+  ])('policyTypes: $name', ({ spec, types, allocated }) => {
+    const [p] = modelOf(stream(...BASE, netpol('p', spec))).networkPolicies;
+    expect(p?.policyTypes).toEqual(types);
+    expect(p?.allocated).toEqual(allocated ? ['spec.policyTypes'] : []);
+  });
+
+  it.each([
+    {
+      name: 'selector operator',
+      spec: '  podSelector: { matchExpressions: [{ key: app, operator: Equals, values: [a] }] }\n',
+      errors: [
+        ['spec.podSelector.matchExpressions[0].operator', 'must be one of In, NotIn, Exists, DoesNotExist'],
+      ],
+    },
+    {
+      name: 'In without values',
+      spec: '  podSelector: { matchExpressions: [{ key: app, operator: In }] }\n',
+      errors: [
+        ['spec.podSelector.matchExpressions[0].values', 'required: at least one value when operator is In'],
+      ],
+    },
+    {
+      name: 'Exists with values',
+      spec: '  podSelector: { matchExpressions: [{ key: app, operator: Exists, values: [a] }] }\n',
+      errors: [['spec.podSelector.matchExpressions[0].values', 'must be empty when operator is Exists']],
+    },
+    {
+      name: 'label key syntax',
+      spec: '  ingress: [{ from: [{ podSelector: { matchLabels: { "-app": web } } }] }]\n',
+      errors: [
+        [
+          'spec.ingress[0].from[0].podSelector.matchLabels["-app"]',
+          'is not a valid label key: an optional DNS subdomain and "/", then at most 63 characters A-Z, a-z, 0-9, "-", "_" and "." starting and ending with a letter or digit',
+        ],
+      ],
+    },
+    {
+      name: 'label value syntax',
+      spec: '  podSelector: { matchExpressions: [{ key: app, operator: NotIn, values: ["web!"] }] }\n',
+      errors: [
+        [
+          'spec.podSelector.matchExpressions[0].values[0]',
+          'must be at most 63 characters A-Z, a-z, 0-9, "-", "_" and ".", starting and ending with a letter or digit',
+        ],
+      ],
+    },
+    {
+      name: 'empty peer',
+      spec: '  ingress: [{ from: [{}] }]\n',
+      errors: [['spec.ingress[0].from[0]', 'must specify a peer: podSelector, namespaceSelector or ipBlock']],
+    },
+    {
+      name: 'ipBlock with a selector',
+      spec: '  egress: [{ to: [{ ipBlock: { cidr: 10.0.0.0/8 }, namespaceSelector: {} }] }]\n',
+      errors: [['spec.egress[0].to[0]', 'may not specify both ipBlock and another peer']],
+    },
+    {
+      name: 'ipBlock without cidr',
+      spec: '  ingress: [{ from: [{ ipBlock: { except: [10.0.0.0/8] } }] }]\n',
+      errors: [['spec.ingress[0].from[0].ipBlock.cidr', 'required']],
+    },
+    {
+      name: 'ipBlock cidr',
+      spec: '  ingress: [{ from: [{ ipBlock: { cidr: 10.0.0.0/33 } }] }]\n',
+      errors: [['spec.ingress[0].from[0].ipBlock.cidr', '"10.0.0.0/33" has an invalid prefix length']],
+    },
+    {
+      name: 'ipBlock IPv6',
+      spec: '  ingress: [{ from: [{ ipBlock: { cidr: "2001:db8::/64" } }] }]\n',
+      errors: [['spec.ingress[0].from[0].ipBlock.cidr', '"2001:db8::/64": IPv6 is not modelled yet']],
+    },
+    {
+      name: 'except outside cidr, and equal to it',
+      spec: '  ingress:\n    - from:\n        - ipBlock: { cidr: 10.1.0.0/16, except: [10.2.0.0/24, 10.1.0.0/16, 10.1.2.0/24] }\n',
+      errors: [
+        ['spec.ingress[0].from[0].ipBlock.except[0]', 'must be a strict subset of cidr 10.1.0.0/16'],
+        ['spec.ingress[0].from[0].ipBlock.except[1]', 'must be a strict subset of cidr 10.1.0.0/16'],
+      ],
+    },
+    {
+      name: 'port out of range',
+      spec: '  ingress: [{ ports: [{ port: 0 }] }]\n',
+      errors: [['spec.ingress[0].ports[0].port', 'must be 1-65535']],
+    },
+    {
+      name: 'port number written as a string',
+      spec: '  ingress: [{ ports: [{ port: "80" }] }]\n',
+      errors: [
+        ['spec.ingress[0].ports[0].port', '"80" is a string: write 80 without quotes for a port number'],
+      ],
+    },
+    {
+      name: 'port name syntax',
+      spec: '  ingress: [{ ports: [{ port: my_port }] }]\n',
+      errors: [
+        [
+          'spec.ingress[0].ports[0].port',
+          'must be an IANA service name: at most 15 characters a-z, 0-9 and "-", with at least one letter',
+        ],
+      ],
+    },
+    {
+      name: 'protocol',
+      spec: '  egress: [{ ports: [{ protocol: ICMP }] }]\n',
+      errors: [['spec.egress[0].ports[0].protocol', 'must be one of TCP, UDP, SCTP']],
+    },
+    {
+      name: 'endPort without port',
+      spec: '  ingress: [{ ports: [{ endPort: 90 }] }]\n',
+      errors: [['spec.ingress[0].ports[0].endPort', 'may not be specified when port is not specified']],
+    },
+    {
+      name: 'endPort with a named port',
+      spec: '  ingress: [{ ports: [{ port: http, endPort: 90 }] }]\n',
+      errors: [['spec.ingress[0].ports[0].endPort', 'may not be specified when port is a name']],
+    },
+    {
+      name: 'endPort below port',
+      spec: '  ingress: [{ ports: [{ port: 90, endPort: 80 }] }]\n',
+      errors: [['spec.ingress[0].ports[0].endPort', 'must be greater than or equal to port (90)']],
+    },
+    {
+      name: 'policyTypes value',
+      spec: '  policyTypes: [Ingres]\n',
+      errors: [['spec.policyTypes[0]', 'must be Ingress or Egress']],
+    },
+    {
+      name: 'three policyTypes',
+      spec: '  policyTypes: [Ingress, Egress, Ingress]\n',
+      errors: [['spec.policyTypes', 'may not specify more than two policyTypes']],
+    },
+    {
+      name: 'rules not a list',
+      spec: '  ingress: { from: [] }\n',
+      errors: [['spec.ingress', 'must be a list']],
+    },
+  ])('rejects $name', ({ spec, errors }) => {
+    expect(errorsOf(stream(...BASE, netpol('bad', spec))).map((e) => [e.path, e.message])).toEqual(errors);
+  });
+
+  it('names the document, the policy and the line, and still checks the other documents (own fields first)', () => {
+    const bad = netpol(
+      'bad',
+      '  ingress:\n    - from:\n        - ipBlock: { cidr: 10.0.0.0/8, except: [11.0.0.0/8] }\n',
+    );
+    const text = stream(...BASE, pod('p', 'node-9'), bad);
+    expect(errorsOf(text).map(formatIssue)).toEqual([
+      `document 5 (NetworkPolicy prod/bad), line ${lineContaining(text, '11.0.0.0/8')}: spec.ingress[0].from[0].ipBlock.except[0]: must be a strict subset of cidr 10.0.0.0/8`,
+      `document 4 (Pod default/p), line ${lineContaining(text, 'nodeName: node-9')}: spec.nodeName: no Node named "node-9"`,
+    ]);
+  });
+
+  it('warns about unknown fields (a misspelt selector would select everything), ignored rules and host bits', () => {
+    const r = parseScenario(
+      stream(
+        ...BASE,
+        netpol(
+          'p',
+          '  podSelector: { matchLabel: { app: db } }\n  policyTypes: [Egress]\n  ingress: [{}]\n  egress: [{ to: [{ ipBlock: { cidr: 10.1.2.3/16 } }] }]\n',
+        ),
+      ),
+    );
+    expect(r.ok && r.warnings.map((w) => [w.path, w.message])).toEqual([
+      ['spec.podSelector.matchLabel', 'unknown field (ignored)'],
+      ['spec.egress[0].to[0].ipBlock.cidr', '"10.1.2.3/16" has host bits set: read as 10.1.0.0/16'],
+      ['spec.ingress', 'ignored: policyTypes does not include Ingress'],
+    ]);
+    expect(r.ok && r.model.networkPolicies[0]?.egress[0]?.peers[0]).toEqual({
+      kind: 'ipBlock',
+      cidr: { ip: '10.1.0.0', prefix: 16 },
+      except: [],
+    });
+  });
+
+  it('rejects two policies of the same name in one namespace, not in two', () => {
+    const errors = errorsOf(
+      stream(...BASE, netpol('p', '  {}\n'), netpol('p', '  {}\n'), netpol('p', '  {}\n', 'dev')),
+    );
+    expect(errors.map((e) => [e.document, e.path, e.message])).toEqual([
+      [5, 'metadata.name', 'duplicate NetworkPolicy "prod/p" (first in document 4)'],
+    ]);
+  });
+});
+
+describe('Namespace labels', () => {
+  it('keeps each Namespace’s labels and sets kubernetes.io/metadata.name as the API server does', () => {
+    const m = modelOf(
+      stream(
+        ...BASE,
+        'apiVersion: v1\nkind: Namespace\nmetadata: { name: shop, labels: { team: web, kubernetes.io/metadata.name: other } }\n',
+        pod('p', 'node-1', { ns: 'dev' }),
+        netpol('p', '  {}\n', 'sec'),
+      ),
+    );
+    expect(m.namespaces).toEqual(['default', 'shop', 'dev', 'sec']);
+    expect(m.namespaceLabels).toEqual({
+      default: { 'kubernetes.io/metadata.name': 'default' },
+      shop: { team: 'web', 'kubernetes.io/metadata.name': 'shop' },
+      dev: { 'kubernetes.io/metadata.name': 'dev' },
+      sec: { 'kubernetes.io/metadata.name': 'sec' },
+    });
+  });
+
+  it('rejects a bad namespace label', () => {
+    const errors = errorsOf(
+      stream(...BASE, 'apiVersion: v1\nkind: Namespace\nmetadata: { name: shop, labels: { team: "a b" } }\n'),
+    );
+    expect(errors.map((e) => [e.kind, e.path])).toEqual([['Namespace', 'metadata.labels.team']]);
+  });
+});
+
+describe('the three-tier preset', () => {
+  const preset = PRESETS.find((p) => p.id === 'three-tier')!;
+
+  it('parses with no errors and no warnings', () => {
+    const r = parseScenario(preset.text);
+    expect(r.ok ? r.warnings : r.errors.map(formatIssue)).toEqual([]);
+    expect(preset.title).toBe('three-tier');
+  });
+
+  it('has the tiers, the policies and CoreDNS as kubeadm deploys it', () => {
+    const m = modelOf(preset.text);
+    expect(m.cni).toBe('flannel-vxlan');
+    expect(m.nodes).toHaveLength(3);
+    expect(m.networkPolicies.map((p) => [p.name, p.policyTypes])).toEqual([
+      ['default-deny', ['Ingress', 'Egress']],
+      ['frontend-allow-web', ['Ingress']],
+      ['backend-allow-frontend', ['Ingress']],
+      ['db-allow-backend', ['Ingress']],
+      ['frontend-egress', ['Egress']],
+      ['backend-egress', ['Egress']],
+    ]);
+    expect(m.namespaceLabels['kube-system']).toEqual({ 'kubernetes.io/metadata.name': 'kube-system' });
+    const dns = m.services.find((s) => s.namespace === 'kube-system' && s.name === 'kube-dns')!;
+    expect(dns.clusterIP).toBe('10.96.0.10');
+    expect(dns.ports.map((p) => [p.name, p.port, p.protocol])).toEqual([
+      ['dns', 53, 'UDP'],
+      ['dns-tcp', 53, 'TCP'],
+      ['metrics', 9153, 'TCP'],
+    ]);
+    const coredns = m.pods.filter((p) => p.labels['k8s-app'] === 'kube-dns');
+    expect(coredns).toHaveLength(2);
+    for (const p of coredns)
+      expect(p.ports).toEqual([
+        { name: 'dns', containerPort: 53, protocol: 'UDP' },
+        { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+        { name: 'metrics', containerPort: 9153, protocol: 'TCP' },
+      ]);
+    expect(m.walks.map((w) => w.name)).toEqual([
+      'frontend-to-backend',
+      'backend-to-db',
+      'frontend-to-db',
+      'frontend-to-frontend',
+      'backend-to-db-by-name',
+      'frontend-to-backend-by-name',
+    ]);
+  });
+});
+
+describe('docs/scenario.md NetworkPolicy example', () => {
+  it('parses, with no warnings, into what its comments say', () => {
+    const doc = readFileSync(new URL('../../docs/scenario.md', import.meta.url), 'utf8');
+    const example = doc.slice(doc.indexOf('## NetworkPolicy')).split('```yaml\n')[1]?.split('```')[0] ?? '';
+    const r = parseScenario(stream(...BASE, example));
+    if (!r.ok) throw new Error(r.errors.map(formatIssue).join('\n'));
+    expect(r.warnings).toEqual([]);
+    const p = r.model.networkPolicies[0]!;
+    expect([p.namespace, p.name, p.policyTypes]).toEqual(['shop', 'db-allow-backend', ['Ingress']]);
+    expect(p.allocated).toEqual([]);
+    expect(p.ingress[0]?.peers.map((peer) => peer.kind)).toEqual(['pods', 'pods', 'pods', 'ipBlock']);
+    expect(p.ingress[0]?.ports).toEqual([
+      { protocol: 'TCP', port: 5432, endPort: null },
+      { protocol: 'TCP', port: 'metrics', endPort: null },
+      { protocol: 'TCP', port: 30000, endPort: 30100 },
+    ]);
+  });
+});
+
+describe('DNS fields', () => {
+  const nodeDoc = node('n1', '192.168.1.11');
+  it('a Corefile directive the model does not know is a warning naming its line; the scenario still parses', () => {
+    const cm =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: coredns, namespace: kube-system }\ndata:\n' +
+      '  Corefile: |\n    .:53 {\n        errors\n        frobnicate on\n        forward . /etc/resolv.conf\n    }\n';
+    const r = parseScenario(`${cm}---\n${nodeDoc}`);
+    expect(r.ok).toBe(true);
+    expect(r.ok && r.warnings.map((w) => [w.path, w.message])).toContainEqual([
+      'data.Corefile',
+      'Corefile line 3, column 5: unknown directive "frobnicate"',
+    ]);
+  });
+
+  it('dnsPolicy and dnsConfig are read and checked', () => {
+    const ok = modelOf(
+      `${nodeDoc}---\napiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  nodeName: n1\n  dnsPolicy: None\n` +
+        '  dnsConfig:\n    nameservers: [1.2.3.4]\n    searches: [my.dns.search.suffix]\n    options: [{ name: ndots, value: "2" }, { name: edns0 }]\n',
+    );
+    expect(ok.pods[0]).toMatchObject({
+      dnsPolicy: 'None',
+      dnsConfig: {
+        nameservers: ['1.2.3.4'],
+        searches: ['my.dns.search.suffix'],
+        options: [
+          { name: 'ndots', value: '2' },
+          { name: 'edns0', value: null },
+        ],
+      },
+    });
+    const bad = errorsOf(
+      `${nodeDoc}---\napiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  nodeName: n1\n  dnsPolicy: Sometimes\n`,
+    );
+    expect(bad.map((e) => e.path)).toEqual(['spec.dnsPolicy']);
+    const none = errorsOf(
+      `${nodeDoc}---\napiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  nodeName: n1\n  dnsPolicy: None\n`,
+    );
+    expect(none.map((e) => [e.path, e.message])).toEqual([
+      ['spec.dnsConfig.nameservers', 'dnsPolicy None needs at least one nameserver in dnsConfig'],
+    ]);
+  });
+
+  it('a walk to a name longer than DNS allows is an error naming the walk field', () => {
+    const cluster =
+      'apiVersion: packetwalk.dev/v1alpha1\nkind: Cluster\nmetadata: { name: c }\nspec:\n  nodeNetwork: 192.168.1.0/24\n' +
+      `  walks:\n    - { name: w, from: node/n1, to: "${'a'.repeat(64)}.example:80" }\n`;
+    const errors = errorsOf(`${cluster}---\n${nodeDoc}`);
+    expect(errors.map((e) => [e.path, e.message])).toEqual([
+      ['spec.walks[0].to', expect.stringContaining('labels of 1-63')],
+    ]);
   });
 });

@@ -5,7 +5,16 @@
 // and never evaluated. Every problem is collected; nothing throws.
 import ipaddr from 'ipaddr.js';
 import { LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
-import { AddrError, isIp, parseCidr, parseIp, type Cidr, type Ip } from '../engine/addr.ts';
+import {
+  AddrError,
+  cidrContains,
+  formatCidr,
+  isIp,
+  parseCidr,
+  parseIp,
+  type Cidr,
+  type Ip,
+} from '../engine/addr.ts';
 import {
   DEFAULTS,
   SERVICE_NAME_LABEL,
@@ -16,6 +25,7 @@ import {
   type Path,
   type RawCluster,
   type RawEndpointSlice,
+  type RawNetworkPolicy,
   type RawNode,
   type RawPod,
   type RawScenario,
@@ -28,7 +38,15 @@ import {
   type CniMode,
   type ContainerPort,
   type EndpointModel,
+  type LabelSelectorModel,
+  type LabelSelectorRequirement,
+  type NetworkPolicyPeerModel,
+  type NetworkPolicyPortModel,
+  type NetworkPolicyRuleModel,
+  type PodDnsConfig,
 } from './model.ts';
+
+import { parseCorefile } from '../engine/coredns.ts';
 
 export { parseWalkRef, type WalkRef, type WalkTarget } from './allocate.ts';
 
@@ -182,6 +200,17 @@ const dnsSubdomain: Check = (s) =>
     ? null
     : 'must be a lowercase RFC 1123 subdomain: a-z, 0-9, "-" and ".", starting and ending with a letter or digit';
 
+/** A DNS name as a resolver accepts it (RFC 1035 lengths; letters, digits, "-" and "_"; a trailing dot). */
+const dnsName: Check = (s) => {
+  const body = s.replace(/\.$/, '');
+  if (body.length === 0 || body.length > 253) return 'must be a DNS name of 1-253 characters';
+  return body
+    .split('.')
+    .every((l) => l.length >= 1 && l.length <= 63 && /^[A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9])?$/.test(l))
+    ? null
+    : 'must be a DNS name: labels of 1-63 letters, digits, "-" or "_", separated by dots';
+};
+
 const dns1035Label: Check = (s) =>
   s.length <= 63 && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(s)
     ? null
@@ -243,6 +272,33 @@ function isOneOf<T extends string>(values: readonly T[], s: string): s is T {
  * Reads typed fields from one node of a document's plain value, reporting problems at their paths.
  * A missing or null field reads as absent; a field of the wrong type is reported and reads as absent too.
  */
+const DNS_POLICIES = ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'] as const;
+/** The API server's limits on spec.dnsConfig (pkg/apis/core/validation: MaxDNSNameservers, the expanded
+ *  search limits). */
+const MAX_DNS_NAMESERVERS = 3;
+const MAX_DNS_SEARCHES = 32;
+
+/** spec.dnsConfig of a pod, validated as the API server does; null when absent. */
+function podDnsConfig(spec: Reader): PodDnsConfig | null {
+  if (!spec.has('dnsConfig')) return null;
+  const c = spec.map('dnsConfig');
+  c.onlyKeys(['nameservers', 'searches', 'options']);
+  const nameservers = c.list('nameservers').flatMap((n) => n.ip(null) ?? []);
+  if (nameservers.length > MAX_DNS_NAMESERVERS)
+    c.error('nameservers', `at most ${MAX_DNS_NAMESERVERS} nameservers (glibc reads no more)`);
+  const searches = c
+    .list('searches')
+    .flatMap((n) => n.string(null, { check: (x) => dnsSubdomain(x.replace(/\.$/, '')) }) ?? []);
+  if (searches.length > MAX_DNS_SEARCHES) c.error('searches', `at most ${MAX_DNS_SEARCHES} search domains`);
+  const options = c.list('options').flatMap((o) => {
+    const m = o.map(null);
+    m.onlyKeys(['name', 'value']);
+    const name = m.string('name', { required: true });
+    return name === null ? [] : [{ name, value: m.string('value') }];
+  });
+  return { nameservers, searches, options };
+}
+
 class Reader {
   constructor(
     private readonly origin: Origin,
@@ -568,8 +624,9 @@ class DocumentReader {
     this.raw.nodes.push(node);
   }
 
-  namespace(_r: Reader, origin: Origin, _ns: string, name: string | null): void {
-    if (name !== null) this.raw.namespaces.push({ origin, namespace: null, name });
+  namespace(r: Reader, origin: Origin, _ns: string, name: string | null): void {
+    const labels = r.map('metadata').labels('labels');
+    if (name !== null) this.raw.namespaces.push({ origin, namespace: null, name, labels });
   }
 
   pod(r: Reader, origin: Origin, namespace: string, name: string | null): void {
@@ -611,7 +668,23 @@ class DocumentReader {
       ready = condition.oneOf('status', ['True', 'False', 'Unknown'], 'True') === 'True';
     }
     if (name === null) return;
-    const pod: RawPod = { origin, namespace, name, labels, nodeName, hostNetwork, ports, podIP, ready };
+    const dnsPolicy = spec.oneOf('dnsPolicy', DNS_POLICIES, 'ClusterFirst');
+    const dnsConfig = podDnsConfig(spec);
+    if (dnsPolicy === 'None' && (dnsConfig === null || dnsConfig.nameservers.length === 0))
+      spec.map('dnsConfig').error('nameservers', 'dnsPolicy None needs at least one nameserver in dnsConfig');
+    const pod: RawPod = {
+      origin,
+      namespace,
+      name,
+      labels,
+      nodeName,
+      hostNetwork,
+      ports,
+      podIP,
+      ready,
+      dnsPolicy,
+      dnsConfig,
+    };
     this.raw.pods.push(pod);
   }
 
@@ -755,6 +828,7 @@ class DocumentReader {
       const refKind = targetRef.string('kind');
       const refName = targetRef.string('name');
       const refNamespace = targetRef.string('namespace') ?? namespace;
+      const hostname = e.string('hostname', { check: dnsLabel });
       if (addresses.length === 0) return [];
       return [
         {
@@ -763,6 +837,8 @@ class DocumentReader {
           serving: conditions.bool('serving', ready),
           terminating: conditions.bool('terminating', false),
           nodeName: e.string('nodeName', { check: dnsSubdomain }),
+          // endpoints[].hostname: the DNS label CoreDNS gives the endpoint of a headless Service.
+          ...(hostname !== null ? { hostname } : {}),
           targetPod:
             (refKind === null || refKind === 'Pod') && refName !== null ? `${refNamespace}/${refName}` : null,
         },
@@ -773,8 +849,39 @@ class DocumentReader {
     this.raw.endpointSlices.push(slice);
   }
 
+  /** networking.k8s.io/v1 NetworkPolicy, validated as pkg/apis/networking/validation ValidateNetworkPolicySpec
+   *  does and defaulted as pkg/apis/networking/v1/defaults.go does. */
   networkPolicy(r: Reader, origin: Origin, namespace: string, name: string | null): void {
-    if (name !== null) this.raw.networkPolicies.push({ origin, namespace, name, value: r.value });
+    const spec = r.map('spec');
+    spec.onlyKeys(['podSelector', 'policyTypes', 'ingress', 'egress']);
+    const podSelector = readLabelSelector(spec.map('podSelector'));
+    const ingress = spec.list('ingress').map((item) => readPolicyRule(item, 'from'));
+    const egress = spec.list('egress').map((item) => readPolicyRule(item, 'to'));
+    const typeItems = spec.list('policyTypes');
+    if (typeItems.length > 2) spec.error('policyTypes', 'may not specify more than two policyTypes');
+    const stated = typeItems.flatMap(
+      (item) =>
+        item.string(null, {
+          check: (s) => (isOneOf(POLICY_TYPES, s) ? null : 'must be Ingress or Egress'),
+        }) ?? [],
+    );
+    const allocated: string[] = [];
+    let policyTypes: ('Ingress' | 'Egress')[];
+    if (typeItems.length === 0) {
+      // Any policy without policyTypes affects Ingress, and Egress too when it has egress rules.
+      policyTypes = egress.length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
+      allocated.push('spec.policyTypes');
+    } else {
+      policyTypes = POLICY_TYPES.filter((t) => stated.includes(t));
+      if (ingress.length > 0 && !policyTypes.includes('Ingress'))
+        spec.warn('ingress', 'ignored: policyTypes does not include Ingress');
+      if (egress.length > 0 && !policyTypes.includes('Egress'))
+        spec.warn('egress', 'ignored: policyTypes does not include Egress');
+    }
+    if (name === null) return;
+    const policy = { namespace, name, podSelector, policyTypes, ingress, egress, allocated };
+    const raw: RawNetworkPolicy = { origin, namespace, name, policy };
+    this.raw.networkPolicies.push(raw);
   }
 
   configMap(r: Reader, origin: Origin): void {
@@ -782,6 +889,12 @@ class DocumentReader {
     this.raw.otherNamespaces.push('kube-system');
     const corefile = r.map('data').string('Corefile');
     if (corefile === null) r.warn('data', 'no Corefile key: the CoreDNS configuration is not read');
+    // What the model does not understand is reported where it is; the rest of the Corefile still applies.
+    for (const p of corefile === null ? [] : parseCorefile(corefile).problems)
+      r.map('data').warn(
+        'Corefile',
+        `Corefile line ${p.line}${p.column ? `, column ${p.column}` : ''}: ${p.message}`,
+      );
     this.raw.corefile = corefile;
   }
 
@@ -824,7 +937,19 @@ class DocumentReader {
       'internet',
       'hosts',
       'walks',
+      'nodeResolvConf',
     ]);
+    const rc = spec.map('nodeResolvConf');
+    rc.onlyKeys(['nameservers', 'searches', 'options']);
+    const nodeResolvConf = spec.has('nodeResolvConf')
+      ? {
+          nameservers: rc.list('nameservers').flatMap((n) => n.ip(null) ?? []),
+          searches: rc
+            .list('searches')
+            .flatMap((n) => n.string(null, { check: (x) => dnsSubdomain(x.replace(/\.$/, '')) }) ?? []),
+          options: rc.list('options').flatMap((n) => n.string(null) ?? []),
+        }
+      : null;
     const vxlan = spec.map('vxlan');
     vxlan.onlyKeys(['vni', 'port']);
     const g = spec.map('gateway');
@@ -839,12 +964,14 @@ class DocumentReader {
       : null;
     const hosts = spec.list('hosts').map((item, index) => {
       const h = item.map(null);
-      h.onlyKeys(['name', 'ip', 'listen']);
+      h.onlyKeys(['name', 'ip', 'listen', 'names', 'dnsServer']);
       return {
         index,
         name: h.string('name', { required: true, check: dnsLabel }),
         ip: h.ip('ip', true),
         listen: h.list('listen').flatMap((p) => p.int(null, 1, 65535) ?? []),
+        names: h.list('names').flatMap((n) => n.string(null, { check: dnsName }) ?? []),
+        dnsServer: h.bool('dnsServer', false),
       };
     });
     const walks = spec.list('walks').map((item, index) => {
@@ -889,7 +1016,120 @@ class DocumentReader {
       internet,
       hosts,
       walks,
+      nodeResolvConf,
     };
     this.raw.cluster = cluster;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// NetworkPolicy parts (networking/v1 types.go; checks from pkg/apis/networking/validation/validation.go and
+// apimachinery's ValidateLabelSelector)
+
+const POLICY_TYPES = ['Ingress', 'Egress'] as const;
+const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
+
+/** A metav1.LabelSelector; absent reads as the empty selector (everything). */
+function readLabelSelector(r: Reader): LabelSelectorModel {
+  r.onlyKeys(['matchLabels', 'matchExpressions']);
+  const matchLabels = r.labels('matchLabels');
+  const matchExpressions = r.list('matchExpressions').flatMap((item): LabelSelectorRequirement[] => {
+    const e = item.map(null);
+    e.onlyKeys(['key', 'operator', 'values']);
+    const key = e.string('key', { required: true, check: labelKeyProblem });
+    const operator = e.string('operator', {
+      required: true,
+      check: (s) =>
+        isOneOf(SELECTOR_OPERATORS, s) ? null : `must be one of ${SELECTOR_OPERATORS.join(', ')}`,
+    });
+    const values = e.list('values').map((v) => v.string(null, { check: labelValueProblem }));
+    if (operator === null || !isOneOf(SELECTOR_OPERATORS, operator)) return [];
+    const listed = operator === 'In' || operator === 'NotIn';
+    if (listed && values.length === 0)
+      e.error('values', `required: at least one value when operator is ${operator}`);
+    if (!listed && values.length > 0) e.error('values', `must be empty when operator is ${operator}`);
+    if (key === null || values.some((v) => v === null)) return [];
+    return [{ key, operator, values: values.filter((v) => v !== null) }];
+  });
+  return { matchLabels, matchExpressions };
+}
+
+/** One ingress or egress rule: `from` or `to` peers and ports. */
+function readPolicyRule(item: Reader, peersKey: 'from' | 'to'): NetworkPolicyRuleModel {
+  const r = item.map(null);
+  r.onlyKeys([peersKey, 'ports']);
+  return {
+    peers: r.list(peersKey).flatMap((p) => readPolicyPeer(p) ?? []),
+    ports: r.list('ports').flatMap((p) => readPolicyPort(p) ?? []),
+  };
+}
+
+function readPolicyPeer(item: Reader): NetworkPolicyPeerModel | null {
+  const r = item.map(null);
+  r.onlyKeys(['podSelector', 'namespaceSelector', 'ipBlock']);
+  const podSelector = r.has('podSelector') ? readLabelSelector(r.map('podSelector')) : null;
+  const namespaceSelector = r.has('namespaceSelector') ? readLabelSelector(r.map('namespaceSelector')) : null;
+  if (r.has('ipBlock')) {
+    const block = readIpBlock(r.map('ipBlock'));
+    if (podSelector || namespaceSelector) {
+      r.error(null, 'may not specify both ipBlock and another peer');
+      return null;
+    }
+    return block;
+  }
+  if (!podSelector && !namespaceSelector) {
+    // (A peer of the wrong type was reported by map() already.)
+    if (item.value === null || item.value === undefined || isRecord(item.value))
+      r.error(null, 'must specify a peer: podSelector, namespaceSelector or ipBlock');
+    return null;
+  }
+  return { kind: 'pods', podSelector, namespaceSelector };
+}
+
+function readIpBlock(r: Reader): NetworkPolicyPeerModel | null {
+  r.onlyKeys(['cidr', 'except']);
+  const text = r.string('cidr', { required: true, check: (t) => cidrProblem(t, false) });
+  const cidr = text === null ? null : parseCidr(text, false);
+  if (text !== null && cidr !== null && text.split('/')[0] !== cidr.ip) {
+    // ParseCIDRSloppy masks the host bits; the API server only warns about such a value.
+    r.warn('cidr', `"${text}" has host bits set: read as ${formatCidr(cidr)}`);
+  }
+  const except = r.list('except').flatMap((item) => {
+    const c = item.cidr(null, false);
+    if (c === null || cidr === null) return [];
+    if (!cidrContains(cidr, c.ip) || c.prefix <= cidr.prefix) {
+      item.error(null, `must be a strict subset of cidr ${formatCidr(cidr)}`);
+      return [];
+    }
+    return [c];
+  });
+  return cidr === null ? null : { kind: 'ipBlock', cidr, except };
+}
+
+function readPolicyPort(item: Reader): NetworkPolicyPortModel | null {
+  const r = item.map(null);
+  r.onlyKeys(['protocol', 'port', 'endPort']);
+  const protocol = r.oneOf('protocol', PROTOCOLS, 'TCP');
+  const v = r.get('port');
+  let port: number | string | null = null;
+  let ok = true;
+  if (typeof v === 'number') {
+    port = r.int('port', 1, 65535);
+    ok = port !== null;
+  } else if (typeof v === 'string' && /^\d+$/.test(v)) {
+    r.error('port', `"${v}" is a string: write ${v} without quotes for a port number`);
+    ok = false;
+  } else if (v !== undefined && v !== null) {
+    port = r.string('port', { check: portName });
+    ok = port !== null;
+  }
+  const endPort = r.int('endPort', 1, 65535);
+  if (r.has('endPort') && endPort === null) ok = false;
+  if (endPort !== null) {
+    if (v === undefined || v === null) r.error('endPort', 'may not be specified when port is not specified');
+    else if (typeof port === 'string') r.error('endPort', 'may not be specified when port is a name');
+    else if (typeof port === 'number' && endPort < port)
+      r.error('endPort', `must be greater than or equal to port (${port})`);
+  }
+  return ok ? { protocol, port, endPort } : null;
 }

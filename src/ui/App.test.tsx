@@ -153,7 +153,7 @@ describe('App', () => {
     const input = (sel: string) => $(sel) as HTMLInputElement;
     act(() => {
       setValue(input('input[placeholder="pod/default/client"]'), 'pod/default/a');
-      setValue(input('input[placeholder="10.96.0.10:53"]'), '10.0.0.1:80');
+      setValue(input('input[placeholder="db-service:3306 or 10.96.0.10:53"]'), '10.0.0.1:80');
     });
     act(() => button('Walk').click());
     expect(client.runs.at(-1)!.walk).toEqual({ from: 'pod/default/a', to: '10.0.0.1:80', protocol: 'tcp' });

@@ -126,6 +126,7 @@ function Legend() {
       <li className="legend-request">request</li>
       <li className="legend-reply">reply</li>
       <li className="legend-icmp-error">ICMP error</li>
+      <li className="legend-dns">DNS</li>
       <li className="legend-encap">encapsulated (VXLAN)</li>
       <li className="legend-hint">drag to pan · wheel to zoom · double-click to fit</li>
     </ul>

@@ -1,6 +1,7 @@
 // Presentation kernels: the words and tables the panels show, computed from trace events and the world
 // view. Pure; must not read the store or the machine. Labels use Linux's own words (fdb, neigh, veth).
 import type { Frame, IpPacket, L4Header } from '../engine/packet.ts';
+import { formatRdata } from '../engine/dns.ts';
 import type { Decision, LegKind, TraceEvent, Verdict, VerdictKind } from '../engine/trace.ts';
 import type { WorldView } from '../engine/view.ts';
 
@@ -12,12 +13,15 @@ export const VERDICT_LABELS: Record<VerdictKind, string> = {
   'frag-needed': 'Fragmentation needed',
   'local-error': 'Refused by the sender',
   loop: 'Forwarding loop',
+  unresolved: 'Name not resolved',
 };
 
 export const LEG_LABELS: Record<LegKind, string> = {
   request: 'Request',
   reply: 'Reply',
   'icmp-error': 'ICMP error',
+  'dns-query': 'DNS query',
+  'dns-response': 'DNS answer',
 };
 
 /** "Delivered", or "<Label>: <reason>" for every other verdict. */
@@ -78,6 +82,9 @@ export const DECISION_LABELS: Record<Decision['kind'], string> = {
   conntrack: 'conntrack',
   nat: 'nat',
   ipvs: 'ipvs',
+  resolver: 'resolver',
+  dns: 'dns',
+  policy: 'network policy',
 };
 
 /** One line for the hop list. */
@@ -153,6 +160,30 @@ export function headerLayers(p: AnyPacket): HeaderLayer[] {
       ],
     });
     headers.push(l4Block(q.l4, k));
+    if (q.dns) {
+      const m = q.dns;
+      const question = m.question[0];
+      const fields: HeaderField[] = [
+        { key: k('dns', 'id'), label: 'id', value: String(m.id) },
+        { key: k('dns', 'qr'), label: 'qr', value: m.flags.qr ? 'response' : 'query' },
+        {
+          key: k('dns', 'question'),
+          label: 'question',
+          value: question ? `${question.name} ${question.type}` : '-',
+        },
+      ];
+      if (m.flags.qr) {
+        fields.push({ key: k('dns', 'rcode'), label: 'rcode', value: m.rcode });
+        fields.push({
+          key: k('dns', 'answer'),
+          label: 'answer',
+          value: m.answer.length
+            ? m.answer.map((rr) => `${rr.type} ${formatRdata(rr)}`).join(', ')
+            : '(none)',
+        });
+      }
+      headers.push({ title: 'DNS', fields });
+    }
     if (q.vxlan)
       headers.push({
         title: 'VXLAN',
@@ -263,6 +294,35 @@ export function decisionTable(
       return pick('bridge fdb', ns.fdb, d.decision.entry);
     case 'neigh':
       return pick('ip neigh', ns.neighbours, d.decision.entry);
+    case 'resolver': {
+      const r = d.decision;
+      const conf = r.resolvConf.trimEnd().split('\n');
+      const tries = r.candidates.map((c, i) => `try ${i + 1}: ${c}`);
+      return {
+        title: '/etc/resolv.conf and the names it makes',
+        lines: [...conf, ...tries],
+        match: conf.length + r.candidates.indexOf(r.candidate),
+      };
+    }
+    case 'dns': {
+      const r = d.decision;
+      const lines = [
+        `;; QUESTION: ${r.question}`,
+        `;; status: ${r.rcode ?? `forwarded to ${r.forwardTo ?? '?'}`}`,
+        ...r.answer,
+        ...r.authority.map((a) => `; authority: ${a}`),
+        ...r.steps.map((x) => `; ${x}`),
+      ];
+      return { title: `DNS (${r.server})`, lines, match: r.answer.length ? 2 : 1 };
+    }
+    case 'policy': {
+      const r = d.decision;
+      const lines = [
+        ...r.policies.map((p) => `policy ${p} selects ${r.pod} for ${r.direction}`),
+        `${r.result}: ${r.reason}`,
+      ];
+      return { title: `NetworkPolicy (${r.direction} of ${r.pod})`, lines, match: lines.length - 1 };
+    }
     default:
       return null;
   }

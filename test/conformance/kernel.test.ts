@@ -21,7 +21,17 @@ import { buildWorld } from '../../src/engine/index.ts';
 import type { WalkSpec } from '../../src/engine/walk.ts';
 import type { World } from '../../src/engine/world.ts';
 import type { ClusterModel, CniMode } from '../../src/scenario/model.ts';
-import { service, threeNodes, threeNodesWithServices, withCloudNat } from '../fixtures/models.ts';
+import {
+  COREDNS_IP,
+  service,
+  threeNodes,
+  threeNodesWithServices,
+  withCloudNat,
+  withCoreDns,
+} from '../fixtures/models.ts';
+import { walk } from '../../src/engine/walk.ts';
+import type { IpPacket } from '../../src/engine/packet.ts';
+import type { Trace } from '../../src/engine/trace.ts';
 import {
   EPHEMERAL,
   RANDOM_NAT,
@@ -767,6 +777,55 @@ describe.skipIf(!can.ok)('kernel conformance (real namespaces, veth, bridge, VXL
         'host/example in eth0 198.51.100.10 > 203.0.113.10',
       );
       expectCounters(r);
+    },
+    TIMEOUT,
+  );
+
+  // ───────────────────────────── DNS ─────────────────────────────
+
+  /** The default fixture cluster with CoreDNS on node-2 behind kube-dns (10.96.0.10). */
+  const dnsModel = (): ClusterModel => withCoreDns(threeNodes('flannel-vxlan'));
+  /** The engine's walk to a name: its first leg is the resolver's query for db-service.default.svc.… */
+  const dnsWalk = (): Trace =>
+    walk(buildWorld(dnsModel()), { from: 'pod/default/client', to: 'db-service:3306', protocol: 'tcp' });
+  const queryLeg = (t: Trace): IpPacket => {
+    const leg = t.events.find((e) => e.type === 'leg' && e.kind === 'dns-query');
+    if (leg?.type !== 'leg') throw new Error('the walk sent no DNS query');
+    return leg.packet;
+  };
+  // A UDP datagram the size of that query, from the client to the kube-dns ClusterIP; the CoreDNS pod's
+  // namespace runs a small UDP responder (an echo) on 53, which is all the path needs.
+  const dnsPath = modelCase(dnsModel, {
+    from: 'pod/default/client',
+    to: 'svc/kube-system/kube-dns:53',
+    protocol: 'udp',
+    size: queryLeg(dnsWalk()).ip.length - 28,
+  });
+  it(
+    "DNS: a query to the kube-dns ClusterIP is DNATed to CoreDNS on another node (over VXLAN) and its answer un-DNATed; the engine's resolver sends its query along the same path",
+    async () => {
+      const r = await dnsPath();
+      expect(r.sender.output).toMatch(/^reply from 10\.96\.0\.10:53 \d+ bytes/);
+      expectHops(r.hops, engineHops(r.trace));
+      const q = r.hops
+        .filter((h) => h.ip.dst === COREDNS_IP)
+        .map((h) => `${placeOf(h)} ${h.ip.src} > ${h.ip.dst}`);
+      expect(q).toContain('pod/kube-system/coredns in eth0 10.244.1.2 > 10.244.2.10');
+      expectCounters(r);
+      // The DNS walk's query leg: the same devices, addresses and NAT as the datagram the kernel carried
+      // (only its source port differs: both are the walk's random draws).
+      const dns = dnsWalk();
+      const queryHops = engineHops(dns, 0).map(
+        (h) => `${placeOf(h)} ${h.ip.src} > ${h.ip.dst} dport ${h.l4.kind === 'udp' ? h.l4.dport : '-'}`,
+      );
+      const kernelQuery = r.hops
+        .filter((h) => h.l4.kind === 'udp' && h.l4.dport === 53)
+        .slice(0, queryHops.length)
+        .map(
+          (h) => `${placeOf(h)} ${h.ip.src} > ${h.ip.dst} dport ${h.l4.kind === 'udp' ? h.l4.dport : '-'}`,
+        );
+      expect(queryHops.length).toBeGreaterThan(8);
+      expect(kernelQuery).toEqual(queryHops);
     },
     TIMEOUT,
   );

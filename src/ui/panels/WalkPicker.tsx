@@ -100,7 +100,7 @@ function WalkForm({ initial }: { initial: WalkRequest | null }) {
       <input
         id={ids.to}
         value={draft.to}
-        placeholder="10.96.0.10:53"
+        placeholder="db-service:3306 or 10.96.0.10:53"
         spellCheck={false}
         onChange={(e) => setDraft({ ...draft, to: e.target.value })}
       />
