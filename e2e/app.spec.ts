@@ -1,20 +1,7 @@
 // The app against the real engine (in its worker): the default scenario's first walk, played, stepped and
 // driven from the keyboard.
 import { expect, test, type Page } from '@playwright/test';
-
-const hops = (page: Page) => page.getByRole('list', { name: 'Hops' }).getByRole('listitem');
-const current = (page: Page) => page.getByRole('list', { name: 'Hops' }).locator('li[aria-current="step"]');
-const verdict = (page: Page) => page.getByRole('status', { name: 'Verdict' });
-
-/** Collects console errors and uncaught exceptions for the whole test. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return errors;
-}
+import { current, hops, verdict, watchErrors } from './helpers.ts';
 
 async function openReady(page: Page): Promise<void> {
   await page.goto('/');
@@ -148,7 +135,7 @@ test('another walk of the scenario, and a custom one with an unknown pod, report
 test('with reduced motion the packet jumps from hop to hop instead of gliding', async ({ page }) => {
   await page.emulateMedia({ reducedMotion: 'reduce' });
   await openReady(page);
-  const packet = page.locator('svg.topology g.packet');
+  const packet = page.locator('svg.topology-overlay g.packet');
   for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
   await expect(hops(page).nth(3)).toHaveAttribute('aria-current', 'step');
   const before = await packet.getAttribute('transform');

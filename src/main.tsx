@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { DEFAULT_PRESET_ID, PRESETS } from './scenario/presets.ts';
 import { App } from './ui/App.tsx';
+import { decodeShareState, paramsOf, readViewOptions } from './ui/share/urlState.ts';
 import { createEngineClient } from './worker/engineClient.ts';
 import './ui/styles.css';
 
@@ -13,10 +14,28 @@ const client = createEngineClient(
     }),
 );
 
+// The share link (state in the fragment, view options in the query): decoded once, at start.
+const params = paramsOf(window.location.search, window.location.hash);
+const link = decodeShareState(
+  params,
+  PRESETS.map((p) => p.id),
+);
+const viewOptions = readViewOptions(params);
+// A link pasted into the address bar of an open page changes only the fragment: start again from it. (The
+// app's own updates use history.replaceState, which fires no hashchange.)
+window.addEventListener('hashchange', () => window.location.reload());
+if (viewOptions.embed) document.documentElement.classList.add('embedded');
+
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');
 createRoot(root).render(
   <StrictMode>
-    <App client={client} presets={PRESETS} initialPresetId={DEFAULT_PRESET_ID} />
+    <App
+      client={client}
+      presets={PRESETS}
+      initialPresetId={DEFAULT_PRESET_ID}
+      link={link}
+      viewOptions={viewOptions}
+    />
   </StrictMode>,
 );

@@ -13,6 +13,10 @@
 //   remote lease: a permanent neighbour (subnet IP → VTEP MAC), an FDB entry (VTEP MAC → public IP) and an
 //   onlink route `subnet via subnet-IP dev flannel.1`, in that order.
 // - flannel pkg/backend/hostgw: per remote lease a route `subnet via public-IP dev <uplink>`.
+//
+// What is the same on every node is made once per plan and shared (docs/performance.md): the per-lease
+// routes, neighbour and FDB entries (made with the plan, applied as one batch: leaseBatch), and kube-proxy's
+// rules when no node has its own (kubeProxyRules().nodeSpecific). opsOf still lists every op.
 import {
   cidrContains,
   formatCidr,

@@ -15,6 +15,9 @@
 // kubelet: kubernetes/kubernetes pkg/kubelet/kubelet_network_linux.go syncIPTablesRules — KUBE-FIREWALL with
 // the "block incoming localnet connections" rule, jumped to first from INPUT and OUTPUT (kubelet starts
 // before kube-proxy; kube-proxy's own jumps, inserted with -I, then come before it).
+//
+// nodeIptables gives a node's rules both as nodeIptablesSave's text and as what parseIptablesSave makes of
+// it, the latter from kube-proxy's rules as data (kubeproxy.ts kubeProxyRules) without printing the text.
 import { formatCidr, parseCidr } from './addr.ts';
 import { parseIptablesSave, parseRuleCached, type ParsedIptables } from './iptables.ts';
 import {
@@ -24,6 +27,7 @@ import {
   type BuiltinJump,
   type DumpChainOf,
   type DumpTableOf,
+  type KubeProxyTable,
   type RestoreLine,
 } from './kubeproxy.ts';
 import type { Chain, Rule, Ruleset } from './netfilter.ts';
@@ -134,8 +138,11 @@ export function nodeIptablesSave(input: NodeIptablesInput): string {
 
 /** nodeIptablesSave's input with kube-proxy's rules as data (kubeproxy.ts kubeProxyRules().tables). */
 export interface NodeIptablesRulesInput extends Omit<NodeIptablesInput, 'kubeProxy'> {
-  readonly kubeProxy: readonly DumpTableOf<RestoreLine>[] | null;
+  readonly kubeProxy: readonly KubeProxyDumpTable[] | null;
 }
+
+/** A table of kube-proxy's dump: parseIPTablesDump's, or kubeProxyRules' with what it knows of its chains. */
+type KubeProxyDumpTable = DumpTableOf<RestoreLine> & Partial<Pick<KubeProxyTable, 'byName' | 'withText'>>;
 
 /**
  * A node's rules both ways: `text()` is nodeIptablesSave's text, `parse()` what parseIptablesSave makes of
@@ -158,9 +165,7 @@ type KubeProxyChain = DumpChainOf<RestoreLine>;
  *  line by line). Worked out once per table (kubeProxyRules gives it): every node shares kube-proxy's rules. */
 const BY_NAME = new WeakMap<readonly KubeProxyChain[], ReadonlyMap<string, KubeProxyChain> | null>();
 
-function chainsByName(
-  t: DumpTableOf<RestoreLine> & { readonly byName?: ReadonlyMap<string, KubeProxyChain> | null },
-): ReadonlyMap<string, KubeProxyChain> | null {
+function chainsByName(t: KubeProxyDumpTable): ReadonlyMap<string, KubeProxyChain> | null {
   if (t.byName !== undefined) return t.byName;
   let byName = BY_NAME.get(t.chains);
   if (byName === undefined) {
@@ -179,6 +184,8 @@ function chainsByName(
 interface KubeProxyBlock {
   readonly chains: readonly KubeProxyChain[];
   readonly byName: ReadonlyMap<string, KubeProxyChain>;
+  /** The chains with a line as text (the others' lines are all rules as data); null: not known. */
+  readonly withText: ReadonlySet<KubeProxyChain> | null;
   /** Chains declared before (built-in chains, kubelet's KUBE-FIREWALL): their lines are added there. */
   readonly skip: Set<KubeProxyChain>;
   /** Chains another writer adds to: declared in the block, their lines in `rules` (a copy, then added to). */
@@ -194,6 +201,9 @@ interface NodeRules {
   readonly userChains: Readonly<Record<TableName, readonly (string | KubeProxyBlock)[]>>;
   readonly rules: Readonly<Record<TableName, ReadonlyMap<string, readonly RestoreLine[]>>>;
 }
+
+/** kubeProxyBuiltinJumps(), made once (its rules are read, never changed). */
+let IPTABLES_MODE_JUMPS: readonly BuiltinJump[] | null = null;
 
 function nodeRules(input: NodeIptablesRulesInput): NodeRules {
   const userChains: Record<TableName, (string | KubeProxyBlock)[]> = { filter: [], nat: [] };
@@ -234,7 +244,7 @@ function nodeRules(input: NodeIptablesRulesInput): NodeRules {
     }
   };
   const kubelet = input.kubelet !== false;
-  for (const j of input.builtinJumps ?? kubeProxyBuiltinJumps()) {
+  for (const j of input.builtinJumps ?? (IPTABLES_MODE_JUMPS ??= kubeProxyBuiltinJumps())) {
     if (j.by === 'kube-proxy' ? input.kubeProxy !== null : kubelet) append(j.table, j.chain, [j.rule]);
   }
   if (kubelet) {
@@ -264,7 +274,13 @@ function nodeRules(input: NodeIptablesRulesInput): NodeRules {
         shared.every((name) => BUILTIN[table].includes(name) || seen[table].has(name));
       if (asBlock) {
         if (byName.get('KUBE-FIREWALL')?.deleted === false) flushFirewall();
-        const block: KubeProxyBlock = { chains: t.chains, byName, skip: new Set(), listed: new Set() };
+        const block: KubeProxyBlock = {
+          chains: t.chains,
+          byName,
+          withText: t.withText ?? null,
+          skip: new Set(),
+          listed: new Set(),
+        };
         for (const name of shared) {
           const c = byName.get(name)!;
           block.skip.add(c);
@@ -302,19 +318,31 @@ function collect(rules: readonly IptablesRule[], chains: readonly string[]): Nod
   return { userChains, rules: byChain };
 }
 
-/** Each user chain of a table, in order: its name and lines. */
-function* userChainsOf(n: NodeRules, table: TableName): Generator<[string, readonly RestoreLine[]]> {
+/**
+ * Calls `each` for every user chain of a table, in order, with its name, its lines, and whether they are known
+ * to be all rules as data, until `each` returns false. (A callback, not a generator: ~110,000 chains.)
+ */
+function forEachUserChain(
+  n: NodeRules,
+  table: TableName,
+  each: (name: string, lines: readonly RestoreLine[], allData: boolean) => boolean,
+): boolean {
   for (const c of n.userChains[table]) {
     if (typeof c === 'string') {
-      yield [c, n.rules[table].get(c) ?? []];
+      if (!each(c, n.rules[table].get(c) ?? [], false)) return false;
       continue;
     }
     const plain = c.skip.size === 0 && c.listed.size === 0;
     for (const k of c.chains) {
       if (k.deleted || (!plain && c.skip.has(k))) continue;
-      yield [k.name, !plain && c.listed.has(k) ? (n.rules[table].get(k.name) ?? []) : k.rules];
+      const go =
+        !plain && c.listed.has(k)
+          ? each(k.name, n.rules[table].get(k.name) ?? [], false)
+          : each(k.name, k.rules, c.withText !== null && !c.withText.has(k));
+      if (!go) return false;
     }
   }
+  return true;
 }
 
 function render(n: NodeRules): string {
@@ -323,9 +351,15 @@ function render(n: NodeRules): string {
     const builtins = BUILTIN[table];
     out += `*${table}\n`;
     for (const c of builtins) out += `:${c} ACCEPT [0:0]\n`;
-    for (const [name] of userChainsOf(n, table)) out += `:${name} - [0:0]\n`;
+    forEachUserChain(n, table, (name) => {
+      out += `:${name} - [0:0]\n`;
+      return true;
+    });
     for (const c of builtins) for (const r of n.rules[table].get(c) ?? []) out += `${restoreLineText(r)}\n`;
-    for (const [, lines] of userChainsOf(n, table)) for (const r of lines) out += `${restoreLineText(r)}\n`;
+    forEachUserChain(n, table, (_, lines) => {
+      for (const r of lines) out += `${restoreLineText(r)}\n`;
+      return true;
+    });
     out += 'COMMIT\n';
   }
   return out;
@@ -341,8 +375,14 @@ const PLAIN_CHAIN = /^\S{1,28}$/;
  */
 function parseNodeRules(n: NodeRules, text: () => string): ParsedIptables {
   /** The chain as loaded, or null where the text would not give it back as it is. */
-  const load = (name: string, policy: 'ACCEPT' | null, lines: readonly RestoreLine[]): Chain | null => {
+  const load = (
+    name: string,
+    policy: 'ACCEPT' | null,
+    lines: readonly RestoreLine[],
+    allData = false,
+  ): Chain | null => {
     if (policy === null && !PLAIN_CHAIN.test(name)) return null;
+    if (allData) return { name, policy, rules: lines as Rule[] };
     let parsed: Rule[] | null = null;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!;
@@ -369,11 +409,12 @@ function parseNodeRules(n: NodeRules, text: () => string): ParsedIptables {
       if (!chain) return parseIptablesSave(text());
       chains.set(c, chain);
     }
-    for (const [name, lines] of userChainsOf(n, table)) {
-      const chain = load(name, null, lines);
-      if (!chain) return parseIptablesSave(text());
-      chains.set(name, chain);
-    }
+    const loaded = forEachUserChain(n, table, (name, lines, allData) => {
+      const chain = load(name, null, lines, allData);
+      if (chain) chains.set(name, chain);
+      return chain !== null;
+    });
+    if (!loaded) return parseIptablesSave(text());
   }
   return { ruleset, errors: [] };
 }

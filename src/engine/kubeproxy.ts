@@ -25,6 +25,11 @@
 // exchange — the form its tests assert — which is what the netfilter parser loads. The jumps from the built-in
 // chains, which kube-proxy adds one by one with `iptables -I`, are in kubeProxyBuiltinJumps().
 //
+// Speed (docs/performance.md): a node loads kube-proxy's rules from kubeProxyRules, the same sync written as
+// the tables the text's dump would give, with the per-Service and per-endpoint rules already as data — not
+// from the text (~430,000 lines at 10,000 Services × 10 endpoints). Chain names are hashed straight from the
+// string for the usual one-block input (hashedName).
+//
 // Not modelled: topology hints (EndpointSlice hints / trafficDistribution), IPv6 (an IPv6 address anywhere is
 // filtered out, as an IPv4 proxier does), the clock behind large-cluster-mode's deferred stale-chain cleanup
 // (KubeProxySyncOptions.staleChainCleanupDue stands for it).
@@ -700,13 +705,38 @@ export function nodePortAddresses(cidrs: readonly string[] | null): {
   return { matchAll: false, cidrs: out, containsIPv4Loopback };
 }
 
-/** What a sync produced, in the order syncProxyRules wrote it. */
+/** Where a sync writes, in the order syncProxyRules writes: the restore input's lines (kubeProxySync), or
+ *  straight into its tables (kubeProxyRules, DumpWriter). */
 interface RestoreBuffers {
   /** The chains declared (`:NAME - [0:0]`, chainLine), by name. */
+  readonly filterChains: ChainSink;
+  readonly filterRules: LineSink;
+  readonly natChains: ChainSink;
+  readonly natRules: LineSink;
+}
+
+interface ChainSink {
+  push(name: string): void;
+}
+
+interface LineSink {
+  /** `chain`: the chain a rule as data appends to (its line's "-A CHAIN"). */
+  push(line: RestoreLine, chain?: string): void;
+}
+
+/** The restore input as text: the chains declared and the lines, in order. */
+interface TextBuffers extends RestoreBuffers {
   readonly filterChains: string[];
-  readonly filterRules: BufferLine[];
+  readonly filterRules: TextLines;
   readonly natChains: string[];
-  readonly natRules: BufferLine[];
+  readonly natRules: TextLines;
+}
+
+class TextLines implements LineSink {
+  readonly lines: string[] = [];
+  push(line: RestoreLine): void {
+    this.lines.push(restoreLineText(line));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -724,10 +754,83 @@ export function restoreLineText(line: RestoreLine): string {
   return typeof line === 'string' ? line : line.text;
 }
 
-/** A buffered line: text, or a rule as data. */
-type BufferLine = RestoreLine;
+/**
+ * One table of a sync written straight into what parseIPTablesDump reads from its text: chains in the order
+ * declared (a name declared twice: its rules go to the first), each with its lines in the order written — a
+ * line written before its chain is declared waits for it, as in the text all declarations come first. A rule
+ * as data comes with its chain (the name's own string, hashed once); a text line's chain is read from it.
+ * `failed` where the text would not give the same back (a line break or blanks around a line, a name not one
+ * word, a chain never declared, `-X`): then kubeProxyRules reads the text instead.
+ */
+class DumpWriter {
+  readonly chains: DumpChainOf<RestoreLine>[] = [];
+  private readonly byName = new Map<string, DumpChainOf<RestoreLine>>();
+  private readonly withText = new Set<DumpChainOf<RestoreLine>>();
+  private readonly waiting = new Map<string, RestoreLine[]>();
+  private twice = false;
+  private lastName: string | null = null;
+  private lastChain: DumpChainOf<RestoreLine> | null = null;
+  failed = false;
 
-const bufferLineText = restoreLineText;
+  readonly declarations: ChainSink = {
+    push: (name) => {
+      if (!PLAIN_NAME.test(name)) this.failed = true;
+      const chain: DumpChainOf<RestoreLine> = { name, counters: '- [0:0]', rules: [], deleted: false };
+      this.chains.push(chain);
+      if (this.byName.has(name)) this.twice = true;
+      else {
+        this.byName.set(name, chain);
+        const early = this.waiting.get(name);
+        if (early) {
+          this.waiting.delete(name);
+          for (const line of early) this.put(chain, line);
+        }
+      }
+    },
+  };
+
+  readonly lines: LineSink = {
+    push: (line, chain) => {
+      let target: string;
+      if (typeof line !== 'string') {
+        if (chain === undefined) {
+          this.failed = true;
+          return;
+        }
+        target = chain;
+      } else {
+        const add = /^-A ([^ ]*) (.*)$/.exec(line);
+        if (add === null || /^\s|\s$|[\n\r]|^#/.test(line)) {
+          this.failed = true;
+          return;
+        }
+        target = add[1]!;
+      }
+      // (Lines of one chain mostly come together.)
+      const to = target === this.lastName ? this.lastChain : (this.byName.get(target) ?? null);
+      if (to === null) {
+        const early = this.waiting.get(target);
+        if (early) early.push(line);
+        else this.waiting.set(target, [line]);
+        return;
+      }
+      this.lastName = target;
+      this.lastChain = to;
+      this.put(to, line);
+    },
+  };
+
+  private put(chain: DumpChainOf<RestoreLine>, line: RestoreLine): void {
+    chain.rules.push(line);
+    if (typeof line === 'string') this.withText.add(chain);
+  }
+
+  /** The table, or null if it would not be what the text gives. */
+  table(name: string): KubeProxyTable | null {
+    if (this.failed || this.waiting.size > 0) return null;
+    return { name, chains: this.chains, byName: this.twice ? null : this.byName, withText: this.withText };
+  }
+}
 
 /** A chain name that is one word (chainLine's line gives it back). */
 const PLAIN_NAME = /^[^\s]+$/;
@@ -759,6 +862,13 @@ const statisticMatch = (p: string): Match => {
   return m;
 };
 const STATISTIC_MATCHES = new Map<string, Match>();
+/** ` -m statistic --mode random --probability p`, one string per probability. */
+const statisticText = (p: string): string => {
+  let t = STATISTIC_TEXTS.get(p);
+  if (t === undefined) STATISTIC_TEXTS.set(p, (t = ` -m statistic --mode random --probability ${p}`));
+  return t;
+};
+const STATISTIC_TEXTS = new Map<string, string>();
 /** A rule as data: `text` is its line, "-A CHAIN …", and `matches` and `target` what parseRule makes of it. */
 const rule = (matches: readonly Match[], target: Target, text: string): Rule => ({ matches, target, text });
 
@@ -810,19 +920,30 @@ export function kubeProxySync(
   previous: KubeProxySyncState | null = null,
   options: KubeProxySyncOptions = {},
 ): KubeProxySyncResult {
-  const r = syncProxyRules(input, previous, options, true);
+  const text = (): TextBuffers => ({
+    filterChains: [],
+    filterRules: new TextLines(),
+    natChains: [],
+    natRules: new TextLines(),
+  });
+  const r = syncProxyRules(input, previous, options, true, text);
   const b = r.buffers;
   const restoreInput =
-    ['*filter', ...b.filterChains.map(chainLine), ...b.filterRules.map(bufferLineText), 'COMMIT'].join('\n') +
+    ['*filter', ...b.filterChains.map(chainLine), ...b.filterRules.lines, 'COMMIT'].join('\n') +
     '\n' +
-    ['*nat', ...b.natChains.map(chainLine), ...b.natRules.map(bufferLineText), 'COMMIT'].join('\n') +
+    ['*nat', ...b.natChains.map(chainLine), ...b.natRules.lines, 'COMMIT'].join('\n') +
     '\n';
+  // The kernel after `iptables-restore --noflush`: declared chains exist, -X'd ones are gone. (A chain is
+  // listed by the name its line gives back: up to a blank.)
+  const natAfter = new Set(previous?.natChains ?? []);
+  for (const n of b.natChains) natAfter.add(n.includes(' ') ? n.slice(0, n.indexOf(' ')) : n);
+  for (const c of r.deleted) natAfter.delete(c);
   return {
     restoreInput,
     text: sortIPTablesRules(restoreInput),
     fullSync: r.fullSync,
     largeClusterMode: r.largeClusterMode,
-    state: r.state,
+    state: { natChains: [...natAfter].sort(), services: r.services, endpoints: r.endpoints },
   };
 }
 
@@ -840,32 +961,50 @@ export interface KubeProxyRules {
 
 /** kubeProxyIptablesSave's rules without the text: what a node loads (cni.ts). */
 export function kubeProxyRules(input: KubeProxyInput): KubeProxyRules {
-  const r = syncProxyRules(input, null, {}, false);
-  const b = r.buffers;
+  const filter = new DumpWriter();
+  const nat = new DumpWriter();
+  const writers = (): RestoreBuffers => ({
+    filterChains: filter.declarations,
+    filterRules: filter.lines,
+    natChains: nat.declarations,
+    natRules: nat.lines,
+  });
+  const r = syncProxyRules(input, null, {}, false, writers);
+  const f = filter.table('filter');
+  const n = nat.table('nat');
   return {
     tables: sortDump(
-      restoreDump([
-        { name: 'filter', chains: b.filterChains, rules: b.filterRules },
-        { name: 'nat', chains: b.natChains, rules: b.natRules },
-      ]),
+      f && n
+        ? [f, n]
+        : // What the text would not give back as written: the text's own dump (which throws where it must).
+          parseIPTablesDump(kubeProxySync(input).restoreInput).map((t) => ({
+            ...t,
+            byName: null,
+            withText: null,
+          })),
     ),
     nodeSpecific: r.nodeSpecific,
   };
 }
 
-/** syncProxyRules. `withState`: also work out the state for a next sync (it always is when `previous` is
- *  given); kubeProxyRules, a first sync, has no use for it. */
-function syncProxyRules(
+/** syncProxyRules, writing into what `buffers` makes (the sync's, and one for the per-service chains a
+ *  partial sync leaves out). `withState`: also work out the fingerprints for a next sync (it always does when
+ *  `previous` is given); kubeProxyRules, a first sync, has no use for them. */
+function syncProxyRules<B extends RestoreBuffers>(
   input: KubeProxyInput,
   previous: KubeProxySyncState | null,
   options: KubeProxySyncOptions,
   withState: boolean,
+  buffers: () => B,
 ): {
-  readonly buffers: RestoreBuffers;
+  readonly buffers: B;
   readonly fullSync: boolean;
   readonly largeClusterMode: boolean;
   readonly nodeSpecific: boolean;
-  readonly state: KubeProxySyncState;
+  /** The stale chains deleted (`-X`). */
+  readonly deleted: readonly string[];
+  readonly services: KubeProxySyncState['services'];
+  readonly endpoints: KubeProxySyncState['endpoints'];
 } {
   const tracking = withState || previous !== null;
   const doFullSync = previous === null || options.fullSync === true;
@@ -898,8 +1037,8 @@ function syncProxyRules(
     previous.services[serviceKey] !== serviceFp[serviceKey] ||
     previous.endpoints[serviceKey] !== endpointFp[serviceKey];
 
-  const b: RestoreBuffers = { filterChains: [], filterRules: [], natChains: [], natRules: [] };
-  const skipped: RestoreBuffers = { filterChains: [], filterRules: [], natChains: [], natRules: [] };
+  const b = buffers();
+  const skipped = buffers();
 
   // Top-level chains.
   for (const c of [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL])
@@ -1028,6 +1167,7 @@ function syncProxyRules(
         data
           ? rule([...data.clusterIP, data.clusterIPComment, data.dport], jumpTo(internalTrafficChain), text)
           : text,
+        KUBE_SERVICES,
       );
     } else
       filterRules.push(
@@ -1099,6 +1239,7 @@ function syncProxyRules(
         const text = `-A ${internalTrafficChain} ${args} -j ${KUBE_MARK_MASQ}`;
         natRules.push(
           data ? rule([...data.clusterIP, data.clusterIPComment, data.dport], MARK_MASQ_JUMP, text) : text,
+          internalTrafficChain,
         );
       } else if (detector !== null) {
         // Masquerade off-cluster traffic to a service VIP (a static route to the service range via any node).
@@ -1112,6 +1253,7 @@ function syncProxyRules(
               : [data.clusterIP[0], detectorMatch, data.clusterIP[1]];
         natRules.push(
           data && header ? rule([...header, data.clusterIPComment, data.dport], MARK_MASQ_JUMP, text) : text,
+          internalTrafficChain,
         );
       }
     }
@@ -1201,6 +1343,7 @@ function syncProxyRules(
               ['-A ', sep, nameComment, ' -s ', ep.ip, ' -j ', KUBE_MARK_MASQ].join(''),
             )
           : `-A ${sep}${comment(name)} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`,
+        sep,
       );
       // Session affinity remembers the client; then DNAT to the endpoint.
       const affinity = svc.clientIPAffinity ? ` -m recent --name ${sep} --set` : '';
@@ -1212,6 +1355,7 @@ function syncProxyRules(
               ['-A ', sep, nameComment, ' ', matchPort, ' -j DNAT --to-destination ', ep.endpoint].join(''),
             )
           : `-A ${sep}${comment(name)}${affinity} ${matchPort} -j DNAT --to-destination ${ep.endpoint}`,
+        sep,
       );
     }
   }
@@ -1255,25 +1399,21 @@ function syncProxyRules(
     `-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
   );
 
-  // The kernel after `iptables-restore --noflush`: declared chains exist, -X'd ones are gone.
-  const natAfter = new Set(existingNatChains);
-  // (The name as the next sync's iptables-save would list it: up to a blank, as chainLine's line is read.)
-  if (tracking) for (const n of b.natChains) natAfter.add(n.includes(' ') ? n.slice(0, n.indexOf(' ')) : n);
-  for (const c of deleted) natAfter.delete(c);
-
   return {
     buffers: b,
     fullSync: doFullSync,
     largeClusterMode,
     nodeSpecific,
+    deleted,
     // (Empty unless tracking.)
-    state: { natChains: [...natAfter].sort(), services: serviceFp, endpoints: endpointFp },
+    services: serviceFp,
+    endpoints: endpointFp,
   };
 }
 
 /** writeServiceToEndpointRules: session affinity checks first, then the probabilistic load balancing. */
 function writeServiceToEndpointRules(
-  natRules: BufferLine[],
+  natRules: LineSink,
   svcChain: string,
   endpoints: readonly EndpointInfo[],
   ctx: {
@@ -1297,7 +1437,7 @@ function writeServiceToEndpointRules(
   endpoints.forEach((ep, i) => {
     // Each rule but the last is a random match with probability 1/(endpoints left).
     const probability = i < n - 1 ? computeProbability(n - i) : null;
-    const statistic = probability !== null ? ` -m statistic --mode random --probability ${probability}` : '';
+    const statistic = probability !== null ? statisticText(probability) : '';
     const sep = sepName(ep);
     if (ctx.data === null || !PLAIN.test(ep.endpoint)) {
       natRules.push(`-A ${svcChain}${comment(`"${name} -> ${ep.endpoint}"`)}${statistic} -j ${sep}`);
@@ -1312,7 +1452,7 @@ function writeServiceToEndpointRules(
       text = ['-A ', svcChain, ' -m comment --comment "', said, '"', statistic, ' -j ', sep].join('');
     } else text = ['-A ', svcChain, statistic, ' -j ', sep].join('');
     if (probability !== null) matches.push(statisticMatch(probability));
-    natRules.push(rule(matches, jumpTo(sep), text));
+    natRules.push(rule(matches, jumpTo(sep), text), svcChain);
   });
 }
 
@@ -1331,6 +1471,8 @@ export function kubeProxyIptablesSave(input: KubeProxyInput): string {
 /** A table of kubeProxyRules: the dump's, and its chains by name when no name is declared twice. */
 export interface KubeProxyTable extends DumpTableOf<RestoreLine> {
   readonly byName: ReadonlyMap<string, DumpChainOf<RestoreLine>> | null;
+  /** The chains with a line as text (the others' are all rules as data); null: not known. */
+  readonly withText: ReadonlySet<DumpChainOf<RestoreLine>> | null;
 }
 
 /** A chain of a dump: its declaration's policy and counters, its rules' lines (R: string, or RestoreLine). */
@@ -1435,10 +1577,11 @@ interface SortKey<R> {
 const byService = <R>(a: SortKey<R>, b: SortKey<R>): boolean =>
   a.service !== null && b.service !== null && a.service < b.service;
 
-/** sortIPTablesRules's ordering, in place, on a dump whose rules are R (`text` gives a rule's line). */
+/** sortIPTablesRules's ordering, in place, on a dump whose rules are R. */
 function sortDumpBy<R, T extends DumpTableOf<R>>(
   tables: T[],
-  text: (rule: R) => string,
+  /** ruleComment of the rule's line. */
+  commentOf: (rule: R) => string | null,
   byName: (table: T) => ReadonlyMap<string, DumpChainOf<R>> | null = () => null,
 ): T[] {
   tables.sort((a, b) => cmpStr(a.name, b.name));
@@ -1446,7 +1589,7 @@ function sortDumpBy<R, T extends DumpTableOf<R>>(
     name === KUBE_NODEPORTS ? 0 : name === KUBE_SERVICES ? 1 : name.startsWith('KUBE-') ? 2 : 3;
   const keyed = (c: DumpChainOf<R>): SortKey<R>[] =>
     c.rules.map((rule) => {
-      const comment = ruleComment(text(rule));
+      const comment = commentOf(rule);
       return {
         rule,
         service: comment === null ? null : commentServiceName(comment),
@@ -1506,77 +1649,22 @@ function sortChains<C extends { readonly name: string }>(
     for (const name of byRank.get(r)!.sort()) chains[i++] = byName.get(name)!;
 }
 
-/** sortIPTablesRules on a dump of restore lines (kubeProxyRules). */
-function sortDump(tables: KubeProxyTable[]): KubeProxyTable[] {
-  return sortDumpBy(tables, restoreLineText, (t) => t.byName);
+/** ruleComment of a restore line. */
+function commentOfLine(line: RestoreLine): string | null {
+  if (typeof line === 'string') return ruleComment(line);
+  for (const m of line.matches) if (m.kind === 'comment') return m.text;
+  return null;
 }
 
-/**
- * parseIPTablesDump of a restore input held as lines — the chain declarations and the rule lines of each
- * table — without printing and splitting it: the same tables, chains, rules and errors. A line that would not
- * come back from the text as itself (a line break or surrounding blanks inside it) sends the whole input
- * through the text.
- */
-function restoreDump(
-  tables: readonly { name: string; chains: readonly string[]; rules: readonly BufferLine[] }[],
-): KubeProxyTable[] {
-  const asText = (): KubeProxyTable[] =>
-    parseIPTablesDump(
-      tables
-        .map((t) =>
-          [`*${t.name}`, ...t.chains.map(chainLine), ...t.rules.map(bufferLineText), 'COMMIT'].join('\n'),
-        )
-        .join('\n') + '\n',
-    ).map((t) => ({ ...t, byName: null }));
-  const odd = (l: string): boolean => l === '' || /^\s|\s$|[\n\r]|^#/.test(l);
-  const out: KubeProxyTable[] = [];
-  for (const t of tables) {
-    if (odd(t.name) || t.name.includes(' ')) return asText();
-    const chains: DumpChainOf<RestoreLine>[] = [];
-    const byName = new Map<string, DumpChainOf<RestoreLine>>();
-    let twice = false;
-    for (const name of t.chains) {
-      // chainLine(name) is read back as `name` when it is one word.
-      if (!PLAIN_NAME.test(name)) return asText();
-      const chain: DumpChainOf<RestoreLine> = { name, counters: '- [0:0]', rules: [], deleted: false };
-      chains.push(chain);
-      if (!byName.has(name)) byName.set(name, chain);
-      else twice = true;
-    }
-    out.push({ name: t.name, chains, byName: twice ? null : byName });
-    let lastName: string | null = null;
-    let lastChain: DumpChainOf<RestoreLine> | undefined;
-    for (const line of t.rules) {
-      let target: string;
-      let del = false;
-      if (typeof line !== 'string') {
-        // A rule as data: its line is "-A CHAIN …" (see rule()), the chain up to the blank.
-        const l = line.text;
-        const blank = l.indexOf(' ', 3);
-        if (!l.startsWith('-A ') || blank < 0) return asText();
-        target = l.slice(3, blank);
-      } else {
-        if (odd(line)) return asText();
-        const add = /^-A ([^ ]*) (.*)$/.exec(line);
-        const x = add ? null : /^-X (.*)$/.exec(line);
-        if (!add && !x) return asText(); // (parseIPTablesDump's errors)
-        target = add ? add[1]! : x![1]!;
-        del = x !== null;
-      }
-      // (Lines of one chain mostly come together.)
-      const chain = target === lastName ? lastChain : byName.get(target);
-      lastName = target;
-      lastChain = chain;
-      if (!chain || (chain.deleted && !del) || (del && chain.rules.length !== 0)) return asText();
-      if (del) chain.deleted = true;
-      else chain.rules.push(line);
-    }
-  }
-  return out;
+/** sortIPTablesRules on a dump of restore lines (kubeProxyRules). */
+function sortDump(tables: KubeProxyTable[]): KubeProxyTable[] {
+  // A rule as data carries its comment as a match: the word ruleComment finds in its line (kube-proxy's
+  // names in it are plain words, see PLAIN).
+  return sortDumpBy<RestoreLine, KubeProxyTable>(tables, commentOfLine, (t) => t.byName);
 }
 
 export function sortIPTablesRules(text: string): string {
-  const tables = sortDumpBy(parseIPTablesDump(text), (r: string) => r);
+  const tables = sortDumpBy(parseIPTablesDump(text), ruleComment);
   let out = '';
   for (const t of tables) {
     out += `*${t.name}\n`;

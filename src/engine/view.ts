@@ -32,6 +32,9 @@ export interface NetnsView {
   /** `bridge fdb` lines for bridges and VXLAN devices (static entries). */
   readonly fdb: readonly string[];
   readonly ipForward: boolean;
+  /** The namespace's iptables rules as `iptables-save` prints them; absent when nothing wrote any (pods).
+   *  The tables panel shows the chains a netfilter decision traversed from it. */
+  readonly iptablesSave?: string;
 }
 
 export interface LinkView {

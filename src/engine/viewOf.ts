@@ -1,6 +1,7 @@
 // Builds the viewer's picture of a world (view.ts). Materialises every namespace: meant for the clusters a
 // person looks at, not the 5,000-node benchmark.
 import { formatCidr } from './addr.ts';
+import { formatIptablesSave } from './iptables.ts';
 import type { LinkView, NetnsView, WorldView } from './view.ts';
 import { formatNeigh, routesOf, type World } from './world.ts';
 
@@ -51,6 +52,7 @@ export function worldView(world: World, walks: WorldView['walks'] = []): WorldVi
       ),
       fdb,
       ipForward: ns.ipForward,
+      ...(ns.ruleset ? { iptablesSave: formatIptablesSave(ns.ruleset) } : {}),
     });
   }
   const segments = [...world.plan.segments.values()].map((s) => {

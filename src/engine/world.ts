@@ -7,7 +7,10 @@
 // host), because a 5,000-node host-gw cluster has 25 million per-node routes and a walk touches a handful
 // of nodes. What walks need across units without materialising them — which namespace owns an address,
 // which NIC has a MAC on a segment — comes from indexes the CNI plan computes from the model.
-// Once built, a namespace is read-only: a walk keeps what it learns (ARP, FDB) in its own state.
+// Once built, a namespace is read-only: a walk keeps what it learns (ARP, FDB) in its own state. Because
+// nothing in a built namespace changes, a plan may apply a run of ops at once with objects shared between
+// namespaces (OpBatch: flanneld's per-lease routes and entries, the same in every node), and an
+// iptables-restore may come with its parse (iptables.ts withParse: kube-proxy's rules as data).
 import {
   broadcastOf,
   cidrContains,

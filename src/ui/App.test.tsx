@@ -5,7 +5,13 @@ import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineClient, EngineListener } from '../worker/engineClient.ts';
-import { PROTOCOL_VERSION, type NamedWalkRef, type ToMain, type WalkRequest } from '../worker/protocol.ts';
+import {
+  PROTOCOL_VERSION,
+  type NamedWalkRef,
+  type Overrides,
+  type ToMain,
+  type WalkRequest,
+} from '../worker/protocol.ts';
 import { App } from './App.tsx';
 import { fixtureWorld, routeDecision, trace } from './testWorld.ts';
 
@@ -13,10 +19,12 @@ import { fixtureWorld, routeDecision, trace } from './testWorld.ts';
 
 class ScriptedClient implements EngineClient {
   runs: { text: string; walk: WalkRequest | NamedWalkRef; runId: number }[] = [];
+  overrides: Overrides[] = [];
   private listeners = new Set<EngineListener>();
   private last = 0;
-  run(text: string, walk: WalkRequest | NamedWalkRef): number {
+  run(text: string, walk: WalkRequest | NamedWalkRef, overrides: Overrides = {}): number {
     this.runs.push({ text, walk, runId: ++this.last });
+    this.overrides.push(overrides);
     return this.last;
   }
   cancel(): void {}
@@ -36,6 +44,8 @@ class ScriptedClient implements EngineClient {
 }
 
 const v = PROTOCOL_VERSION;
+const CLUSTER = { cni: 'flannel-vxlan', kubeProxyMode: 'iptables', externalTrafficPolicy: {} } as const;
+const SETTINGS = { scenario: CLUSTER, effective: CLUSTER, hasGateway: false };
 const PRESETS = [{ id: 'default', title: 'default', text: 'kind: Cluster # the scenario text' }];
 
 let container: HTMLDivElement;
@@ -70,7 +80,7 @@ describe('App', () => {
   it('shows the world, the hops and the verdict; Step forward moves aria-current', () => {
     const runId = client.runs.at(-1)!.runId;
     const view = fixtureWorld([1, 1]);
-    client.emit({ type: 'world', v, runId, view });
+    client.emit({ type: 'world', v, runId, view, settings: SETTINGS });
     const events = trace([
       { leg: 'request', at: 'pod/default/p1-1' },
       { decide: routeDecision('eth0'), at: 'pod/default/p1-1' },
@@ -83,6 +93,7 @@ describe('App', () => {
       v,
       runId,
       trace: {
+        version: 1,
         from: 'a',
         to: 'b',
         flow: { protocol: 'tcp', src: '1.1.1.1', dst: '2.2.2.2', sport: 1, dport: 2 },
@@ -106,7 +117,7 @@ describe('App', () => {
     expect(items[0]!.getAttribute('aria-current')).toBe('step');
 
     act(() => (items[3]!.querySelector('button') as HTMLButtonElement).click());
-    const status = $('[role="status"]')!;
+    const status = $('[role="status"][aria-label="Verdict"]')!;
     expect(status.textContent).toContain('Dropped: testing <b>bold</b>');
     expect(status.querySelector('b')).toBeNull();
   });
@@ -159,6 +170,82 @@ describe('App', () => {
     expect(client.runs.at(-1)!.walk).toEqual({ from: 'pod/default/a', to: '10.0.0.1:80', protocol: 'tcp' });
     client.emit({ type: 'events', v, runId: first, events: trace([{ leg: 'request', at: 'x' }]) });
     expect($$('ol[aria-label="Hops"] > li')).toHaveLength(0);
+  });
+  it('changing a toggle re-runs the walk with the override, and Reset clears it', () => {
+    const runId = client.runs.at(-1)!.runId;
+    const settings = { ...SETTINGS, hasGateway: false };
+    client.emit({ type: 'world', v, runId, view: fixtureWorld([1, 1]), settings });
+    const cni = $$('select').find(
+      (el) => el.id !== '' && $(`label[for="${el.id}"]`)?.textContent === 'CNI',
+    ) as HTMLSelectElement;
+    // bridge-router needs a gateway this scenario lacks: offered, but disabled and saying why.
+    const router = [...cni.options].find((o) => o.value === 'bridge-router')!;
+    expect(router.disabled).toBe(true);
+    expect(router.textContent).toContain('needs a gateway');
+    act(() => {
+      cni.value = 'flannel-host-gw';
+      cni.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    expect(client.overrides.at(-1)).toEqual({ cni: 'flannel-host-gw' });
+    expect(client.runs.at(-1)!.walk).toEqual({ name: 'w' });
+    act(() => button('Reset toggles').click());
+    expect(client.overrides.at(-1)).toEqual({});
+  });
+});
+
+describe('App opened from a link', () => {
+  const mount = (props: Partial<Parameters<typeof App>[0]>) => {
+    act(() => root.unmount());
+    client = new ScriptedClient();
+    root = createRoot(container);
+    act(() => root.render(<App client={client} presets={PRESETS} initialPresetId="default" {...props} />));
+  };
+
+  it("runs the link's walk with its toggles and seed", () => {
+    mount({
+      link: {
+        kind: 'state',
+        state: {
+          scenario: { kind: 'text', text: 'my own scenario' },
+          walk: { kind: 'custom', walk: { from: 'pod/default/a', to: '10.0.0.1:80', protocol: 'tcp' } },
+          overrides: { kubeProxyMode: 'ipvs' },
+          seed: 42,
+          hop: 2,
+        },
+      },
+    });
+    expect(client.runs).toEqual([
+      {
+        text: 'my own scenario',
+        walk: { from: 'pod/default/a', to: '10.0.0.1:80', protocol: 'tcp', seed: 42 },
+        runId: 1,
+      },
+    ]);
+    expect(client.overrides).toEqual([{ kubeProxyMode: 'ipvs' }]);
+    expect(($('input[placeholder="pod/default/client"]') as HTMLInputElement).value).toBe('pod/default/a');
+    // The address bar holds the state, the pending hop included.
+    expect(window.location.hash).toContain('kp=ipvs');
+    expect(window.location.hash).toContain('seed=42');
+    expect(window.location.hash).toContain('hop=2');
+  });
+
+  it('a broken link: an alert with the reason as text, and the default scenario', () => {
+    mount({ link: { kind: 'error', message: 'The CNI mode "<b>x</b>" is bad.' } });
+    const alert = $('[role="alert"]')!;
+    expect(alert.textContent).toContain('The CNI mode "<b>x</b>" is bad.');
+    expect(alert.querySelector('b')).toBeNull();
+    expect(client.runs).toEqual([{ text: PRESETS[0]!.text, walk: { name: null }, runId: 1 }]);
+    act(() => button('Dismiss').click());
+    expect($('[role="alert"]')).toBeNull();
+  });
+
+  it('embed mode shows the picture, the controls and the verdict, and no header or hop list', () => {
+    mount({ viewOptions: { embed: true, autoplay: false } });
+    expect($('.app--embed')).not.toBeNull();
+    expect($('header')).toBeNull();
+    expect($('ol[aria-label="Hops"]')).toBeNull();
+    expect(button('Step forward')).toBeDefined();
+    expect($('[role="status"][aria-label="Verdict"]')).not.toBeNull();
   });
 });
 

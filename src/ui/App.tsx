@@ -6,7 +6,7 @@
 //                                 ▼
 //   toolbar, keys ──play/step──▶ playback machine (cursor, speed) ──▶ canvas + panels
 import { useActorRef } from '@xstate/react';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { EngineClient } from '../worker/engineClient.ts';
 import type { NamedWalkRef, WalkRequest } from '../worker/protocol.ts';
 import { TopologyCanvas } from './canvas/TopologyCanvas.tsx';
@@ -15,11 +15,19 @@ import { Controls } from './panels/Controls.tsx';
 import { DecisionPanel } from './panels/DecisionPanel.tsx';
 import { DeviceCard } from './panels/DeviceCard.tsx';
 import { HopList } from './panels/HopList.tsx';
+import { NarrationPanel } from './panels/NarrationPanel.tsx';
 import { PacketInspector } from './panels/PacketInspector.tsx';
 import { ScenarioErrors } from './panels/ScenarioErrors.tsx';
 import { VerdictBanner } from './panels/VerdictBanner.tsx';
 import { WalkPicker, type PresetOption } from './panels/WalkPicker.tsx';
 import { playbackMachine } from './playbackMachine.ts';
+import { startFrom } from './share/appLink.ts';
+import { EmbedHop } from './share/EmbedHop.tsx';
+import { LinkNotice } from './share/LinkNotice.tsx';
+import { SharePanel } from './share/SharePanel.tsx';
+import { Toggles } from './share/Toggles.tsx';
+import { useEmbedApi, useUrlSync } from './share/useShare.ts';
+import type { DecodeResult, ViewOptions } from './share/urlState.ts';
 import { createAppStore, runFinished } from './store.ts';
 import { useKeyboard } from './useKeyboard.ts';
 
@@ -27,19 +35,23 @@ export interface AppProps {
   readonly client: EngineClient;
   readonly presets: readonly PresetOption[];
   readonly initialPresetId: string;
+  /** The share link the page was opened with (share/urlState.ts); none: the default scenario. */
+  readonly link?: DecodeResult;
+  /** How to show it: `embed` is the chrome-less view for an iframe. */
+  readonly viewOptions?: ViewOptions;
 }
 
-export function App({ client, presets, initialPresetId }: AppProps) {
-  const [store] = useState(() => {
-    const preset = presets.find((p) => p.id === initialPresetId) ?? presets[0];
-    return createAppStore({
-      scenarioId: preset?.id ?? '',
-      scenarioText: preset?.text ?? '',
-      walk: null,
-      walkName: null,
-    });
-  });
+const NO_LINK: DecodeResult = { kind: 'empty' };
+const FULL_VIEW: ViewOptions = { embed: false, autoplay: false };
+
+export function App({ client, presets, initialPresetId, link = NO_LINK, viewOptions = FULL_VIEW }: AppProps) {
+  const [start] = useState(() => startFrom(link, presets, initialPresetId));
+  const [store] = useState(() => createAppStore(start.init));
   const playback = useActorRef(playbackMachine);
+  // The link's hop and autoplay wait for the first trace to be complete.
+  const pendingHop = useRef<number | null>(start.hop);
+  const pendingPlay = useRef(viewOptions.autoplay);
+  const readPendingHop = useCallback(() => pendingHop.current, []);
 
   const runWalk = useCallback(
     (walk: WalkRequest | NamedWalkRef) => {
@@ -52,7 +64,8 @@ export function App({ client, presets, initialPresetId }: AppProps) {
           walk.name,
         );
       }
-      const runId = client.run(store.getState().scenarioText, walk);
+      const { scenarioText, overrides, seed } = store.getState();
+      const runId = client.run(scenarioText, seed === null ? walk : { ...walk, seed }, overrides);
       store.getState().startRun(runId);
       playback.send({ type: 'TRACE_RESET' });
     },
@@ -71,23 +84,37 @@ export function App({ client, presets, initialPresetId }: AppProps) {
         const before = prev.run?.runId === run.runId ? prev.run : null;
         if (run.events.length !== (before?.events.length ?? 0))
           playback.send({ type: 'TRACE_GROWN', length: run.events.length });
-        if (runFinished(run) && !runFinished(before))
+        if (runFinished(run) && !runFinished(before)) {
           playback.send({ type: 'TRACE_DONE', length: run.events.length });
+          if (pendingHop.current !== null) playback.send({ type: 'seek', index: pendingHop.current });
+          if (pendingPlay.current) playback.send({ type: 'play' });
+          pendingHop.current = null;
+          pendingPlay.current = false;
+        }
       }),
     [store, playback],
   );
 
-  // The first walk of the starting scenario.
+  // The first walk: the link's, or the starting scenario's first.
   useEffect(() => {
-    runWalk({ name: store.getState().walkName });
-  }, [runWalk, store]);
+    runWalk(start.walk);
+  }, [runWalk, start]);
 
   useKeyboard(playback);
+  useUrlSync(store, playback, readPendingHop);
+  useEmbedApi(store, playback);
 
   const services: AppServices = useMemo(
     () => ({ store, playback, client, runWalk }),
     [store, playback, client, runWalk],
   );
+
+  if (viewOptions.embed)
+    return (
+      <ServicesContext.Provider value={services}>
+        <EmbedView />
+      </ServicesContext.Provider>
+    );
 
   return (
     <ServicesContext.Provider value={services}>
@@ -95,7 +122,10 @@ export function App({ client, presets, initialPresetId }: AppProps) {
         <header className="app-header">
           <h1>Packet Walk</h1>
           <WalkPicker presets={presets} />
+          <Toggles />
+          <SharePanel />
         </header>
+        <LinkNotice />
         <main className="stage" aria-label="Cluster">
           <TopologyCanvas />
           <Legend />
@@ -105,6 +135,7 @@ export function App({ client, presets, initialPresetId }: AppProps) {
         <aside className="side" aria-label="Playback and hops">
           <Controls />
           <VerdictBanner />
+          <NarrationPanel />
           <HopList />
         </aside>
         <section className="details" aria-label="Details">
@@ -114,6 +145,37 @@ export function App({ client, presets, initialPresetId }: AppProps) {
       </div>
     </ServicesContext.Provider>
   );
+}
+
+/** The chrome-less view for an iframe: the picture, compact controls and the verdict. */
+function EmbedView() {
+  return (
+    <div className="app app--embed">
+      <main className="stage" aria-label="Cluster">
+        <TopologyCanvas />
+        <ScenarioErrors />
+        <LinkNotice />
+      </main>
+      <footer className="embed-bar" aria-label="Playback">
+        <Controls />
+        <div className="embed-status">
+          <VerdictBanner />
+          <EmbedHop />
+        </div>
+        <a className="embed-open" href={fullViewHref()} target="_blank" rel="noopener noreferrer">
+          Open in Packet Walk
+        </a>
+      </footer>
+    </div>
+  );
+}
+
+/** This page without embed=1 / autoplay=1 (the fragment — the state — stays). */
+function fullViewHref(): string {
+  const url = new URL(window.location.href);
+  url.searchParams.delete('embed');
+  url.searchParams.delete('autoplay');
+  return url.toString();
 }
 
 function toProtocol(p: string): WalkRequest['protocol'] {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   anchorsFor,
+  collapseByDefault,
+  collapsedNodes,
   deviceKey,
+  involvedNodes,
   hopPath,
   layoutWorld,
   layoutWorldCached,
@@ -16,6 +19,15 @@ import { fixtureWorld, routeDecision, trace } from './testWorld.ts';
 const overlap = (a: Rect, b: Rect): boolean =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
+/** Every overlapping pair (plain loops: a 1,000-pod world has millions of pairs, too many for expect). */
+function overlaps(rs: readonly (Rect & { key: string })[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rs.length; i++)
+    for (let j = i + 1; j < rs.length; j++)
+      if (overlap(rs[i]!, rs[j]!)) out.push(`${rs[i]!.key} / ${rs[j]!.key}`);
+  return out;
+}
+
 const SHAPES: readonly (readonly number[])[] = [
   [1],
   [2, 1, 1],
@@ -23,6 +35,9 @@ const SHAPES: readonly (readonly number[])[] = [
   [3, 3, 3, 3],
   [1, 1, 1, 1, 1, 1, 1],
   Array(10).fill(2),
+  [20, 3], // pods in a grid of rows
+  Array(23).fill(1), // three bands
+  Array(20).fill(50), // 1,000 pods
 ];
 
 describe('layoutWorld', () => {
@@ -38,13 +53,9 @@ describe('layoutWorld', () => {
             expect(l.devices.has(deviceKey(ns.id, d.name)), `${ns.id} ${d.name}`).toBe(true);
       }
       const boxes = [...l.namespaces.values()];
-      for (let i = 0; i < boxes.length; i++)
-        for (let j = i + 1; j < boxes.length; j++)
-          expect(overlap(boxes[i]!, boxes[j]!), `${boxes[i]!.id} / ${boxes[j]!.id}`).toBe(false);
-      const devs = [...l.devices.values()];
-      for (let i = 0; i < devs.length; i++)
-        for (let j = i + 1; j < devs.length; j++)
-          expect(overlap(devs[i]!, devs[j]!), `${devs[i]!.key} / ${devs[j]!.key}`).toBe(false);
+      const devs = [...l.devices.values(), ...l.stages.values()];
+      expect(overlaps(boxes.map((b) => ({ ...b, key: b.id })))).toEqual([]);
+      expect(overlaps(devs)).toEqual([]);
       // Everything inside the drawing.
       for (const r of [...boxes, ...devs]) {
         expect(r.x).toBeGreaterThanOrEqual(0);
@@ -167,11 +178,15 @@ describe('packet kernels', () => {
     expect(anchors[1]!.point).toEqual(anchors[0]!.point); // a route decision stays where the packet is
     expect(anchors[2]!.device).toBe('pod/default/p1-1|eth0');
     expect(anchors[4]!.device).toBe('node/node-1|cni0'); // fdb names the bridge
-    expect(anchors[5]!.device).toBe('node/node-1|cni0'); // route: stays
+    // A bridge is met where the port the packet came from joins it.
+    expect(anchors[4]!.point.x).toBe(l.devices.get('node/node-1|veth00')!.center.x);
+    // A route lookup happens at the node's routing table.
+    expect(anchors[5]!.device).toBeNull();
+    expect(anchors[5]!.point).toEqual(l.stages.get('node/node-1|#routes')!.center);
     expect(anchors[8]!.device).toBe('node/node-2|eth0'); // verdict: stays
   });
 
-  it('routes NIC-to-NIC hops along the bus, everything else straight', () => {
+  it('routes NIC-to-NIC hops along the bus, veth hops along their line, everything else straight', () => {
     const bus = l.buses.get('node-network')!;
     const wire = hopPath(l, anchors[6]!, anchors[7]!);
     expect(wire).toHaveLength(4);
@@ -179,6 +194,7 @@ describe('packet kernels', () => {
     expect(wire[2]!.y).toBe(bus.y);
     expect(hopPath(l, anchors[2]!, anchors[3]!)).toHaveLength(2);
     expect(hopPath(l, anchors[0]!, anchors[1]!)).toHaveLength(1);
+    expect(hopPath(l, anchors[4]!, anchors[5]!)).toHaveLength(2);
   });
 
   it('interpolates along a polyline by length', () => {
@@ -209,5 +225,113 @@ describe('packet kernels', () => {
     expect(path.at(-1)).toEqual(anchors[7]!.point);
     expect(path.length).toBeGreaterThanOrEqual(6);
     expect(legPathTo(events, anchors, l, 42)).toEqual([]);
+  });
+});
+
+describe('large clusters', () => {
+  const inside = (p: { x: number; y: number }, r: Rect): boolean =>
+    p.x > r.x + 0.5 && p.x < r.x + r.width - 0.5 && p.y > r.y + 0.5 && p.y < r.y + r.height - 0.5;
+
+  it('joins the bands of a many-node cluster with one trunk, and a hop between bands follows it', () => {
+    const l = layoutWorld(fixtureWorld(Array(23).fill(1)));
+    const bus = l.buses.get('node-network')!;
+    expect(bus.branches).toHaveLength(3);
+    expect(bus.trunkX).not.toBeNull();
+    // Ten nodes per band: node-1 hangs off the first stretch, node-21 off the third.
+    expect(l.wireY.get('node/node-1|eth0')).toBe(bus.branches[0]!.y);
+    expect(l.wireY.get('node/node-21|eth0')).toBe(bus.branches[2]!.y);
+    const a = {
+      point: l.devices.get('node/node-1|eth0')!.center,
+      netns: 'node/node-1',
+      device: 'node/node-1|eth0',
+    };
+    const b = {
+      point: l.devices.get('node/node-21|eth0')!.center,
+      netns: 'node/node-21',
+      device: 'node/node-21|eth0',
+    };
+    const path = hopPath(l, a, b);
+    expect(path.some((p) => p.x === bus.trunkX)).toBe(true);
+    // Readable width: a 23-node cluster is not 23 nodes wide.
+    expect(l.width).toBeLessThan(layoutWorld(fixtureWorld(Array(6).fill(1))).width * 1.5);
+  });
+
+  it('puts a many-pod node in a grid whose veth lines run between the columns, through no other pod', () => {
+    const l = layoutWorld(fixtureWorld([20]));
+    const pods = [...l.namespaces.values()].filter((n) => n.kind === 'pod');
+    expect(new Set(pods.map((p) => p.y)).size).toBe(3); // 8 + 8 + 4
+    for (const link of l.links.filter((k) => k.kind === 'veth')) {
+      const own = link.key.match(/pod\/default\/[^|]+/)![0];
+      for (let i = 1; i < link.points.length; i++) {
+        const a = link.points[i - 1]!;
+        const b = link.points[i]!;
+        for (let t = 0; t <= 1; t += 0.02) {
+          const p = { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t };
+          for (const pod of pods)
+            if (pod.id !== own) expect(inside(p, pod), `${link.key} in ${pod.id}`).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('collapses uninvolved nodes when asked (by default above a size), keeping every device of the walk', () => {
+    const view = fixtureWorld(Array(20).fill(50));
+    expect(collapseByDefault(view)).toBe(true);
+    expect(collapseByDefault(fixtureWorld([2, 1, 1]))).toBe(false);
+    const events = trace([
+      { leg: 'request', at: 'pod/default/p1-1' },
+      { observe: 'pod/default/p1-1|eth0' },
+      { observe: 'node/node-1|veth00', dir: 'in' },
+      { observe: 'node/node-1|eth0' },
+      { observe: 'node/node-17|eth0', dir: 'in' },
+      { observe: 'node/node-17|veth1649' },
+      { observe: 'pod/default/p17-50|eth0', dir: 'in' },
+      { verdict: 'delivered', at: 'pod/default/p17-50' },
+    ]);
+    const involved = involvedNodes(view, events);
+    expect([...involved].sort()).toEqual(['node/node-1', 'node/node-17']);
+    const collapsed = collapsedNodes(view, involved, true);
+    expect(collapsed.size).toBe(18);
+    const small = layoutWorld(view, { collapsed });
+    const full = layoutWorld(view);
+    expect(small.devices.size).toBeLessThan(full.devices.size / 5);
+    expect(small.namespaces.get('node/node-5')!.collapsed).toBe(true);
+    expect(small.namespaces.has('pod/default/p5-1')).toBe(false);
+    // Every device the walk is observed on is drawn, and its hops have a path.
+    const anchors = anchorsFor(events, small);
+    for (const e of events)
+      if (e.type === 'observe')
+        expect(small.devices.has(deviceKey(e.at.netns, e.device)), e.device).toBe(true);
+    for (let i = 1; i < anchors.length; i++)
+      for (const p of hopPath(small, anchors[i - 1]!, anchors[i]!))
+        expect(Number.isFinite(p.x + p.y)).toBe(true);
+    expect(overlaps([...small.namespaces.values()].map((b) => ({ ...b, key: b.id })))).toEqual([]);
+    expect(overlaps([...small.devices.values(), ...small.stages.values()])).toEqual([]);
+  });
+
+  it('keeps positions when the walk changes: the layout depends on the world and the collapsed set only', () => {
+    const view = fixtureWorld(Array(20).fill(50));
+    const walkA = trace([
+      { leg: 'request', at: 'pod/default/p1-1' },
+      { observe: 'node/node-3|eth0' },
+      { verdict: 'delivered', at: 'node/node-3' },
+    ]);
+    const walkB = trace([
+      { leg: 'request', at: 'pod/default/p1-7' },
+      { observe: 'node/node-3|eth0' },
+      { verdict: 'dropped', at: 'node/node-3' },
+    ]);
+    // Collapse off: one layout for every walk.
+    const off = (events: typeof walkA) =>
+      layoutWorldCached(view, { collapsed: collapsedNodes(view, involvedNodes(view, events), false) });
+    expect(off(walkA)).toBe(off(walkB));
+    // Collapse on: two walks through the same nodes share the layout, so nothing moves between them.
+    const on = (events: typeof walkA) =>
+      layoutWorldCached(view, { collapsed: collapsedNodes(view, involvedNodes(view, events), true) });
+    expect(on(walkA)).toBe(on(walkB));
+    // And the involved nodes keep their place relative to each other and to the bus.
+    expect(on(walkA).namespaces.get('node/node-1')!.x).toBeLessThan(
+      on(walkA).namespaces.get('node/node-3')!.x,
+    );
   });
 });

@@ -1,19 +1,23 @@
 // Layout kernels (tldraw's kernels/): pure functions from the world view and the trace to geometry.
-// Pure: they take a WorldView and events and return positions; they must not read the store, the machine
-// or the DOM, so they are unit-tested in Node and memoised by input identity.
+// Pure: they take a WorldView, the set of collapsed nodes and events and return positions; they must not
+// read the store, the machine or the DOM, so they are unit-tested in Node and memoised by input identity.
 //
-// The picture, for nodes in the upper row (rows mirror around the bus when there are more than
-// UPPER_ROW_MAX nodes, so a 10-node cluster is two rows of five instead of one very wide row):
+// The picture, as a person draws it on a whiteboard. Nodes come in bands of up to 2 × ROW_NODES: a row above
+// its band's stretch of the node network (a bus) and a row mirrored below it; every band's stretch hangs off
+// one trunk on the left, so the node network stays one wire however many nodes there are.
 //
-//    ┌pod──────┐ ┌pod──────┐
-//    └──[eth0]─┘ └──[eth0]─┘        pod devices sit on the pod's edge facing its node
-//         │           │             veth pairs
-//   ┌─[vethA]─────[vethB]──────┐
-//   │  [        cni0        ]  node-1      bridge inside; the VXLAN device to the right
-//   │                 [flannel.1]
-//   └────────────────[eth0]────┘
-//   ══════════════════╪═════════════════╪══════ node network (a bus)   ┌host─┐ hang below
-//                                                                      [gateway] ─ eth1 ─ internet bus ─ hosts
+//    ┌pod──────┐ ┌pod──────┐                 pods in a grid of up to POD_COLS columns; a pod further out
+//    └──[eth0]─┘ └──[eth0]─┘                 reaches its veth along the gap between columns
+//         │           │                      veth pairs
+//   ┌────[vethA]──────[vethB]───────────┐
+//   │[netfilter][        cni0        ]  │   node-1   the netfilter (kube-proxy) stage and the routing table
+//   │[ routes ]                 [flannel.1]         sit in the first column; the bridge across the pods
+//   └───────────────────────────[eth0]──┘
+//  ╥══════════════════════════════╪══════════ node network       ┌host─┐ hang below band 0's stretch
+//  ║                                                             [gateway] ─ eth1 ─ internet bus ─ hosts
+//  ╚══ the next band's stretch …
+//
+// A collapsed node (uninvolved in the walk, in a large cluster) is a small box with its NIC and a pod count.
 import type { DeviceView, NetnsView, WorldView } from '../engine/view.ts';
 import type { TraceEvent } from '../engine/trace.ts';
 
@@ -39,17 +43,29 @@ export interface DeviceBox extends Rect {
   readonly center: Point;
 }
 
+/** A part of a namespace's stack drawn as a box: the routing table, or netfilter (where kube-proxy's rules
+ *  and conntrack act). Not a device: nothing is observed on it, decisions happen there. */
+export interface StageBox extends Rect {
+  /** `<netns>|#routes` or `<netns>|#netfilter` */
+  readonly key: string;
+  readonly netns: string;
+  readonly kind: 'routes' | 'netfilter';
+  readonly center: Point;
+}
+
 export interface NetnsBox extends Rect {
   readonly id: string;
   readonly kind: NetnsView['kind'];
   readonly title: string;
-  /** A second line: addresses. */
+  /** A second line: addresses (and, for a collapsed node, how many pods it hides). */
   readonly subtitle: string;
   /** Centers of the title and subtitle lines (text is drawn middle-anchored). */
   readonly titleAt: Point;
   readonly subtitleAt: Point;
   /** Where the packet waits while this namespace's stack decides (no device involved). */
   readonly stack: Point;
+  /** A node drawn small, without its pods. */
+  readonly collapsed: boolean;
 }
 
 export interface LinkLine {
@@ -60,12 +76,24 @@ export interface LinkLine {
   readonly points: readonly Point[];
 }
 
-export interface BusLine {
-  readonly id: string;
-  readonly label: string;
+/** One horizontal stretch of a bus. */
+export interface BusBranch {
   readonly y: number;
   readonly x1: number;
   readonly x2: number;
+}
+
+export interface BusLine {
+  readonly id: string;
+  readonly label: string;
+  /** The first stretch (band 0's for the node network). */
+  readonly y: number;
+  readonly x1: number;
+  readonly x2: number;
+  /** Every stretch, the first included; more than one only for the node network of a banded cluster. */
+  readonly branches: readonly BusBranch[];
+  /** The vertical trunk joining the stretches at this x, or null when there is one stretch. */
+  readonly trunkX: number | null;
 }
 
 export interface WorldLayout {
@@ -73,53 +101,116 @@ export interface WorldLayout {
   readonly height: number;
   readonly namespaces: ReadonlyMap<string, NetnsBox>;
   readonly devices: ReadonlyMap<string, DeviceBox>;
+  readonly stages: ReadonlyMap<string, StageBox>;
   readonly links: readonly LinkLine[];
   readonly buses: ReadonlyMap<string, BusLine>;
   /** Device key → the bus its wire joins. */
   readonly wiredTo: ReadonlyMap<string, string>;
+  /** Device key → the y of the bus stretch its wire joins. */
+  readonly wireY: ReadonlyMap<string, number>;
+  /** The points of a veth pair's line, keyed by both ends (`a~b`, sorted), from the first key's end. */
+  readonly vethPaths: ReadonlyMap<string, readonly Point[]>;
 }
 
-// Sizes in SVG user units; the SVG's viewBox scales the whole picture to the available space.
+export interface LayoutOptions {
+  /** Node namespace ids drawn collapsed. */
+  readonly collapsed?: ReadonlySet<string>;
+}
+
+// Sizes in user units; the canvas scales the whole picture to the available space.
 export const DEV_W = 88; // fits "vethXXXXXXXX" at the 11-unit monospace the canvas uses
 export const DEV_H = 22;
 const POD_W = 120;
 const POD_H = 84;
-const COL = 132; // one pod per column; the last column of a node holds the VXLAN device, NIC and title
+const COL = 132; // one pod per column; the first column holds the stages, the last the VXLAN device, NIC, title
 const VETH_GAP = 50; // length of a veth pair's line between a pod and its node
+const POD_ROW_GAP = 44; // between two rows of pods: room for a device on the edge and the line to the gap
+const VETH_ROW = 28; // a pod further out has its veth this much deeper in the node
 const NODE_H = 150;
 const NODE_GAP = 36;
+const COLLAPSED_W = 190; // the title, "192.168.1.11 · 30 pods" and the NIC
 const BUS_GAP = 40; // from a node's NIC to the bus
+const BAND_GAP = 60; // between one band's lower row and the next band's upper row
 const HOST_W = 168; // two addresses (a gateway's) fit on the subtitle line
 const HOST_H = 90;
 const HOST_GAP = 32;
 const MARGIN = 32;
-/** More nodes than this and the rest go into a mirrored row below the bus: five 3-column nodes are about
- *  2,100 units wide, which still reads at the usual zoom of a laptop screen. */
-export const UPPER_ROW_MAX = 5;
+/** Nodes per row: five 3-column nodes are about 2,100 units wide, which still reads at the usual zoom of a
+ *  laptop screen; a band is a row above its bus stretch and a row below. */
+export const ROW_NODES = 5;
+/** Pods per row of a node: 8 columns keep a 100-pod node about as wide as a 7-pod one was tall. */
+export const POD_COLS = 8;
+/** Above this many pods, uninvolved nodes start collapsed (the canvas's toggle can expand them). */
+export const COLLAPSE_ABOVE_PODS = 60;
 
 export const deviceKey = (netns: string, device: string): string => `${netns}|${device}`;
+const pairKey = (a: string, b: string): string => [a, b].sort().join('~');
 
 const isVisible = (d: DeviceView): boolean => d.kind !== 'loopback';
 
-/** Lays the world out. Pure; same view in, equal layout out (see `layoutWorldCached` for identity). */
-export function layoutWorld(view: WorldView): WorldLayout {
+/** The pods whose node is in the cluster, by their node's namespace id. */
+function podsByNode(view: WorldView): Map<string, NetnsView[]> {
+  const nodeIdByName = new Map(
+    view.namespaces.filter((n) => n.kind === 'node').map((n) => [n.node ?? n.label, n.id]),
+  );
+  const out = new Map<string, NetnsView[]>();
+  for (const n of view.namespaces) {
+    const nodeId = n.kind === 'pod' && n.node !== null ? nodeIdByName.get(n.node) : undefined;
+    if (nodeId === undefined) continue;
+    const list = out.get(nodeId);
+    if (list) list.push(n);
+    else out.set(nodeId, [n]);
+  }
+  return out;
+}
+
+/** The nodes a trace touches (its events' `at.node`, and the node of every pod it touches). */
+export function involvedNodes(view: WorldView, events: readonly TraceEvent[]): Set<string> {
+  const nodeIdByName = new Map(
+    view.namespaces.filter((n) => n.kind === 'node').map((n) => [n.node ?? n.label, n.id]),
+  );
+  const out = new Set<string>();
+  for (const e of events) {
+    const at = e.type === 'verdict' ? e.verdict.at : e.at;
+    const id = at.node === null ? undefined : nodeIdByName.get(at.node);
+    if (id !== undefined) out.add(id);
+  }
+  return out;
+}
+
+/** Which nodes to collapse: none when `collapse` is off; else every node the walk does not touch. */
+export function collapsedNodes(
+  view: WorldView,
+  involved: ReadonlySet<string>,
+  collapse: boolean,
+): ReadonlySet<string> {
+  if (!collapse) return new Set();
+  return new Set(view.namespaces.filter((n) => n.kind === 'node' && !involved.has(n.id)).map((n) => n.id));
+}
+
+/** Whether a world is large enough that uninvolved nodes start collapsed. */
+export const collapseByDefault = (view: WorldView): boolean =>
+  view.namespaces.filter((n) => n.kind === 'pod').length > COLLAPSE_ABOVE_PODS;
+
+/** Lays the world out. Pure; same view and options in, equal layout out (see `layoutWorldCached`). */
+export function layoutWorld(view: WorldView, opts: LayoutOptions = {}): WorldLayout {
+  const collapsed = opts.collapsed ?? new Set<string>();
   const namespaces = new Map<string, NetnsBox>();
   const devices = new Map<string, DeviceBox>();
+  const stages = new Map<string, StageBox>();
   const links: LinkLine[] = [];
   const buses = new Map<string, BusLine>();
   const wiredTo = new Map<string, string>();
+  const wireY = new Map<string, number>();
+  const vethPaths = new Map<string, readonly Point[]>();
+  /** Veth pair key → the bend points between the pod's end and the node's (pods beyond the first row). */
+  const vethBends = new Map<string, { from: string; points: Point[] }>();
 
   const nodes = view.namespaces.filter((n) => n.kind === 'node');
-  // Pods by their node's namespace id (a pod's `node` is the node's name; the node netns is node/<name>).
-  const nodeIdByName = new Map(nodes.map((n) => [n.node ?? n.label, n.id]));
-  const podsOf = new Map<string, NetnsView[]>();
-  for (const n of view.namespaces) {
-    const nodeId = n.kind === 'pod' && n.node !== null ? nodeIdByName.get(n.node) : undefined;
-    if (nodeId !== undefined) podsOf.set(nodeId, [...(podsOf.get(nodeId) ?? []), n]);
-  }
-  const hosts = view.namespaces.filter(
-    (n) => n.kind === 'host' || (n.kind === 'pod' && (n.node === null || !nodeIdByName.has(n.node))),
-  );
+  const podsOf = podsByNode(view);
+  const onNodes = new Set([...podsOf.values()].flat().map((p) => p.id));
+  // Hosts, and pods whose node is not in the cluster (drawn as hosts).
+  const hosts = view.namespaces.filter((n) => n.kind === 'host' || (n.kind === 'pod' && !onNodes.has(n.id)));
 
   // The main bus: the segment most nodes are wired to (the node network).
   const segmentUse = new Map<string, number>();
@@ -127,11 +218,6 @@ export function layoutWorld(view: WorldView): WorldLayout {
     for (const d of n.devices) if (d.segment) segmentUse.set(d.segment, (segmentUse.get(d.segment) ?? 0) + 1);
   const mainSegment =
     [...segmentUse.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? view.segments[0]?.id ?? 'node-network';
-
-  const podRowHeight = POD_H + VETH_GAP;
-  const nodeReach =
-    BUS_GAP + NODE_H + (nodes.some((n) => (podsOf.get(n.id)?.length ?? 0) > 0) ? podRowHeight : 0);
-  const busY = MARGIN + nodeReach;
 
   const addDevice = (ns: NetnsView, d: DeviceView, center: Point, width = DEV_W): DeviceBox => {
     const box: DeviceBox = {
@@ -148,66 +234,115 @@ export function layoutWorld(view: WorldView): WorldLayout {
     devices.set(box.key, box);
     return box;
   };
+  const addStage = (netns: string, kind: StageBox['kind'], center: Point): void => {
+    const key = `${netns}|#${kind}`;
+    stages.set(key, {
+      key,
+      netns,
+      kind,
+      x: center.x - DEV_W / 2,
+      y: center.y - DEV_H / 2,
+      width: DEV_W,
+      height: DEV_H,
+      center,
+    });
+  };
 
-  // Nodes: columns left to right, the upper row above the bus, the rest mirrored below it.
-  const upper = nodes.slice(0, UPPER_ROW_MAX);
-  const lower = nodes.slice(UPPER_ROW_MAX);
-  let right = MARGIN;
-  for (const [row, members] of [
-    [1, upper],
-    [-1, lower],
-  ] as const) {
-    let x = MARGIN;
-    for (const node of members) {
-      x = layoutNode(node, podsOf.get(node.id) ?? [], x, row) + NODE_GAP;
-      right = Math.max(right, x - NODE_GAP);
-    }
-  }
+  const podGrid = (n: number): { cols: number; rows: number } => {
+    const cols = Math.max(1, Math.min(n, POD_COLS));
+    return { cols, rows: n === 0 ? 0 : Math.ceil(n / cols) };
+  };
+  /** How far a node's box and its pods reach from the bus. */
+  const reachOf = (node: NetnsView): number => {
+    if (collapsed.has(node.id)) return BUS_GAP + NODE_H;
+    const { rows } = podGrid(podsOf.get(node.id)?.length ?? 0);
+    const nodeH = NODE_H + Math.max(rows - 1, 0) * VETH_ROW;
+    return BUS_GAP + nodeH + (rows > 0 ? VETH_GAP + rows * POD_H + (rows - 1) * POD_ROW_GAP : 0);
+  };
 
-  function layoutNode(node: NetnsView, pods: readonly NetnsView[], left: number, row: 1 | -1): number {
+  function layoutNode(node: NetnsView, left: number, busY: number, row: 1 | -1): number {
     // `d` is the distance from the bus, positive toward the node's pods; y = busY - row * d.
     const y = (d: number): number => busY - row * d;
-    const cols = Math.max(pods.length, 1) + 1; // pod columns, then the NIC/VXLAN/title column
-    const width = cols * COL;
+    const pods = podsOf.get(node.id) ?? [];
     const nicD = BUS_GAP;
-    const topD = BUS_GAP + NODE_H; // the edge facing the pods
+    const visible = node.devices.filter(isVisible);
+    const nics = visible.filter((d) => d.kind === 'physical');
+    const addresses = addressesOf(node, (d) => d.kind === 'physical').join(' ');
+
+    if (collapsed.has(node.id)) {
+      const topD = BUS_GAP + NODE_H;
+      const cx = left + COLLAPSED_W / 2;
+      namespaces.set(node.id, {
+        id: node.id,
+        kind: 'node',
+        title: node.label,
+        subtitle: `${addresses} · ${pods.length} pod${pods.length === 1 ? '' : 's'}`,
+        ...rectBetween(left, y(nicD), left + COLLAPSED_W, y(topD)),
+        titleAt: { x: cx, y: y(topD - 50) },
+        subtitleAt: { x: cx, y: y(topD - 50) + 15 },
+        stack: { x: cx, y: y(BUS_GAP + 55) },
+        collapsed: true,
+      });
+      nics.slice(0, 1).forEach((d) => addDevice(node, d, { x: cx, y: y(nicD) }));
+      return left + COLLAPSED_W;
+    }
+
+    const { cols: podCols, rows: podRows } = podGrid(pods.length);
+    const cols = podCols + 2; // the stage column, pod columns, then the NIC/VXLAN/title column
+    const width = cols * COL;
+    const nodeH = NODE_H + Math.max(podRows - 1, 0) * VETH_ROW;
+    const topD = BUS_GAP + nodeH; // the edge facing the pods
     const lastColX = left + width - COL / 2;
-    const box = rectBetween(left, y(nicD), left + width, y(topD));
+    const stageX = left + COL / 2;
+    const colX = (c: number): number => left + COL + COL / 2 + c * COL;
     namespaces.set(node.id, {
       id: node.id,
       kind: 'node',
       title: node.label,
-      subtitle: addressesOf(node, (d) => d.kind === 'physical').join(' '),
-      ...box,
+      subtitle: addresses,
+      ...rectBetween(left, y(nicD), left + width, y(topD)),
       titleAt: { x: lastColX, y: y(topD - 28) },
       subtitleAt: { x: lastColX, y: y(topD - 28) + 15 },
-      stack: { x: left + (width - COL) / 2, y: y(BUS_GAP + 40) },
+      stack: { x: left + width / 2, y: y(BUS_GAP + 40) },
+      collapsed: false,
     });
+    const bridgeD = topD - 56 - Math.max(podRows - 1, 0) * VETH_ROW;
+    addStage(node.id, 'netfilter', { x: stageX, y: y(bridgeD) });
+    addStage(node.id, 'routes', { x: stageX, y: y(nicD + 56) });
 
-    const visible = node.devices.filter(isVisible);
-    const podCol = new Map(pods.map((p, i) => [p.id, left + COL / 2 + i * COL]));
+    const podAt = new Map(pods.map((p, i) => [p.id, { c: i % podCols, r: Math.floor(i / podCols) }]));
     const placed = new Set<string>();
-    // veths whose peer is one of the pods: on the node's edge under their pod.
+    // veths whose peer is one of the pods: under their pod's column, one step deeper per pod row.
     for (const d of visible) {
-      const peerX = d.kind === 'veth' && d.peer ? podCol.get(d.peer.netns) : undefined;
-      if (peerX === undefined) continue;
-      addDevice(node, d, { x: peerX, y: y(topD) });
+      const at = d.kind === 'veth' && d.peer ? podAt.get(d.peer.netns) : undefined;
+      if (!at || !d.peer) continue;
+      const vethD = topD - at.r * VETH_ROW;
+      const box = addDevice(node, d, { x: colX(at.c), y: y(vethD) });
       placed.add(d.name);
+      if (at.r > 0) {
+        // From the pod's eth0 into the gap between its row and the one nearer the node, along the gap between
+        // columns to the veth's depth, and across to it.
+        const near = topD + VETH_GAP + at.r * (POD_H + POD_ROW_GAP);
+        const gapX = colX(at.c) + COL / 2;
+        const bendD = near - POD_ROW_GAP / 2 - 8;
+        vethBends.set(pairKey(box.key, deviceKey(d.peer.netns, d.peer.device)), {
+          from: deviceKey(d.peer.netns, d.peer.device),
+          points: [
+            { x: colX(at.c), y: y(bendD) },
+            { x: gapX, y: y(bendD) },
+            { x: gapX, y: y(vethD) },
+          ],
+        });
+      }
     }
     // Bridges across the pod columns; the first physical NIC on the bus edge in the last column; VXLAN
     // devices above it; anything else in the middle band.
     const bridges = visible.filter((d) => d.kind === 'bridge');
-    const podSpan = Math.max(pods.length, 1) * COL - (COL - DEV_W) / 2;
+    const podSpan = podCols * COL - (COL - DEV_W);
     bridges.forEach((d, i) => {
-      addDevice(
-        node,
-        d,
-        { x: left + COL / 2 + (podSpan - DEV_W) / 2, y: y(topD - 56 - i * 34) },
-        Math.max(DEV_W, podSpan - 20),
-      );
+      addDevice(node, d, { x: colX(0) - DEV_W / 2 + podSpan / 2, y: y(bridgeD - i * 34) }, podSpan);
       placed.add(d.name);
     });
-    const nics = visible.filter((d) => d.kind === 'physical');
     nics.forEach((d, i) => {
       addDevice(node, d, { x: lastColX - i * COL, y: y(nicD) });
       placed.add(d.name);
@@ -217,10 +352,11 @@ export function layoutWorld(view: WorldView): WorldLayout {
       addDevice(node, d, { x: lastColX - Math.floor(i / 2) * COL, y: y(nicD + 56 + (i % 2) * 34) });
     });
 
-    // Pods in their columns beyond the node's edge, each with its devices on the edge facing the node.
-    pods.forEach((pod, i) => {
-      const cx = left + COL / 2 + i * COL;
-      const near = topD + VETH_GAP; // the pod's edge facing the node
+    // Pods in their grid beyond the node's edge, each with its devices on the edge facing the node.
+    pods.forEach((pod) => {
+      const { c, r } = podAt.get(pod.id) ?? { c: 0, r: 0 };
+      const cx = colX(c);
+      const near = topD + VETH_GAP + r * (POD_H + POD_ROW_GAP); // the pod's edge facing the node
       const far = near + POD_H;
       const pbox = rectBetween(cx - POD_W / 2, y(near), cx + POD_W / 2, y(far));
       namespaces.set(pod.id, {
@@ -229,6 +365,7 @@ export function layoutWorld(view: WorldView): WorldLayout {
         title: pod.label,
         subtitle: addressesOf(pod, (d) => d.kind !== 'loopback').join(' '),
         ...pbox,
+        collapsed: false,
         // Title at the far edge's side, away from the device on the near edge; the packet waits between.
         ...(row === 1
           ? {
@@ -249,6 +386,38 @@ export function layoutWorld(view: WorldView): WorldLayout {
     return left + width;
   }
 
+  /** One band: a row above `busY` and a row mirrored below; returns the band's right edge. */
+  const layoutBand = (upper: readonly NetnsView[], lower: readonly NetnsView[], busY: number): number => {
+    let right = MARGIN;
+    for (const [row, members] of [
+      [1, upper],
+      [-1, lower],
+    ] as const) {
+      let x = MARGIN;
+      for (const node of members) {
+        x = layoutNode(node, x, busY, row) + NODE_GAP;
+        right = Math.max(right, x - NODE_GAP);
+      }
+    }
+    return right;
+  };
+  const bands: { upper: NetnsView[]; lower: NetnsView[] }[] = [];
+  for (let i = 0; i < nodes.length; i += 2 * ROW_NODES)
+    bands.push({
+      upper: nodes.slice(i, i + ROW_NODES),
+      lower: nodes.slice(i + ROW_NODES, i + 2 * ROW_NODES),
+    });
+  if (bands.length === 0) bands.push({ upper: [], lower: [] });
+  const maxReach = (ns: readonly NetnsView[]): number => Math.max(0, ...ns.map(reachOf));
+  const branches: BusBranch[] = [];
+
+  // Band 0, then the hosts below its stretch of the bus, then the other bands below everything.
+  const band0 = bands[0]!;
+  const busY = MARGIN + Math.max(maxReach(band0.upper), BUS_GAP + NODE_H);
+  let right = layoutBand(band0.upper, band0.lower, busY);
+  const band0Right = right;
+  const band0Bottom = busY + maxReach(band0.lower);
+
   // Hosts hang below the main bus: under the nodes when no node row is down there, else to their right. A
   // host on two segments (a gateway) carries the second segment's bus below it, with that segment's other
   // hosts hanging from it.
@@ -256,8 +425,8 @@ export function layoutWorld(view: WorldView): WorldLayout {
   const onMain = hosts.filter((h) => segmentsOf(h).includes(mainSegment) || segmentsOf(h).length === 0);
   const routers = onMain.filter((h) => segmentsOf(h).length > 1);
   const leaves = onMain.filter((h) => segmentsOf(h).length <= 1);
-  let hx = lower.length > 0 ? right + HOST_GAP + HOST_W / 2 + 20 : MARGIN + HOST_W / 2;
-  let bottom = busY + (lower.length > 0 ? nodeReach : 0);
+  let hx = band0.lower.length > 0 ? band0Right + HOST_GAP + HOST_W / 2 + 20 : MARGIN + HOST_W / 2;
+  let bottom = band0Bottom;
   const hostTop = busY + BUS_GAP;
   const laidOut = new Set<string>();
 
@@ -273,6 +442,7 @@ export function layoutWorld(view: WorldView): WorldLayout {
       titleAt: { x: cx, y: top + 30 },
       subtitleAt: { x: cx, y: top + 45 },
       stack: { x: cx, y: top + 64 },
+      collapsed: false,
     });
     laidOut.add(h.id);
     const up = visible.filter((d) => d.segment === upSegment || d.segment === null);
@@ -283,6 +453,15 @@ export function layoutWorld(view: WorldView): WorldLayout {
     );
     return boxBottom;
   };
+  const oneBranch = (id: string, y: number, x1: number, x2: number): BusLine => ({
+    id,
+    label: segmentLabel(view, id),
+    y,
+    x1,
+    x2,
+    branches: [{ y, x1, x2 }],
+    trunkX: null,
+  });
 
   for (const h of leaves) {
     bottom = Math.max(bottom, layoutHost(h, hx, hostTop, mainSegment));
@@ -303,18 +482,12 @@ export function layoutWorld(view: WorldView): WorldLayout {
         sx += HOST_W + HOST_GAP;
         bottom = Math.max(bottom, layoutHost(m, sx, segY + BUS_GAP, seg));
       }
-      buses.set(seg, {
-        id: seg,
-        label: segmentLabel(view, seg),
-        y: segY,
-        x1: hx - HOST_W / 2 - 20,
-        x2: sx + HOST_W / 2 + 20,
-      });
+      buses.set(seg, oneBranch(seg, segY, hx - HOST_W / 2 - 20, sx + HOST_W / 2 + 20));
       right = Math.max(right, sx + HOST_W / 2 + 20);
     }
     hx += HOST_W + HOST_GAP;
   }
-  // Anything left (a segment no router reaches): a row of its own at the bottom.
+  // Anything left (a segment no router reaches): a row of its own below.
   const stray = hosts.filter((h) => !laidOut.has(h.id));
   if (stray.length > 0) {
     const top = bottom + BUS_GAP * 2;
@@ -322,26 +495,45 @@ export function layoutWorld(view: WorldView): WorldLayout {
     for (const h of stray) {
       const seg = segmentsOf(h)[0] ?? mainSegment;
       if (!buses.has(seg) && seg !== mainSegment)
-        buses.set(seg, { id: seg, label: segmentLabel(view, seg), y: top - BUS_GAP, x1: MARGIN, x2: MARGIN });
+        buses.set(seg, oneBranch(seg, top - BUS_GAP, MARGIN, MARGIN));
       bottom = Math.max(bottom, layoutHost(h, sx, top, seg));
       const bus = buses.get(seg);
-      if (bus && bus.id !== mainSegment)
-        buses.set(seg, { ...bus, x2: Math.max(bus.x2, sx + HOST_W / 2 + 20) });
+      if (bus && bus.id !== mainSegment) {
+        const x2 = Math.max(bus.x2, sx + HOST_W / 2 + 20);
+        buses.set(seg, { ...bus, x2, branches: [{ y: bus.y, x1: bus.x1, x2 }] });
+      }
       sx += HOST_W + HOST_GAP;
     }
     right = Math.max(right, sx);
   }
   right = Math.max(right, mainRight);
+  branches.push({ y: busY, x1: MARGIN / 2, x2: right + 20 });
+
+  // The other bands, each below the last.
+  for (const band of bands.slice(1)) {
+    const bandBus = bottom + BAND_GAP + maxReach(band.upper);
+    const bandRight = layoutBand(band.upper, band.lower, bandBus);
+    branches.push({ y: bandBus, x1: MARGIN / 2, x2: bandRight + 20 });
+    right = Math.max(right, bandRight);
+    bottom = bandBus + maxReach(band.lower);
+  }
+  const first = branches[0]!;
   buses.set(mainSegment, {
     id: mainSegment,
     label: segmentLabel(view, mainSegment),
-    y: busY,
-    x1: MARGIN / 2,
-    x2: right + 20,
+    y: first.y,
+    x1: first.x1,
+    x2: first.x2,
+    branches,
+    trunkX: branches.length > 1 ? MARGIN / 2 : null,
   });
 
   // Links: veth pairs (once per pair), wires to buses, bridge ports, VXLAN underlays.
-  const seenPairs = new Set<string>();
+  const branchNear = (bus: BusLine, p: Point): number => {
+    let best = bus.y;
+    for (const b of bus.branches) if (Math.abs(b.y - p.y) < Math.abs(best - p.y)) best = b.y;
+    return best;
+  };
   for (const ns of view.namespaces) {
     for (const d of ns.devices) {
       const key = deviceKey(ns.id, d.name);
@@ -350,21 +542,26 @@ export function layoutWorld(view: WorldView): WorldLayout {
       if (d.kind === 'veth' && d.peer) {
         const peerKey = deviceKey(d.peer.netns, d.peer.device);
         const peer = devices.get(peerKey);
-        const pairKey = [key, peerKey].sort().join('~');
-        if (peer && !seenPairs.has(pairKey)) {
-          seenPairs.add(pairKey);
-          links.push({ key: `veth:${pairKey}`, kind: 'veth', points: [box.center, peer.center] });
+        const pk = pairKey(key, peerKey);
+        if (peer && !vethPaths.has(pk)) {
+          const bend = vethBends.get(pk);
+          // From the pair's first key's end (sorted), through the bends in the right order.
+          const [aKey] = pk.split('~') as [string];
+          const a = aKey === key ? box : peer;
+          const b = aKey === key ? peer : box;
+          const mid = bend ? (bend.from === a.key ? bend.points : [...bend.points].reverse()) : [];
+          const points = [a.center, ...mid, b.center];
+          vethPaths.set(pk, points);
+          links.push({ key: `veth:${pk}`, kind: 'veth', points });
         }
       }
       if (d.segment) {
         const bus = buses.get(d.segment);
         if (bus) {
+          const by = branchNear(bus, box.center);
           wiredTo.set(key, bus.id);
-          links.push({
-            key: `wire:${key}`,
-            kind: 'wire',
-            points: [box.center, { x: box.center.x, y: bus.y }],
-          });
+          wireY.set(key, by);
+          links.push({ key: `wire:${key}`, kind: 'wire', points: [box.center, { x: box.center.x, y: by }] });
         }
       }
       if (d.master) {
@@ -373,10 +570,7 @@ export function layoutWorld(view: WorldView): WorldLayout {
           links.push({
             key: `port:${key}`,
             kind: 'port',
-            points: [
-              box.center,
-              { x: clamp(box.center.x, bridge.x + 8, bridge.x + bridge.width - 8), y: bridge.center.y },
-            ],
+            points: [box.center, onBridge(bridge, box.center.x)],
           });
       }
       if (d.kind === 'vxlan') {
@@ -397,7 +591,7 @@ export function layoutWorld(view: WorldView): WorldLayout {
     maxY = Math.max(maxY, r.y + r.height);
     maxX = Math.max(maxX, r.x + r.width);
   }
-  for (const b of buses.values()) maxX = Math.max(maxX, b.x2);
+  for (const b of buses.values()) for (const s of b.branches) maxX = Math.max(maxX, s.x2);
   if (!Number.isFinite(minY)) {
     minY = 0;
     maxY = busY;
@@ -410,21 +604,36 @@ export function layoutWorld(view: WorldView): WorldLayout {
       height: maxY - minY + 2 * MARGIN + 16,
       namespaces,
       devices,
+      stages,
       links,
       buses,
       wiredTo,
+      wireY,
+      vethPaths,
     },
     dy,
   );
 }
 
-const cache = new WeakMap<WorldView, WorldLayout>();
-/** `layoutWorld`, returning the same object for the same view (React and D3 can skip redrawing). */
-export function layoutWorldCached(view: WorldView): WorldLayout {
-  let got = cache.get(view);
+/** Where a port's line meets its bridge: straight across from the port, kept off the bridge's ends. */
+export function onBridge(bridge: Rect & { readonly center: Point }, x: number): Point {
+  return { x: clamp(x, bridge.x + 8, bridge.x + bridge.width - 8), y: bridge.center.y };
+}
+
+const cache = new WeakMap<WorldView, Map<string, WorldLayout>>();
+/** `layoutWorld`, returning the same object for the same view and collapsed set (React and the canvas can
+ *  skip redrawing). */
+export function layoutWorldCached(view: WorldView, opts: LayoutOptions = {}): WorldLayout {
+  const key = [...(opts.collapsed ?? [])].sort().join('\n');
+  let byKey = cache.get(view);
+  if (!byKey) {
+    byKey = new Map();
+    cache.set(view, byKey);
+  }
+  let got = byKey.get(key);
   if (!got) {
-    got = layoutWorld(view);
-    cache.set(view, got);
+    got = layoutWorld(view, opts);
+    byKey.set(key, got);
   }
   return got;
 }
@@ -441,8 +650,16 @@ function shift(l: WorldLayout, dy: number): WorldLayout {
       ]),
     ),
     devices: new Map([...l.devices].map(([k, d]) => [k, { ...d, y: d.y + dy, center: p(d.center) }])),
+    stages: new Map([...l.stages].map(([k, s]) => [k, { ...s, y: s.y + dy, center: p(s.center) }])),
     links: l.links.map((k) => ({ ...k, points: k.points.map(p) })),
-    buses: new Map([...l.buses].map(([k, b]) => [k, { ...b, y: b.y + dy }])),
+    buses: new Map(
+      [...l.buses].map(([k, b]) => [
+        k,
+        { ...b, y: b.y + dy, branches: b.branches.map((s) => ({ ...s, y: s.y + dy })) },
+      ]),
+    ),
+    wireY: new Map([...l.wireY].map(([k, y]) => [k, y + dy])),
+    vethPaths: new Map([...l.vethPaths].map(([k, pts]) => [k, pts.map(p)])),
   };
 }
 
@@ -494,11 +711,29 @@ function decisionDevice(e: Extract<TraceEvent, { type: 'decide' }>): string | nu
   }
 }
 
+/** The stage a decision happens at: the routing table for a route lookup, netfilter for iptables, conntrack,
+ *  NAT, IPVS and NetworkPolicy (evaluated at the filter hooks). */
+function decisionStage(e: Extract<TraceEvent, { type: 'decide' }>): StageBox['kind'] | null {
+  switch (e.decision.kind) {
+    case 'route':
+      return 'routes';
+    case 'netfilter':
+    case 'conntrack':
+    case 'nat':
+    case 'ipvs':
+    case 'policy':
+      return 'netfilter';
+    default:
+      return null;
+  }
+}
+
 /**
- * The anchor of every event: observes sit on their device; decisions on the device they name, else where
- * the packet already is in that namespace, else the namespace's stack point (and a delivery goes up to the
- * stack, where the socket is); a leg starts at the sending namespace's stack; a verdict stays where the
- * packet is. Pure; O(events).
+ * The anchor of every event: observes sit on their device; decisions on the device they name (a bridge where
+ * the packet's port meets it), else on the stage they happen at (routing table, netfilter) when the
+ * namespace draws one, else where the packet already is in that namespace, else the namespace's stack point
+ * (and a delivery goes up to the stack, where the socket is); a leg starts at the sending namespace's stack;
+ * a verdict stays where the packet is. Pure; O(events).
  */
 export function anchorsFor(events: readonly TraceEvent[], layout: WorldLayout): Anchor[] {
   const out: Anchor[] = [];
@@ -508,7 +743,15 @@ export function anchorsFor(events: readonly TraceEvent[], layout: WorldLayout): 
   const onDevice = (netns: string, dev: string | null): Anchor | null => {
     if (dev === null) return null;
     const box = layout.devices.get(deviceKey(netns, dev));
-    return box ? { point: box.center, netns, device: box.key } : null;
+    if (!box) return null;
+    // A bridge is long: the packet meets it where the port it came from joins it.
+    const point =
+      box.kind === 'bridge' && prev && prev.netns === netns ? onBridge(box, prev.point.x) : box.center;
+    return { point, netns, device: box.key };
+  };
+  const onStage = (netns: string, kind: StageBox['kind'] | null): Anchor | null => {
+    const s = kind ? layout.stages.get(`${netns}|#${kind}`) : undefined;
+    return s ? { point: s.center, netns, device: null } : null;
   };
   for (const e of events) {
     let a: Anchor;
@@ -521,6 +764,7 @@ export function anchorsFor(events: readonly TraceEvent[], layout: WorldLayout): 
           e.decision.kind === 'deliver'
             ? { point: stackOf(e.at.netns), netns: e.at.netns, device: null } // up to the socket
             : (onDevice(e.at.netns, decisionDevice(e)) ??
+              onStage(e.at.netns, decisionStage(e)) ??
               (prev && prev.netns === e.at.netns
                 ? prev
                 : { point: stackOf(e.at.netns), netns: e.at.netns, device: null }));
@@ -541,14 +785,28 @@ export function anchorsFor(events: readonly TraceEvent[], layout: WorldLayout): 
   return out;
 }
 
-/** The route the packet takes between two anchors: along the bus between two NICs on the same segment,
- *  else a straight line (veth pairs and moves inside a namespace are drawn straight). */
+/** The route the packet takes between two anchors: along a veth pair's line between its ends; along the bus
+ *  (and its trunk, between bands) between two NICs on the same segment; else a straight line (moves inside
+ *  a namespace are drawn straight). */
 export function hopPath(layout: WorldLayout, from: Anchor, to: Anchor): Point[] {
   if (from.device && to.device && from.netns !== to.netns) {
+    const veth = layout.vethPaths.get([from.device, to.device].sort().join('~'));
+    if (veth) {
+      const pts = from.device < to.device ? [...veth] : [...veth].reverse();
+      return [from.point, ...pts.slice(1, -1), to.point];
+    }
     const busA = layout.wiredTo.get(from.device);
     const busB = layout.wiredTo.get(to.device);
     const bus = busA !== undefined && busA === busB ? layout.buses.get(busA) : undefined;
-    if (bus) return [from.point, { x: from.point.x, y: bus.y }, { x: to.point.x, y: bus.y }, to.point];
+    const ya = layout.wireY.get(from.device);
+    const yb = layout.wireY.get(to.device);
+    if (bus && ya !== undefined && yb !== undefined) {
+      const a = from.point;
+      const b = to.point;
+      if (ya === yb || bus.trunkX === null) return [a, { x: a.x, y: ya }, { x: b.x, y: ya }, b];
+      const t = bus.trunkX;
+      return [a, { x: a.x, y: ya }, { x: t, y: ya }, { x: t, y: yb }, { x: b.x, y: yb }, b];
+    }
   }
   return from.point.x === to.point.x && from.point.y === to.point.y ? [from.point] : [from.point, to.point];
 }

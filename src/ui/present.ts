@@ -3,7 +3,7 @@
 import type { Frame, IpPacket, L4Header } from '../engine/packet.ts';
 import { formatRdata } from '../engine/dns.ts';
 import type { Decision, LegKind, TraceEvent, Verdict, VerdictKind } from '../engine/trace.ts';
-import type { WorldView } from '../engine/view.ts';
+import type { NetnsView, WorldView } from '../engine/view.ts';
 
 export const VERDICT_LABELS: Record<VerdictKind, string> = {
   delivered: 'Delivered',
@@ -91,7 +91,11 @@ export const DECISION_LABELS: Record<Decision['kind'], string> = {
 export function eventLine(e: TraceEvent, view: WorldView | null): { where: string; what: string } {
   switch (e.type) {
     case 'leg':
-      return { where: netnsLabel(view, e.at.netns), what: `${LEG_LABELS[e.kind]}: ${e.summary}` };
+      return {
+        where: netnsLabel(view, e.at.netns),
+        // "DNS query A? …" already says what it is; "Request: tcp …" needs the label.
+        what: e.summary.startsWith(LEG_LABELS[e.kind]) ? e.summary : `${LEG_LABELS[e.kind]}: ${e.summary}`,
+      };
     case 'observe':
       return {
         where: netnsLabel(view, e.at.netns),
@@ -100,11 +104,90 @@ export function eventLine(e: TraceEvent, view: WorldView | null): { where: strin
     case 'decide':
       return {
         where: netnsLabel(view, e.at.netns),
-        what: `${DECISION_LABELS[e.decision.kind]}: ${e.summary}`,
+        what: `${DECISION_LABELS[e.decision.kind]}: ${decisionBrief(e)}`,
       };
     case 'verdict':
       return { where: netnsLabel(view, e.verdict.at.netns), what: verdictText(e.verdict) };
   }
+}
+
+/** A decision in a few words for the hop list: the summary, with the long parts (the route's table line,
+ *  a netfilter walk's every jump, a conntrack entry's reply tuple) left to the tables panel. */
+export function decisionBrief(e: Extract<TraceEvent, { type: 'decide' }>): string {
+  const d = e.decision;
+  switch (d.kind) {
+    case 'route':
+      return e.summary.replace(/\s+\[(local|main): .*\]$/, '');
+    case 'netfilter': {
+      const last = d.steps[d.steps.length - 1];
+      const end = last && !last.action.startsWith('end of chain') ? last.action : d.verdict;
+      const rules = `${d.evaluated} rule${d.evaluated === 1 ? '' : 's'}`;
+      return `${d.table} ${d.hook}${d.bridged ? ' (bridged)' : ''} → ${end} (${rules})`;
+    }
+    case 'conntrack': {
+      const t = originalTuple(d.entry);
+      const what =
+        d.action === 'new' ? 'new entry' : d.action === 'found' ? `${d.direction} of` : 'confirmed';
+      return `${what} ${t ?? d.entry} (${d.state})`;
+    }
+    case 'resolver':
+      return resolverBrief(d);
+    case 'neigh':
+      return `${d.ip} dev ${d.device} → ${d.mac ?? 'no MAC'} (${d.arp ? 'ARP, ' : ''}${d.stateAfter})`;
+    default:
+      return e.summary;
+  }
+}
+
+function resolverBrief(d: Extract<Decision, { kind: 'resolver' }>): string {
+  const of = `(${d.candidates.indexOf(d.candidate) + 1} of ${d.candidates.length})`;
+  switch (d.outcome) {
+    case 'try':
+      return `try ${d.candidate} ${of}`;
+    case 'use':
+      return `${d.candidate} is ${d.address ?? '?'}: connect`;
+    case 'next':
+      return `${d.candidate}: no address, next name`;
+    case 'fail':
+      return `${d.name}: getaddrinfo fails`;
+  }
+}
+
+/** "tcp 10.244.1.2:50471 → 10.96.106.22:3306" from a `conntrack -L` line's original direction. */
+export function originalTuple(entry: string): string | null {
+  const m = /^(\w+)\s.*?src=(\S+) dst=(\S+)(?: sport=(\d+) dport=(\d+))?/.exec(entry);
+  if (!m) return null;
+  const [, proto, src, dst, sport, dport] = m;
+  return sport && dport ? `${proto} ${src}:${sport} → ${dst}:${dport}` : `${proto} ${src} → ${dst}`;
+}
+
+export interface HopGroup {
+  readonly leg: number;
+  readonly kind: LegKind;
+  /** Index of the group's first and last event in the trace. */
+  readonly first: number;
+  readonly last: number;
+  readonly verdict: Verdict | null;
+}
+
+/** The trace's events grouped by leg, in order (a leg's events are contiguous). */
+export function hopGroups(events: readonly TraceEvent[]): HopGroup[] {
+  const out: HopGroup[] = [];
+  events.forEach((e, i) => {
+    const g = out[out.length - 1];
+    if (g && g.leg === e.leg) {
+      out[out.length - 1] = { ...g, last: i, verdict: e.type === 'verdict' ? e.verdict : g.verdict };
+    } else {
+      out.push({
+        leg: e.leg,
+        kind: e.type === 'leg' ? e.kind : 'request',
+        first: i,
+        last: i,
+        verdict: e.type === 'verdict' ? e.verdict : null,
+      });
+    }
+  });
+  return out;
 }
 
 // ─── Headers, layer by layer ──────────────────────────────────────────────────────────────────────────
@@ -274,60 +357,6 @@ export function previousObserved(events: readonly TraceEvent[], cursor: number):
   return null;
 }
 
-/** The table a decision consulted, as the namespace's lines, and which line matched (index or -1). */
-export function decisionTable(
-  d: Extract<TraceEvent, { type: 'decide' }>,
-  view: WorldView | null,
-): { title: string; lines: readonly string[]; match: number } | null {
-  const ns = view?.namespaces.find((n) => n.id === d.at.netns);
-  if (!ns) return null;
-  const pick = (title: string, lines: readonly string[], entry: string | null) => ({
-    title,
-    lines,
-    match: entry === null ? -1 : lines.findIndex((l) => l === entry || l.startsWith(`${entry} `)),
-  });
-  switch (d.decision.kind) {
-    case 'route':
-      return pick(`ip route (${d.decision.table ?? 'main'})`, ns.routes, d.decision.route);
-    case 'fdb':
-    case 'vxlan-fdb':
-      return pick('bridge fdb', ns.fdb, d.decision.entry);
-    case 'neigh':
-      return pick('ip neigh', ns.neighbours, d.decision.entry);
-    case 'resolver': {
-      const r = d.decision;
-      const conf = r.resolvConf.trimEnd().split('\n');
-      const tries = r.candidates.map((c, i) => `try ${i + 1}: ${c}`);
-      return {
-        title: '/etc/resolv.conf and the names it makes',
-        lines: [...conf, ...tries],
-        match: conf.length + r.candidates.indexOf(r.candidate),
-      };
-    }
-    case 'dns': {
-      const r = d.decision;
-      const lines = [
-        `;; QUESTION: ${r.question}`,
-        `;; status: ${r.rcode ?? `forwarded to ${r.forwardTo ?? '?'}`}`,
-        ...r.answer,
-        ...r.authority.map((a) => `; authority: ${a}`),
-        ...r.steps.map((x) => `; ${x}`),
-      ];
-      return { title: `DNS (${r.server})`, lines, match: r.answer.length ? 2 : 1 };
-    }
-    case 'policy': {
-      const r = d.decision;
-      const lines = [
-        ...r.policies.map((p) => `policy ${p} selects ${r.pod} for ${r.direction}`),
-        `${r.result}: ${r.reason}`,
-      ];
-      return { title: `NetworkPolicy (${r.direction} of ${r.pod})`, lines, match: lines.length - 1 };
-    }
-    default:
-      return null;
-  }
-}
-
 /** A decision's fields as label/value pairs, for the decision panel. */
 export function decisionFields(d: Decision): { label: string; value: string }[] {
   const out: { label: string; value: string }[] = [];
@@ -336,4 +365,346 @@ export function decisionFields(d: Decision): { label: string; value: string }[] 
     out.push({ label, value: typeof value === 'object' ? JSON.stringify(value) : String(value) });
   }
   return out;
+}
+
+// ─── The tables a decision consulted ──────────────────────────────────────────────────────────────────
+
+/** match: the row that decided (or one of the rules that matched); tested: evaluated without matching. */
+export type RowMark = 'match' | 'tested' | null;
+
+export interface TableRow {
+  readonly text: string;
+  readonly mark: RowMark;
+  /** What the row did here ("JUMP KUBE-SVC-…", "created", "learned during this walk"), or null. */
+  readonly note: string | null;
+}
+
+export interface TableView {
+  readonly title: string;
+  readonly rows: readonly TableRow[];
+}
+
+export interface Consulted {
+  /** One line above the tables ("iptables -t nat, PREROUTING: 6 rules evaluated → ACCEPT"), or null. */
+  readonly intro: string | null;
+  readonly tables: readonly TableView[];
+}
+
+const row = (text: string, mark: RowMark = null, note: string | null = null): TableRow => ({
+  text,
+  mark,
+  note,
+});
+
+/** Untested rules kept after the last marked one before the rest are summed up in one row: long
+ *  kube-proxy chains (KUBE-SERVICES has a rule per Service port) would bury the rules that matter. */
+const UNREACHED_SHOWN = 3;
+
+/**
+ * The tables the decision at `index` consulted, as the namespace holds them, with the deciding rows marked:
+ * the routing table, the bridge or VXLAN FDB and the neighbour table (with what the walk learned before this
+ * point), every iptables chain a netfilter decision went through (from the node's `iptables-save`), the
+ * conntrack table as the walk has filled it on this node, the resolver's resolv.conf and candidates, the DNS
+ * answer and the NetworkPolicy verdict. Empty tables for decisions that consult none (forward, encap…).
+ * Pure: reads only its arguments.
+ */
+export function consultedTables(
+  events: readonly TraceEvent[],
+  index: number,
+  view: WorldView | null,
+): Consulted {
+  const e = events[index];
+  if (e?.type !== 'decide') return { intro: null, tables: [] };
+  const ns = view?.namespaces.find((n) => n.id === e.at.netns) ?? null;
+  const d = e.decision;
+  const earlier = events.slice(0, index);
+  const marked = (
+    lines: readonly string[],
+    entry: string | null,
+    note: string | null = null,
+    learned: readonly string[] = [],
+  ) =>
+    lines.map((l) =>
+      entry !== null && (l === entry || l.startsWith(`${entry} `))
+        ? row(l, 'match', note)
+        : row(l, null, learned.includes(l) ? 'learned during this walk' : null),
+    );
+  switch (d.kind) {
+    case 'route': {
+      if (d.table === 'local' || !ns)
+        return {
+          intro: null,
+          tables: [
+            {
+              title: `ip route show table ${d.table ?? 'main'}`,
+              rows: d.route
+                ? [
+                    row(
+                      d.route,
+                      'match',
+                      d.table === 'local' ? 'local table: this host owns the address' : null,
+                    ),
+                  ]
+                : [],
+            },
+          ],
+        };
+      return {
+        intro: null,
+        tables: [{ title: 'ip route show table main', rows: marked(ns.routes, d.route) }],
+      };
+    }
+    case 'fdb':
+    case 'vxlan-fdb': {
+      const dev = d.kind === 'fdb' ? d.bridge : d.device;
+      const own = (ns?.fdb ?? []).filter((l) => l.includes(` master ${dev} `) || l.includes(` dev ${dev} `));
+      const learned = learnedLines(earlier, e.at.netns, (x) =>
+        x.kind === 'fdb' && x.bridge === dev && x.learned && x.entry ? x.entry : null,
+      );
+      const lines = [...own, ...learned.filter((l) => !own.includes(l))];
+      if (d.entry !== null && !lines.includes(d.entry)) lines.push(d.entry);
+      const note =
+        d.kind === 'fdb'
+          ? d.learned
+            ? 'learned from an earlier frame'
+            : d.result
+          : `remote ${d.remote ?? '?'}`;
+      const rows = marked(lines, d.entry, note, learned);
+      return {
+        intro:
+          d.kind === 'fdb' && d.result === 'flood'
+            ? `No entry for ${d.mac}: the bridge floods it to every port.`
+            : null,
+        tables: [{ title: `bridge fdb show ${d.kind === 'fdb' ? 'br' : 'dev'} ${dev}`, rows }],
+      };
+    }
+    case 'neigh': {
+      const learned = learnedLines(earlier, e.at.netns, (x) => (x.kind === 'neigh' ? x.entry : null));
+      const base = ns?.neighbours ?? [];
+      const lines = [...base, ...learned.filter((l) => !base.includes(l))];
+      const entry = d.entry;
+      if (entry !== null && !lines.some((l) => l === entry)) {
+        // The same neighbour in an older state is replaced by the entry as it is now.
+        const key = `${d.ip} dev ${d.device} `;
+        const at = lines.findIndex((l) => l.startsWith(key));
+        if (at >= 0) lines[at] = entry;
+        else lines.push(entry);
+      }
+      const note = d.arp
+        ? `ARP answered by ${d.arp.answeredBy} ${d.arp.device}`
+        : `${d.stateBefore} → ${d.stateAfter}`;
+      return { intro: null, tables: [{ title: 'ip neigh show', rows: marked(lines, entry, note, learned) }] };
+    }
+    case 'netfilter':
+      return {
+        intro: `iptables -t ${d.table}, ${d.hook} hook${d.bridged ? ' (a bridged frame, via br_netfilter)' : ''}: ${d.evaluated} rule${d.evaluated === 1 ? '' : 's'} evaluated → ${d.verdict}`,
+        tables: [
+          ...chainTables(d, ns?.iptablesSave ?? null),
+          ...(d.table === 'nat' ? [conntrackTable(earlier.concat(e), e.at.netns, ns)] : []),
+        ],
+      };
+    case 'conntrack':
+      return { intro: null, tables: [conntrackTable(events.slice(0, index + 1), e.at.netns, ns)] };
+    case 'nat':
+      return {
+        intro: null,
+        tables: [
+          {
+            title: `${d.how === 'conntrack' ? 'NAT by conntrack' : d.how} at ${d.hook}`,
+            rows: [
+              row(
+                `${d.field} ${d.before} → ${d.after}`,
+                'match',
+                d.how === 'conntrack' ? 'from the entry below' : 'bound to the entry below',
+              ),
+            ],
+          },
+          conntrackTable(events.slice(0, index + 1), e.at.netns, ns),
+        ],
+      };
+    case 'resolver': {
+      const conf = d.resolvConf.trimEnd().split('\n');
+      return {
+        intro: null,
+        tables: [
+          { title: '/etc/resolv.conf', rows: conf.map((l) => row(l)) },
+          {
+            title: `the names "${d.name}" makes, in order`,
+            rows: d.candidates.map((c, i) =>
+              c === d.candidate
+                ? row(`${i + 1}. ${c}`, 'match', resolverNote(d))
+                : row(`${i + 1}. ${c}`, d.candidates.indexOf(d.candidate) > i ? 'tested' : null),
+            ),
+          },
+        ],
+      };
+    }
+    case 'dns':
+      return {
+        intro: null,
+        tables: [
+          {
+            title: `DNS answer (${d.server})`,
+            rows: [
+              row(`;; QUESTION: ${d.question}`),
+              row(
+                `;; status: ${d.rcode ?? `forwarded to ${d.forwardTo ?? '?'}`}`,
+                d.answer.length ? null : 'match',
+              ),
+              ...d.answer.map((a) => row(a, 'match', 'ANSWER')),
+              ...d.authority.map((a) => row(a, null, 'AUTHORITY')),
+            ],
+          },
+          { title: 'CoreDNS plugins, in order', rows: d.steps.map((x) => row(x)) },
+        ],
+      };
+    case 'policy':
+      return {
+        intro: null,
+        tables: [
+          {
+            title: `NetworkPolicy: ${d.direction} of ${d.pod}`,
+            rows: [
+              ...(d.policies.length
+                ? d.policies.map((p) => row(`${p} selects ${d.pod} for ${d.direction}`))
+                : [row(`no policy selects ${d.pod} for ${d.direction}`)]),
+              row(d.rule ? `${d.result}: ${d.rule}` : `${d.result}`, 'match', d.reason),
+            ],
+          },
+        ],
+      };
+    default:
+      return { intro: null, tables: [] };
+  }
+}
+
+function resolverNote(d: Extract<Decision, { kind: 'resolver' }>): string {
+  switch (d.outcome) {
+    case 'try':
+      return 'query sent';
+    case 'use':
+      return `answered ${d.address ?? ''}`.trimEnd();
+    case 'next':
+      return 'no address: next name';
+    case 'fail':
+      return 'getaddrinfo fails';
+  }
+}
+
+/** Entries earlier decisions of one namespace left behind (the latest line per key first seen). */
+function learnedLines(
+  earlier: readonly TraceEvent[],
+  netns: string,
+  pick: (d: Decision) => string | null,
+): string[] {
+  const byKey = new Map<string, string>();
+  for (const x of earlier) {
+    if (x.type !== 'decide' || x.at.netns !== netns) continue;
+    const line = pick(x.decision);
+    if (line === null) continue;
+    // "10.244.1.1 dev eth0 lladdr …" and "aa:bb:… dev veth master cni0": the first three words name it.
+    byKey.set(line.split(' ').slice(0, 3).join(' '), line);
+  }
+  return [...byKey.values()];
+}
+
+/** `conntrack -L` on a node as far as this walk has written it, the latest decision's entry marked. */
+function conntrackTable(upTo: readonly TraceEvent[], netns: string, ns: NetnsView | null): TableView {
+  const entries = new Map<string, string>();
+  let current: { key: string; note: string } | null = null;
+  for (const x of upTo) {
+    if (x.type !== 'decide' || x.at.netns !== netns || x.decision.kind !== 'conntrack') continue;
+    const c = x.decision;
+    const key = originalTuple(c.entry) ?? c.entry;
+    entries.set(key, c.entry);
+    const note =
+      c.action === 'new'
+        ? 'created by this packet (unconfirmed until it leaves the last hook)'
+        : c.action === 'confirmed'
+          ? 'confirmed: now in the table'
+          : `matched in the ${c.direction} direction (${c.state})`;
+    current = { key, note };
+  }
+  return {
+    title: `conntrack -L (${ns?.label ?? netns}, the entries this walk made)`,
+    rows: [...entries].map(([key, entry]) =>
+      key === current?.key ? row(entry, 'match', current.note) : row(entry),
+    ),
+  };
+}
+
+interface ChainText {
+  readonly policy: string;
+  readonly rules: string[];
+}
+
+/** `iptables-save` text → table → chain → its policy and rule lines. */
+export function parseSaveText(text: string): Map<string, Map<string, ChainText>> {
+  const out = new Map<string, Map<string, ChainText>>();
+  let table: Map<string, ChainText> | null = null;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('*')) {
+      table = new Map();
+      out.set(line.slice(1).trim(), table);
+    } else if (table && line.startsWith(':')) {
+      const [name = '', policy = '-'] = line.slice(1).split(' ');
+      table.set(name, { policy, rules: [] });
+    } else if (table && line.startsWith('-A ')) {
+      const name = line.split(' ')[1] ?? '';
+      const chain = table.get(name) ?? { policy: '-', rules: [] };
+      table.set(name, chain);
+      chain.rules.push(line);
+    }
+  }
+  return out;
+}
+
+function stepNote(s: Extract<Decision, { kind: 'netfilter' }>['steps'][number]): string {
+  if (!s.random) return s.action;
+  const p = s.random.probability.toFixed(2);
+  return `${s.random.taken ? s.action : 'not taken'} (probability ${p}, rolled ${s.random.roll.toFixed(2)})`;
+}
+
+/** One table per chain the decision went through, in the order first entered, with every rule of the chain:
+ *  those that matched (a jump, a return, the target) marked, those tested before them too. */
+function chainTables(d: Extract<Decision, { kind: 'netfilter' }>, save: string | null): TableView[] {
+  const chains = save ? parseSaveText(save).get(d.table) : undefined;
+  const order: string[] = [];
+  for (const s of d.steps) if (!order.includes(s.chain)) order.push(s.chain);
+  return order.map((name) => {
+    const steps = d.steps.filter((s) => s.chain === name);
+    const chain = chains?.get(name);
+    const rules = chain ? [...chain.rules] : [];
+    const hit = new Map<number, string>();
+    let reached = -1;
+    let ended: string | null = null;
+    for (const s of steps) {
+      let i = s.index;
+      if (i >= 0 && rules[i] !== s.rule) {
+        // Not where the trace says (a ruleset the view does not have): find it by text, else add it.
+        i = rules.indexOf(s.rule);
+        if (i < 0) i = rules.push(s.rule) - 1;
+      }
+      if (i < 0) {
+        ended = s.action;
+        reached = rules.length - 1;
+      } else {
+        hit.set(i, stepNote(s));
+        reached = Math.max(reached, i);
+      }
+    }
+    const rows: TableRow[] = [row(`:${name} ${chain?.policy ?? '-'}`)];
+    let unreached = 0;
+    rules.forEach((r, i) => {
+      const note = hit.get(i);
+      if (note !== undefined) rows.push(row(r, 'match', note));
+      else if (i <= reached) rows.push(row(r, 'tested'));
+      else if (i - reached <= UNREACHED_SHOWN) rows.push(row(r));
+      else unreached++;
+    });
+    if (unreached > 0) rows.push(row(`… ${unreached} more rule${unreached === 1 ? '' : 's'}, not reached`));
+    if (ended !== null)
+      rows.push(row(ended.startsWith('policy') ? `(chain policy) ${ended}` : `(${ended})`, 'match'));
+    return { title: `-t ${d.table} ${name}`, rows };
+  });
 }

@@ -3,6 +3,9 @@ import { PROTOCOL_VERSION as v } from '../worker/protocol.ts';
 import { createAppStore, runFinished } from './store.ts';
 import { fixtureWorld, trace } from './testWorld.ts';
 
+const CLUSTER = { cni: 'flannel-vxlan', kubeProxyMode: 'iptables', externalTrafficPolicy: {} } as const;
+const SETTINGS = { scenario: CLUSTER, effective: CLUSTER, hasGateway: true };
+
 const fresh = () =>
   createAppStore({ scenarioId: 'default', scenarioText: 'text', walk: null, walkName: null });
 
@@ -11,7 +14,7 @@ describe('app store', () => {
     const store = fresh();
     store.getState().startRun(1);
     const view = fixtureWorld([1]);
-    store.getState().receive({ type: 'world', v, runId: 1, view });
+    store.getState().receive({ type: 'world', v, runId: 1, view, settings: SETTINGS });
     const events = trace([
       { leg: 'request', at: 'pod/default/p1-1' },
       { observe: 'pod/default/p1-1|eth0' },
@@ -26,6 +29,7 @@ describe('app store', () => {
       v,
       runId: 1,
       trace: {
+        version: 1,
         from: 'a',
         to: 'b',
         flow: { protocol: 'tcp', src: 'x', dst: 'y', sport: 1, dport: 2 },
@@ -40,7 +44,7 @@ describe('app store', () => {
   it("fills the walk fields from the world's first walk when the run was by name", () => {
     const store = fresh();
     store.getState().startRun(1);
-    store.getState().receive({ type: 'world', v, runId: 1, view: fixtureWorld([1, 1]) });
+    store.getState().receive({ type: 'world', v, runId: 1, view: fixtureWorld([1, 1]), settings: SETTINGS });
     expect(store.getState().walk).toEqual({
       from: 'pod/default/p1-1',
       to: 'pod/default/p2-1:3306',
@@ -53,7 +57,7 @@ describe('app store', () => {
     const store = fresh();
     store.getState().startRun(1);
     const view = fixtureWorld([1]);
-    store.getState().receive({ type: 'world', v, runId: 1, view });
+    store.getState().receive({ type: 'world', v, runId: 1, view, settings: SETTINGS });
     store.getState().startRun(2);
     expect(store.getState().run).toMatchObject({ runId: 2, view, events: [], done: null, error: null });
     store.getState().receive({ type: 'events', v, runId: 1, events: trace([{ leg: 'request', at: 'x' }]) });
@@ -61,5 +65,33 @@ describe('app store', () => {
     store.getState().receive({ type: 'error', v, runId: 2, message: 'bad' });
     expect(store.getState().run?.error).toEqual({ message: 'bad', issues: [] });
     expect(runFinished(store.getState().run)).toBe(true);
+  });
+
+  it('keeps the previous world and settings until the new run sends its own; a new scenario clears the toggles', () => {
+    const store = fresh();
+    store.getState().setOverrides({ cni: 'flannel-host-gw' });
+    store.getState().setSeed(5);
+    store.getState().startRun(1);
+    store.getState().receive({ type: 'world', v, runId: 1, view: fixtureWorld([1, 1]), settings: SETTINGS });
+    store.getState().startRun(2);
+    expect(store.getState().run!.settings).toBe(SETTINGS);
+    expect(store.getState().run!.events).toEqual([]);
+    expect(store.getState().overrides).toEqual({ cni: 'flannel-host-gw' });
+    store.getState().setScenario('three-tier', 'other text');
+    expect(store.getState().overrides).toEqual({});
+    expect(store.getState().seed).toBe(5);
+  });
+
+  it('holds a link error until dismissed', () => {
+    const store = createAppStore({
+      scenarioId: 'default',
+      scenarioText: 'text',
+      walk: null,
+      walkName: null,
+      linkError: 'The link is damaged.',
+    });
+    expect(store.getState().linkError).toBe('The link is damaged.');
+    store.getState().dismissLinkError();
+    expect(store.getState().linkError).toBeNull();
   });
 });

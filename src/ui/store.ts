@@ -5,12 +5,15 @@ import { createStore, useStore } from 'zustand';
 import type { WorldView } from '../engine/view.ts';
 import type { TraceEvent } from '../engine/trace.ts';
 import type { ScenarioIssue } from '../scenario/parse.ts';
-import type { ToMain, TraceSummary, WalkRequest } from '../worker/protocol.ts';
+import type { Overrides, RunSettings, ToMain, TraceSummary, WalkRequest } from '../worker/protocol.ts';
 
 export interface RunState {
   readonly runId: number;
   /** The world of this run's scenario; until it arrives, the previous run's (so the picture stays put). */
   readonly view: WorldView | null;
+  /** The cluster settings of this run's world (the scenario's and the overridden ones); until they arrive,
+   *  the previous run's, so the toggles stay put. */
+  readonly settings: RunSettings | null;
   /** Received so far, in seq order; append-only within a run. */
   readonly events: readonly TraceEvent[];
   readonly done: TraceSummary | null;
@@ -18,8 +21,15 @@ export interface RunState {
 }
 
 export interface AppState {
+  /** A built-in scenario's id, or '' for a scenario of the user's own (from a link). */
   readonly scenarioId: string;
   readonly scenarioText: string;
+  /** The toggles: changes to the scenario's cluster the next runs are built with. */
+  readonly overrides: Overrides;
+  /** The walks' seed, or null for the engine's default. */
+  readonly seed: number | null;
+  /** Why the link the page was opened with could not be used (plain text), or null. */
+  readonly linkError: string | null;
   /** The walk the picker's fields show; null until the first world names the scenario's walks. */
   readonly walk: WalkRequest | null;
   /** The scenario walk being shown, or null for a walk typed in by hand (or, before the first world
@@ -29,7 +39,11 @@ export interface AppState {
   /** The device the user pointed at on the canvas (`<netns>|<device>`). */
   readonly selectedDevice: string | null;
 
+  /** Another scenario: its own settings again (the toggles are cleared). */
   setScenario(id: string, text: string): void;
+  setOverrides(overrides: Overrides): void;
+  setSeed(seed: number | null): void;
+  dismissLinkError(): void;
   setWalk(walk: WalkRequest | null, name: string | null): void;
   /** A run was posted to the worker: forget the previous run's events, keep its world until a new one. */
   startRun(runId: number): void;
@@ -40,22 +54,40 @@ export interface AppState {
 
 export type AppStore = ReturnType<typeof createAppStore>;
 
-export function createAppStore(init: Pick<AppState, 'scenarioId' | 'scenarioText' | 'walk' | 'walkName'>) {
+export type AppStoreInit = Pick<AppState, 'scenarioId' | 'scenarioText' | 'walk' | 'walkName'> &
+  Partial<Pick<AppState, 'overrides' | 'seed' | 'linkError'>>;
+
+export function createAppStore(init: AppStoreInit) {
   return createStore<AppState>()((set, get) => ({
+    overrides: {},
+    seed: null,
+    linkError: null,
     ...init,
     run: null,
     selectedDevice: null,
 
-    setScenario: (scenarioId, scenarioText) => set({ scenarioId, scenarioText }),
+    setScenario: (scenarioId, scenarioText) => set({ scenarioId, scenarioText, overrides: {} }),
+    setOverrides: (overrides) => set({ overrides }),
+    setSeed: (seed) => set({ seed }),
+    dismissLinkError: () => set({ linkError: null }),
     setWalk: (walk, walkName) => set({ walk, walkName }),
     startRun: (runId) =>
-      set({ run: { runId, view: get().run?.view ?? null, events: [], done: null, error: null } }),
+      set({
+        run: {
+          runId,
+          view: get().run?.view ?? null,
+          settings: get().run?.settings ?? null,
+          events: [],
+          done: null,
+          error: null,
+        },
+      }),
     receive: (m) => {
       const run = get().run;
       if (!run || m.runId !== run.runId) return;
       switch (m.type) {
         case 'world': {
-          set({ run: { ...run, view: m.view } });
+          set({ run: { ...run, view: m.view, settings: m.settings } });
           // A run of a named walk: show its fields (the view lists the scenario's walks).
           const { walk, walkName } = get();
           if (walk === null) {

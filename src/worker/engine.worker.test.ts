@@ -12,6 +12,7 @@ import {
 } from './protocol.ts';
 
 const SCENARIO = readFileSync(new URL('../scenario/presets/default.yaml', import.meta.url), 'utf8');
+const THREE_TIER = readFileSync(new URL('../scenario/presets/three-tier.yaml', import.meta.url), 'utf8');
 const v = PROTOCOL_VERSION;
 
 interface FakeScope {
@@ -61,7 +62,7 @@ const WALK = { from: 'pod/default/client', to: 'pod/default/db:3306', protocol: 
 
 describe('engine.worker', () => {
   it('answers a run with world, then events in seq order, then done', async () => {
-    send({ type: 'run', v, runId: 1, scenarioText: SCENARIO, walk: WALK });
+    send({ type: 'run', v, runId: 1, scenarioText: SCENARIO, walk: WALK, overrides: {} });
     await settle();
     const types = scope.posted.map((m) => m.type);
     expect(types[0]).toBe('world');
@@ -88,8 +89,15 @@ describe('engine.worker', () => {
   });
 
   it("runs the scenario's named walk, and its first when the name is null", async () => {
-    send({ type: 'run', v, runId: 1, scenarioText: SCENARIO, walk: { name: null } });
-    send({ type: 'run', v, runId: 2, scenarioText: SCENARIO, walk: { name: 'too-big-for-the-overlay' } });
+    send({ type: 'run', v, runId: 1, scenarioText: SCENARIO, walk: { name: null }, overrides: {} });
+    send({
+      type: 'run',
+      v,
+      runId: 2,
+      scenarioText: SCENARIO,
+      walk: { name: 'too-big-for-the-overlay' },
+      overrides: {},
+    });
     await settle();
     // Run 1 was superseded before it started: only run 2 ran.
     expect(scope.posted.filter((m) => m.runId === 1)).toEqual([]);
@@ -98,13 +106,13 @@ describe('engine.worker', () => {
     // The walk's size (1472) came from the scenario: it does not fit the pod's MTU.
     expect(done!.trace.legs[0]!.verdict.kind).not.toBe('delivered');
 
-    send({ type: 'run', v, runId: 3, scenarioText: SCENARIO, walk: { name: null } });
+    send({ type: 'run', v, runId: 3, scenarioText: SCENARIO, walk: { name: null }, overrides: {} });
     await settle();
     expect(getMessages('done', 3)[0]!.trace).toMatchObject({ from: 'pod/default/client' });
   });
 
   it('ignores a run cancelled before it started', async () => {
-    send({ type: 'run', v, runId: 7, scenarioText: SCENARIO, walk: WALK });
+    send({ type: 'run', v, runId: 7, scenarioText: SCENARIO, walk: WALK, overrides: {} });
     send({ type: 'cancel', v, runId: 7 });
     await settle();
     expect(scope.posted).toEqual([]);
@@ -112,14 +120,120 @@ describe('engine.worker', () => {
 
   it('coalesces queued runs: a stale runId never produces messages after a newer run was queued', async () => {
     for (let runId = 1; runId <= 5; runId++)
-      send({ type: 'run', v, runId, scenarioText: SCENARIO, walk: WALK });
+      send({ type: 'run', v, runId, scenarioText: SCENARIO, walk: WALK, overrides: {} });
     await settle();
     expect(new Set(scope.posted.map((m) => m.runId))).toEqual(new Set([5]));
   });
 
+  it("posts the settings with the world: the scenario's own and the overridden ones", async () => {
+    send({
+      type: 'run',
+      v,
+      runId: 1,
+      scenarioText: SCENARIO,
+      walk: WALK,
+      overrides: { cni: 'flannel-host-gw' },
+    });
+    await settle();
+    const [world] = getMessages('world');
+    expect(world!.settings.scenario.cni).toBe('flannel-vxlan');
+    expect(world!.settings.effective.cni).toBe('flannel-host-gw');
+    expect(world!.settings.hasGateway).toBe(true);
+    expect(world!.settings.scenario.externalTrafficPolicy).toMatchObject({
+      'default/web': 'Cluster',
+      'default/web-local': 'Local',
+    });
+    expect(world!.view.cni).toMatch(/host-gw/);
+  });
+
+  it('flannel-host-gw instead of vxlan: the same walk is delivered without a flannel.1 hop', async () => {
+    const devicesOf = (runId: number) =>
+      getMessages('events', runId)
+        .flatMap((m) => m.events)
+        .map((e) => JSON.stringify(e));
+    send({ type: 'run', v, runId: 1, scenarioText: SCENARIO, walk: WALK, overrides: {} });
+    await settle();
+    send({
+      type: 'run',
+      v,
+      runId: 2,
+      scenarioText: SCENARIO,
+      walk: WALK,
+      overrides: { cni: 'flannel-host-gw' },
+    });
+    await settle();
+    expect(devicesOf(1).some((e) => e.includes('flannel.1'))).toBe(true);
+    expect(devicesOf(2).some((e) => e.includes('flannel.1'))).toBe(false);
+    expect(getMessages('done', 2)[0]!.trace.legs[0]!.verdict.kind).toBe('delivered');
+  });
+
+  it('kube-proxy ipvs mode and externalTrafficPolicy overrides change the walk through a Service', async () => {
+    const svcWalk = { name: 'internet-to-loadbalancer' };
+    send({ type: 'run', v, runId: 1, scenarioText: SCENARIO, walk: svcWalk, overrides: {} });
+    await settle();
+    send({
+      type: 'run',
+      v,
+      runId: 2,
+      scenarioText: SCENARIO,
+      walk: svcWalk,
+      overrides: { externalTrafficPolicy: { 'default/web': 'Local' } },
+    });
+    await settle();
+    send({
+      type: 'run',
+      v,
+      runId: 3,
+      scenarioText: SCENARIO,
+      walk: WALK,
+      overrides: { kubeProxyMode: 'ipvs' },
+    });
+    await settle();
+    const text = (runId: number) => JSON.stringify(getMessages('events', runId).flatMap((m) => m.events));
+    expect(getMessages('world', 2)[0]!.settings.effective.externalTrafficPolicy['default/web']).toBe('Local');
+    expect(text(2)).not.toEqual(text(1));
+    expect(getMessages('world', 3)[0]!.settings.effective.kubeProxyMode).toBe('ipvs');
+    expect(text(3)).toContain('KUBE-IPVS-FILTER');
+    expect(text(1)).not.toContain('KUBE-IPVS');
+  });
+
+  it.each([
+    [{ cni: 'bridge-router' }, /bridge-router needs a gateway/],
+    [{ cni: 'calico' }, /Unknown CNI mode "calico"/],
+    [{ kubeProxyMode: 'nftables' }, /Unknown kube-proxy mode/],
+    [{ externalTrafficPolicy: { 'default/nope': 'Local' } }, /no Service default\/nope/],
+    [
+      { externalTrafficPolicy: { 'default/db-service': 'Local' } },
+      /ClusterIP: externalTrafficPolicy applies/,
+    ],
+  ])(
+    'refuses an override the scenario cannot take (%j) with a readable error and no world',
+    async (o, re) => {
+      // three-tier has no gateway.
+      const scenarioText = 'cni' in o && o.cni === 'bridge-router' ? THREE_TIER : SCENARIO;
+      send({ type: 'run', v, runId: 4, scenarioText, walk: { name: null }, overrides: o });
+      await settle();
+      expect(scope.posted.map((m) => m.type)).toEqual(['error']);
+      expect(getMessages('error')[0]!.message).toMatch(re);
+    },
+  );
+
+  it("passes a named walk's seed to the engine: the same seed, the same trace", async () => {
+    const sportOf = (runId: number) => getMessages('done', runId)[0]!.trace.flow.sport;
+    send({ type: 'run', v, runId: 1, scenarioText: SCENARIO, walk: { name: null, seed: 7 }, overrides: {} });
+    await settle();
+    send({ type: 'run', v, runId: 2, scenarioText: SCENARIO, walk: { name: null, seed: 8 }, overrides: {} });
+    await settle();
+    send({ type: 'run', v, runId: 3, scenarioText: SCENARIO, walk: { name: null, seed: 7 }, overrides: {} });
+    await settle();
+    expect(getMessages('done', 1)[0]!.trace.seed).toBe(7);
+    expect(sportOf(1)).not.toBe(sportOf(2));
+    expect(sportOf(3)).toBe(sportOf(1));
+  });
+
   it('reports a bad scenario as an error with issues, and no world', async () => {
     const bad = SCENARIO.replace('podCIDR: 10.244.2.0/24', 'podCIDR: 10.244.2.0/99');
-    send({ type: 'run', v, runId: 3, scenarioText: bad, walk: WALK });
+    send({ type: 'run', v, runId: 3, scenarioText: bad, walk: WALK, overrides: {} });
     await settle();
     expect(scope.posted.map((m) => m.type)).toEqual(['error']);
     const [err] = getMessages('error');
@@ -129,26 +243,33 @@ describe('engine.worker', () => {
   });
 
   it('reports YAML that is not a scenario at all', async () => {
-    send({ type: 'run', v, runId: 4, scenarioText: 'just: [unclosed', walk: WALK });
+    send({ type: 'run', v, runId: 4, scenarioText: 'just: [unclosed', walk: WALK, overrides: {} });
     await settle();
     expect(scope.posted.map((m) => m.type)).toEqual(['error']);
   });
 
   it('turns engine errors (an unknown reference) into an error message, after the world', async () => {
-    send({ type: 'run', v, runId: 5, scenarioText: SCENARIO, walk: { ...WALK, from: 'pod/default/nobody' } });
+    send({
+      type: 'run',
+      v,
+      runId: 5,
+      scenarioText: SCENARIO,
+      walk: { ...WALK, from: 'pod/default/nobody' },
+      overrides: {},
+    });
     await settle();
     expect(scope.posted.map((m) => m.type)).toEqual(['world', 'error']);
     expect(getMessages('error')[0]!.message).toMatch(/nobody/);
   });
 
   it('reports an unknown named walk', async () => {
-    send({ type: 'run', v, runId: 6, scenarioText: SCENARIO, walk: { name: 'no-such-walk' } });
+    send({ type: 'run', v, runId: 6, scenarioText: SCENARIO, walk: { name: 'no-such-walk' }, overrides: {} });
     await settle();
     expect(getMessages('error')[0]!.message).toMatch(/no walk named "no-such-walk"/);
   });
 
   it('replies to a message of another protocol version with an error, and does not run it', async () => {
-    send({ type: 'run', v: v + 1, runId: 9, scenarioText: SCENARIO, walk: WALK });
+    send({ type: 'run', v: v + 1, runId: 9, scenarioText: SCENARIO, walk: WALK, overrides: {} });
     await settle();
     expect(scope.posted).toHaveLength(1);
     expect(scope.posted[0]).toMatchObject({ type: 'error', runId: 9, v });

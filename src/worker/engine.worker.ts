@@ -1,5 +1,5 @@
 // The engine worker: thin on purpose (HASH's simulation.worker.ts). It turns a `run` message into
-// parseScenario → buildWorld → post world → walk, posting events in batches, and turns every failure into
+// parseScenario → applyOverrides → buildWorld → post world → walk, posting events in batches, and turns every failure into
 // an `error` message: a worker that throws leaves the UI waiting forever.
 //
 // Runs are deferred by one task and coalesced: when the user clicks through walks faster than the engine
@@ -9,6 +9,7 @@ import { buildWorld, walk, worldView } from '../engine/index.ts';
 import { parseScenario } from '../scenario/parse.ts';
 import type { TraceEvent } from '../engine/trace.ts';
 import type { WalkModel } from '../scenario/model.ts';
+import { applyOverrides } from './overrides.ts';
 import {
   EVENT_BATCH_SIZE,
   PROTOCOL_VERSION,
@@ -70,7 +71,7 @@ function startPending(): void {
   if (msg) run(msg);
 }
 
-function run({ runId, scenarioText, walk: asked }: Extract<ToWorker, { type: 'run' }>): void {
+function run({ runId, scenarioText, walk: asked, overrides }: Extract<ToWorker, { type: 'run' }>): void {
   const v = PROTOCOL_VERSION;
   const parsed = parseScenario(scenarioText);
   if (!parsed.ok) {
@@ -85,7 +86,14 @@ function run({ runId, scenarioText, walk: asked }: Extract<ToWorker, { type: 'ru
     return;
   }
 
-  const spec = resolveWalk(asked, parsed.model.walks);
+  const overridden = applyOverrides(parsed.model, overrides ?? {});
+  if (overridden.kind === 'refused') {
+    post({ type: 'error', v, runId, message: overridden.message });
+    return;
+  }
+  const { model, settings } = overridden;
+
+  const spec = resolveWalk(asked, model.walks);
   if (typeof spec === 'string') {
     post({ type: 'error', v, runId, message: spec });
     return;
@@ -101,15 +109,15 @@ function run({ runId, scenarioText, walk: asked }: Extract<ToWorker, { type: 'ru
   };
 
   try {
-    const world = buildWorld(parsed.model);
-    const walks = parsed.model.walks.map(({ name, description, from, to, protocol }) => ({
+    const world = buildWorld(model);
+    const walks = model.walks.map(({ name, description, from, to, protocol }) => ({
       name,
       description,
       from,
       to,
       protocol,
     }));
-    post({ type: 'world', v, runId, view: worldView(world, walks) });
+    post({ type: 'world', v, runId, view: worldView(world, walks), settings });
     const trace = walk(world, spec, (e) => {
       batch.push(e);
       if (batch.length >= EVENT_BATCH_SIZE) flush();
@@ -122,8 +130,9 @@ function run({ runId, scenarioText, walk: asked }: Extract<ToWorker, { type: 'ru
         flush();
       }
     }
-    const { from, to, flow, seed, legs } = trace;
-    post({ type: 'done', v, runId, trace: { from, to, flow, seed, legs, eventCount: sent } });
+    const { version, from, to, resolution, flow, seed, legs } = trace;
+    const summary = { version, from, to, ...(resolution ? { resolution } : {}), flow, seed, legs };
+    post({ type: 'done', v, runId, trace: { ...summary, eventCount: sent } });
   } catch (err) {
     flush();
     post({ type: 'error', v, runId, message: err instanceof Error ? err.message : String(err) });
@@ -133,12 +142,19 @@ function run({ runId, scenarioText, walk: asked }: Extract<ToWorker, { type: 'ru
 /** The walk to run, or why there is none. */
 function resolveWalk(asked: WalkRequest | NamedWalkRef, named: readonly WalkModel[]): WalkRequest | string {
   if (!('name' in asked)) return asked;
+  const seed = asked.seed === undefined ? {} : { seed: asked.seed };
   const w = asked.name === null ? named[0] : named.find((n) => n.name === asked.name);
   if (!w)
     return asked.name === null
       ? 'The scenario names no walks; enter one (from, to, protocol).'
       : `The scenario has no walk named "${asked.name}".`;
-  return { from: w.from, to: w.to, protocol: w.protocol, ...(w.size === null ? {} : { size: w.size }) };
+  return {
+    from: w.from,
+    to: w.to,
+    protocol: w.protocol,
+    ...(w.size === null ? {} : { size: w.size }),
+    ...seed,
+  };
 }
 
 function post(message: ToMain): void {

@@ -56,10 +56,24 @@ describe('createEngineClient', () => {
     const r2 = client.run('text-2', WALK);
     expect(r2).toBeGreaterThan(r1);
     expect(fake.posted).toEqual([
-      { type: 'run', v, runId: r1, scenarioText: 'text-1', walk: WALK },
+      { type: 'run', v, runId: r1, scenarioText: 'text-1', walk: WALK, overrides: {} },
       { type: 'cancel', v, runId: r1 },
-      { type: 'run', v, runId: r2, scenarioText: 'text-2', walk: WALK },
+      { type: 'run', v, runId: r2, scenarioText: 'text-2', walk: WALK, overrides: {} },
     ]);
+  });
+
+  it('carries the overrides in the run message', () => {
+    const { fake, client } = setup();
+    const overrides = { cni: 'flannel-host-gw', externalTrafficPolicy: { 'default/web': 'Local' } } as const;
+    client.run('t', { name: 'w', seed: 9 }, overrides);
+    expect(fake.posted[0]).toEqual({
+      type: 'run',
+      v,
+      runId: 1,
+      scenarioText: 't',
+      walk: { name: 'w', seed: 9 },
+      overrides,
+    });
   });
 
   it('delivers messages of the current run and drops those of stale runs', () => {

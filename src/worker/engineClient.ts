@@ -5,6 +5,7 @@ import {
   PROTOCOL_VERSION,
   isMessage,
   type NamedWalkRef,
+  type Overrides,
   type ToMain,
   type ToWorker,
   type WalkRequest,
@@ -20,8 +21,9 @@ export interface WorkerLike {
 export type EngineListener = (message: ToMain) => void;
 
 export interface EngineClient {
-  /** Starts a run, superseding any earlier one, and returns its id. Messages of earlier runs are dropped. */
-  run(scenarioText: string, walk: WalkRequest | NamedWalkRef): number;
+  /** Starts a run, superseding any earlier one, and returns its id. Messages of earlier runs are dropped.
+   *  `overrides` change the scenario's cluster before the world is built (none when absent). */
+  run(scenarioText: string, walk: WalkRequest | NamedWalkRef, overrides?: Overrides): number;
   /** Cancels the current run, if any; its remaining messages are dropped. */
   cancel(): void;
   /** Calls `listener` with every message of the current run. Returns the unsubscribe function. */
@@ -89,12 +91,12 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
   const post = (message: ToWorker): void => ensureWorker().postMessage(message);
 
   return {
-    run(scenarioText, walk) {
+    run(scenarioText, walk, overrides = {}) {
       const w = ensureWorker();
       if (current !== null) w.postMessage({ type: 'cancel', v: PROTOCOL_VERSION, runId: current });
       const runId = ++lastRunId;
       current = runId;
-      post({ type: 'run', v: PROTOCOL_VERSION, runId, scenarioText, walk });
+      post({ type: 'run', v: PROTOCOL_VERSION, runId, scenarioText, walk, overrides });
       return runId;
     },
     cancel() {

@@ -1,7 +1,7 @@
 // The messages between the UI thread and the engine worker: one discriminated union each way, every
 // message stamped with the protocol version `v` and the `runId` it belongs to (as HASH's messages.ts).
 //
-//   main ──run──────────▶ worker   parse → build → walk
+//   main ──run──────────▶ worker   parse → apply overrides → build → walk
 //   main ◀──world──────── worker   the built world, once per run, before any event
 //   main ◀──events─────── worker   trace events in seq order, batched (0..n messages)
 //   main ◀──done───────── worker   the trace's summary; events are not repeated
@@ -10,11 +10,14 @@
 // Types only plus two constants: both threads import this file, and it must not pull the engine into
 // the UI bundle.
 import type { WorldView } from '../engine/view.ts';
-import type { Flow, LegSummary, TraceEvent } from '../engine/trace.ts';
+import type { Flow, LegSummary, Resolution, TRACE_FORMAT_VERSION, TraceEvent } from '../engine/trace.ts';
+import type { CniMode } from '../scenario/model.ts';
 import type { ScenarioIssue } from '../scenario/parse.ts';
 
-/** Bump when a message changes shape; a peer with another version gets an `error` reply. */
-export const PROTOCOL_VERSION = 1;
+/** Bump when a message changes shape; a peer with another version gets an `error` reply.
+ *  2: `run` carries `overrides`, `world` carries `settings`, `done`'s trace has `version` and `resolution`,
+ *  a named walk may carry a `seed`. */
+export const PROTOCOL_VERSION = 2;
 
 /** Events per `events` message. A walk has tens of events; batching keeps a pathological loop (the step
  *  budget runs to a few thousand) from costing a message and a React render per event. */
@@ -38,12 +41,50 @@ export interface WalkRequest {
  *  first walk, and the walk keeps the `size` the scenario gives it. */
 export interface NamedWalkRef {
   readonly name: string | null;
+  /** Seed for the walk's choices, as in WalkRequest. */
+  readonly seed?: number;
+}
+
+export type KubeProxyMode = 'iptables' | 'ipvs';
+export type TrafficPolicy = 'Cluster' | 'Local';
+
+/** Changes to the scenario's cluster, applied by the worker to the validated model before it builds the
+ *  world (the engine sees an ordinary model). Absent fields keep the scenario's own value. */
+export interface Overrides {
+  /** The CNI mode instead of the Cluster document's `spec.cni`. */
+  readonly cni?: CniMode;
+  /** kube-proxy's mode instead of the KubeProxyConfiguration's (iptables when there is none). */
+  readonly kubeProxyMode?: KubeProxyMode;
+  /** externalTrafficPolicy per LoadBalancer or NodePort Service, keyed "namespace/name". */
+  readonly externalTrafficPolicy?: Readonly<Record<string, TrafficPolicy>>;
+}
+
+/** The knobs overrides can turn, as one cluster has them. */
+export interface ClusterSettings {
+  readonly cni: CniMode;
+  readonly kubeProxyMode: KubeProxyMode;
+  /** Every LoadBalancer and NodePort Service, keyed "namespace/name", in scenario order. */
+  readonly externalTrafficPolicy: Readonly<Record<string, TrafficPolicy>>;
+}
+
+/** What the toggles show: the scenario's own settings and the ones this run used. */
+export interface RunSettings {
+  /** Before overrides. */
+  readonly scenario: ClusterSettings;
+  /** After overrides: what the world was built from. */
+  readonly effective: ClusterSettings;
+  /** The scenario has a gateway (bridge-router needs one). */
+  readonly hasGateway: boolean;
 }
 
 /** The trace without its events (the UI has them from `events` messages already). */
 export interface TraceSummary {
+  /** The trace format's version (docs/trace-format.md). */
+  readonly version: typeof TRACE_FORMAT_VERSION;
   readonly from: string;
   readonly to: string;
+  /** The DNS lookup that came first, when `to` was a name. */
+  readonly resolution?: Resolution;
   readonly flow: Flow;
   readonly seed: number;
   /** One entry per leg, in order; the last one is the walk's final verdict. */
@@ -62,13 +103,22 @@ export type ToWorker =
       readonly scenarioText: string;
       /** The walk: spelled out, or one the scenario names. */
       readonly walk: WalkRequest | NamedWalkRef;
+      /** Changes to the scenario's cluster ({} for none). */
+      readonly overrides: Overrides;
     }
   /** Stop posting messages for this run (a no-op when it has finished). */
   | { readonly type: 'cancel'; readonly v: number; readonly runId: number };
 
 export type ToMain =
   /** The built world, posted before the first event of the run. */
-  | { readonly type: 'world'; readonly v: number; readonly runId: number; readonly view: WorldView }
+  | {
+      readonly type: 'world';
+      readonly v: number;
+      readonly runId: number;
+      readonly view: WorldView;
+      /** The scenario's settings and the overridden ones this world was built from. */
+      readonly settings: RunSettings;
+    }
   /** The next batch of trace events, in seq order. */
   | {
       readonly type: 'events';

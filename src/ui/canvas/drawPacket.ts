@@ -1,15 +1,23 @@
-// The layers that change with the cursor: the current leg's trail, which devices the packet has visited,
-// verdict markers, and the packet itself (an envelope; an encapsulated packet is an envelope inside an
-// envelope). Cheap to redraw on every cursor move; the topology underneath is not touched.
-import { line, select, type Selection } from 'd3';
+// The layer that changes with the cursor and the animation, on a second canvas above the topology: the
+// current leg's trail and the rest of its path, the devices the packet visited, verdict markers (a drop's
+// reason on a card where it happened), a NAT rewrite's flash, and the packet itself — an envelope in its
+// leg's colour; an encapsulated packet is that envelope inside a VXLAN one. Cheap to redraw every frame:
+// a few dozen shapes, whatever the cluster's size.
 import type { LegKind, VerdictKind } from '../../engine/trace.ts';
-import type { Point } from '../layout.ts';
+import type { Point, Rect } from '../layout.ts';
+import { applyView, MONO, roundRect, SANS, type View } from './drawTopology.ts';
 
-type G = Selection<SVGGElement, unknown, null, undefined>;
-
-const polyline = line<Point>()
-  .x((p) => p.x)
-  .y((p) => p.y);
+/** A leg's stroke and fill: request blue, reply green, ICMP error orange, DNS amber (styles.css). */
+export const LEG_INK: Readonly<Record<LegKind, { readonly stroke: string; readonly soft: string }>> = {
+  request: { stroke: '#2563eb', soft: '#dbe7ff' },
+  reply: { stroke: '#0f8a5f', soft: '#d3f2e5' },
+  'icmp-error': { stroke: '#c2410c', soft: '#ffe3d1' },
+  'dns-query': { stroke: '#b45309', soft: '#fdf0d5' },
+  'dns-response': { stroke: '#b45309', soft: '#fdf0d5' },
+};
+const ENCAP = { stroke: '#7c3aed', soft: '#ede4ff' };
+const DROP = '#c81e1e';
+const OK = '#0f8a5f';
 
 export interface Marker {
   readonly key: string;
@@ -23,136 +31,208 @@ export interface Marker {
 export interface ProgressConfig {
   /** The current leg's path up to the cursor. */
   readonly trail: readonly Point[];
+  /** The current leg's whole path (faint), so the walk stands out before the packet gets there. */
+  readonly ahead: readonly Point[];
   readonly legKind: LegKind;
-  /** Device keys the packet has been observed on in this leg, and the one it is on now. */
-  readonly visited: ReadonlySet<string>;
-  readonly current: string | null;
-  readonly selected: string | null;
+  /** Boxes of the devices the packet has been observed on in this leg, the one it is on now, the selected. */
+  readonly visited: readonly Rect[];
+  readonly current: Rect | null;
+  readonly selected: Rect | null;
   readonly markers: readonly Marker[];
-}
-
-/** Draws the trail and markers into `root` and marks devices under `devices` (from drawTopology). */
-export function drawProgress(root: G, devices: G, cfg: ProgressConfig): void {
-  root
-    .selectAll<SVGPathElement, readonly Point[]>('path.trail')
-    .data(cfg.trail.length > 1 ? [cfg.trail] : [])
-    .join('path')
-    .attr('class', `trail trail--${cfg.legKind}`)
-    .attr('d', (pts) => polyline(pts as Point[]));
-
-  devices
-    .selectAll<SVGGElement, unknown>('g.dev')
-    .classed('is-visited', function () {
-      return cfg.visited.has(this.getAttribute('data-device') ?? '');
-    })
-    .classed('is-current', function () {
-      return this.getAttribute('data-device') === cfg.current;
-    })
-    .classed('is-selected', function () {
-      return this.getAttribute('data-device') === cfg.selected;
-    });
-
-  root
-    .selectAll<SVGGElement, Marker>('g.marker')
-    .data(cfg.markers, (m) => m.key)
-    .join((enter) => {
-      const g = enter.append('g');
-      g.append('rect').attr('class', 'marker-callout').attr('rx', 4);
-      g.append('circle').attr('r', 11);
-      g.append('path').attr('class', 'marker-glyph');
-      g.append('text').attr('class', 'marker-text');
-      return g;
-    })
-    .attr('class', (m) => `marker marker--${m.kind === 'delivered' ? 'delivered' : 'dropped'}`)
-    .attr('transform', (m) => `translate(${m.point.x},${m.point.y})`)
-    .call((g) =>
-      g
-        .select('path')
-        .attr('d', (m) => (m.kind === 'delivered' ? 'M-5,0 L-1,4 L6,-4' : 'M-4,-4 L4,4 M4,-4 L-4,4')),
-    )
-    .call((g) =>
-      g
-        .select<SVGTextElement>('text')
-        .attr('x', 16)
-        .attr('y', 4)
-        .selectAll('tspan')
-        .data((m) => wrap(m.text, 34))
-        .join('tspan')
-        .attr('x', 16)
-        .attr('dy', (_, i) => (i === 0 ? 0 : 14))
-        .text((t) => t),
-    )
-    // A drop's reason sits on a card so it reads over whatever it covers.
-    .each(function (m) {
-      const g = select(this);
-      const rect = g.select<SVGRectElement>('rect.marker-callout');
-      const text = g.select<SVGTextElement>('text').node();
-      if (!m.text || !text || typeof text.getBBox !== 'function') {
-        rect.attr('display', 'none');
-        return;
-      }
-      const b = text.getBBox();
-      rect
-        .attr('display', null)
-        .attr('x', -16)
-        .attr('y', Math.min(-16, b.y - 6))
-        .attr('width', b.x + b.width + 8 + 16)
-        .attr('height', Math.max(32, b.height + 12));
-    });
 }
 
 export interface PacketConfig {
   readonly legKind: LegKind;
-  readonly encapsulated: boolean;
-  /** A few words under the envelope: "TCP [S]", "ICMP echo request", "VXLAN". */
+  /** How much of the VXLAN envelope is there: 0 none, 1 wrapped (in between while it wraps or unwraps). */
+  readonly wrap: number;
+  /** A few words beside the envelope: "request · TCP [S]", "reply · VXLAN ▸ TCP [S.]". */
   readonly caption: string;
 }
 
-/** Shapes the envelope (not its position). */
-export function drawPacket(g: G, cfg: PacketConfig | null): void {
-  g.attr('display', cfg ? null : 'none');
-  if (!cfg) return;
-  g.attr('class', `packet packet--${cfg.legKind}${cfg.encapsulated ? ' packet--encap' : ''}`);
-  const shapes = cfg.encapsulated
-    ? [
-        { cls: 'env env-outer', x: -23, y: -15, w: 46, h: 30 },
-        { cls: 'env env-inner', x: -11, y: -5, w: 26, h: 17 },
-      ]
-    : [{ cls: 'env env-inner', x: -17, y: -11, w: 34, h: 22 }];
-  g.selectAll<SVGGElement, (typeof shapes)[number]>('g.env')
-    .data(shapes)
-    .join((enter) => {
-      const e = enter.append('g');
-      e.append('rect').attr('rx', 2);
-      e.append('path');
-      return e;
-    })
-    .attr('class', (s) => s.cls)
-    .call((e) =>
-      e
-        .select('rect')
-        .attr('x', (s) => s.x)
-        .attr('y', (s) => s.y)
-        .attr('width', (s) => s.w)
-        .attr('height', (s) => s.h),
-    )
-    .call((e) =>
-      e
-        .select('path')
-        .attr('d', (s) => `M${s.x},${s.y} L${s.x + s.w / 2},${s.y + s.h * 0.55} L${s.x + s.w},${s.y}`),
-    );
-  // The caption sits to the right: above and below are the titles and devices of the namespace.
-  g.selectAll<SVGTextElement, string>('text.packet-caption')
-    .data([cfg.caption])
-    .join('text')
-    .attr('class', 'packet-caption')
-    .attr('x', cfg.encapsulated ? 28 : 22)
-    .attr('y', 0)
-    .text((t) => t);
+/** A NAT rewrite shown beside the packet: "DNAT dst 10.96.0.10:3306 → 10.244.2.2:3306". */
+export interface Flash {
+  readonly text: string;
+  /** 1 when it appears (a bright, thick-edged label), settling to a steady 0.3 while the hop is shown. */
+  readonly strength: number;
 }
 
-export function placePacket(g: G, p: Point): void {
-  g.attr('transform', `translate(${p.x},${p.y})`);
+function polyline(ctx: CanvasRenderingContext2D, pts: readonly Point[]): void {
+  ctx.beginPath();
+  const [first, ...rest] = pts;
+  if (!first) return;
+  ctx.moveTo(first.x, first.y);
+  for (const p of rest) ctx.lineTo(p.x, p.y);
+}
+
+export function drawProgress(ctx: CanvasRenderingContext2D, v: View, cfg: ProgressConfig): void {
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, v.width, v.height);
+  applyView(ctx, v);
+  const ink = LEG_INK[cfg.legKind];
+  ctx.lineJoin = 'round';
+  ctx.lineCap = 'round';
+  if (cfg.ahead.length > 1) {
+    polyline(ctx, cfg.ahead);
+    ctx.strokeStyle = ink.stroke;
+    ctx.globalAlpha = 0.16;
+    ctx.lineWidth = 9;
+    ctx.stroke();
+  }
+  if (cfg.trail.length > 1) {
+    polyline(ctx, cfg.trail);
+    ctx.globalAlpha = 0.5;
+    ctx.lineWidth = 5;
+    ctx.stroke();
+  }
+  ctx.globalAlpha = 1;
+  for (const r of cfg.visited) {
+    roundRect(ctx, r.x, r.y, r.width, r.height, 4);
+    ctx.strokeStyle = ink.stroke;
+    ctx.lineWidth = 2;
+    ctx.stroke();
+  }
+  if (cfg.current) {
+    const r = cfg.current;
+    roundRect(ctx, r.x, r.y, r.width, r.height, 4);
+    ctx.fillStyle = ink.soft;
+    ctx.globalAlpha = 0.55;
+    ctx.fill();
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = ink.stroke;
+    ctx.lineWidth = 3;
+    ctx.stroke();
+  }
+  if (cfg.selected) {
+    const r = cfg.selected;
+    roundRect(ctx, r.x - 3, r.y - 3, r.width + 6, r.height + 6, 6);
+    ctx.strokeStyle = '#1d2530';
+    ctx.lineWidth = 2;
+    ctx.setLineDash([4, 2]);
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
+  for (const m of cfg.markers) drawMarker(ctx, m);
+}
+
+function drawMarker(ctx: CanvasRenderingContext2D, m: Marker): void {
+  const { x, y } = m.point;
+  const delivered = m.kind === 'delivered';
+  const colour = delivered ? OK : DROP;
+  if (!delivered && m.text) {
+    // The reason on a card, so it reads over whatever it covers; the card grows upward from the mark, away
+    // from the packet (which is below it) and its caption.
+    const lines = wrap(m.text, 34);
+    ctx.font = `600 12px ${SANS}`;
+    const w = Math.max(...lines.map((l) => ctx.measureText(l).width)) + 16 + 24;
+    const h = Math.max(32, lines.length * 14 + 14);
+    const top = y + 16 - h;
+    ctx.shadowColor = 'rgb(0 0 0 / 15%)';
+    ctx.shadowBlur = 3;
+    roundRect(ctx, x - 16, top, w, h, 4);
+    ctx.fillStyle = '#fff';
+    ctx.fill();
+    ctx.shadowBlur = 0;
+    ctx.shadowColor = 'transparent';
+    ctx.strokeStyle = DROP;
+    ctx.lineWidth = 1.2;
+    ctx.stroke();
+    ctx.fillStyle = DROP;
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'alphabetic';
+    lines.forEach((l, i) => ctx.fillText(l, x + 16, top + 19 + i * 14));
+  }
+  ctx.beginPath();
+  ctx.arc(x, y, 11, 0, Math.PI * 2);
+  ctx.fillStyle = delivered ? '#e3f6ee' : '#fde2e2';
+  ctx.fill();
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = 2;
+  ctx.stroke();
+  ctx.beginPath();
+  if (delivered) {
+    ctx.moveTo(x - 5, y);
+    ctx.lineTo(x - 1, y + 4);
+    ctx.lineTo(x + 6, y - 4);
+  } else {
+    ctx.moveTo(x - 4, y - 4);
+    ctx.lineTo(x + 4, y + 4);
+    ctx.moveTo(x + 4, y - 4);
+    ctx.lineTo(x - 4, y + 4);
+  }
+  ctx.lineWidth = 2.5;
+  ctx.stroke();
+}
+
+function envelope(
+  ctx: CanvasRenderingContext2D,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  stroke: string,
+  fill: string,
+) {
+  ctx.beginPath();
+  ctx.rect(x, y, w, h);
+  ctx.fillStyle = fill;
+  ctx.fill();
+  ctx.strokeStyle = stroke;
+  ctx.lineWidth = 2;
+  ctx.stroke();
+  ctx.beginPath();
+  ctx.moveTo(x, y);
+  ctx.lineTo(x + w / 2, y + h * 0.55);
+  ctx.lineTo(x + w, y);
+  ctx.lineWidth = 1.5;
+  ctx.stroke();
+}
+
+/** The envelope at `p` (drawn over whatever the progress layer holds), and a NAT flash beside it. */
+export function drawPacket(
+  ctx: CanvasRenderingContext2D,
+  p: Point,
+  cfg: PacketConfig,
+  flash: Flash | null,
+): void {
+  const ink = LEG_INK[cfg.legKind];
+  ctx.save();
+  ctx.translate(p.x, p.y);
+  const w = cfg.wrap;
+  if (w > 0) {
+    // The outer (VXLAN) envelope grows around the inner one as it wraps, and shrinks away as it unwraps.
+    const s = 0.55 + 0.45 * w;
+    ctx.globalAlpha = Math.min(1, 0.25 + w);
+    envelope(ctx, -23 * s, -15 * s, 46 * s, 30 * s, ENCAP.stroke, ENCAP.soft);
+    ctx.globalAlpha = 1;
+  }
+  const inner = w > 0 ? 1 - 0.25 * w : 1;
+  envelope(ctx, -17 * inner + 3 * w, -11 * inner + 4 * w, 34 * inner, 22 * inner, ink.stroke, ink.soft);
+  // The caption sits to the right: above and below are the titles and devices of the namespace.
+  ctx.font = `600 11px ${SANS}`;
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'middle';
+  ctx.lineWidth = 4;
+  ctx.strokeStyle = '#fff';
+  const cx = w > 0 ? 28 : 22;
+  ctx.strokeText(cfg.caption, cx, 0);
+  ctx.fillStyle = '#1d2530';
+  ctx.fillText(cfg.caption, cx, 0);
+  if (flash && flash.strength > 0) {
+    // Above the envelope, starting at its left edge and running right (the stage it happens at is in a
+    // node's first column, at the picture's left edge).
+    ctx.font = `700 12px ${MONO}`;
+    const tw = ctx.measureText(flash.text).width;
+    roundRect(ctx, -22, -50, tw + 16, 22, 4);
+    ctx.fillStyle = flash.strength > 0.5 ? '#ffe066' : '#fff6c4';
+    ctx.fill();
+    ctx.strokeStyle = '#b45309';
+    ctx.lineWidth = 1 + 2.5 * flash.strength;
+    ctx.stroke();
+    ctx.fillStyle = '#4a3000';
+    ctx.textAlign = 'left';
+    ctx.fillText(flash.text, -14, -39);
+  }
+  ctx.restore();
 }
 
 /** A drop's card stays small; the hop list and the verdict banner have the full reason. */

@@ -1,8 +1,19 @@
-// The decision in force at the cursor (the last decide event of the leg so far): what it looked up, the
-// line it printed, and the table it consulted with the matching line marked.
+// The tables panel: the decision in force at the cursor (the last decide event of the leg so far), its
+// one-line summary, and every table it consulted as the namespace holds it — the route table, FDB or
+// neighbour table, the iptables chains a hook went through (rules as iptables-save prints them, the
+// matched ones marked, the tested ones dimmed), the conntrack table, the resolver's candidates, the DNS
+// answer, the NetworkPolicy verdict. Untrusted text (rules, names, records) is rendered as text only.
 import type { TraceEvent } from '../../engine/trace.ts';
 import { useAppState, useCursor } from '../context.ts';
-import { DECISION_LABELS, decisionAt, decisionFields, decisionTable, netnsLabel } from '../present.ts';
+import {
+  DECISION_LABELS,
+  consultedTables,
+  decisionAt,
+  decisionFields,
+  netnsLabel,
+  type TableRow,
+  type TableView,
+} from '../present.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
 
@@ -11,12 +22,12 @@ export function DecisionPanel() {
   const view = useAppState((s) => s.run?.view ?? null);
   const cursor = useCursor();
   const d = decisionAt(events, cursor);
-  const table = d ? decisionTable(d, view) : null;
+  const consulted = d ? consultedTables(events, d.seq, view) : null;
 
   return (
     <section className="panel decision" aria-labelledby="decision-title">
       <h2 id="decision-title">Decision</h2>
-      {!d ? (
+      {!d || !consulted ? (
         <p className="muted">No decision yet in this leg.</p>
       ) : (
         <>
@@ -24,26 +35,15 @@ export function DecisionPanel() {
             #{d.seq} {netnsLabel(view, d.at.netns)} · {DECISION_LABELS[d.decision.kind]}
             {d.seq !== events[cursor]?.seq ? ' (earlier)' : ''}
           </p>
-          <p className="decision-line">
-            <code>{d.summary}</code>
-          </p>
-          {table ? (
-            <div className="table">
-              <h3>{table.title}</h3>
-              <ol className="table-lines">
-                {table.lines.map((l, i) => (
-                  <li key={`${i}:${l}`} className={i === table.match ? 'match' : undefined}>
-                    <code>{l}</code>
-                  </li>
-                ))}
-              </ol>
-              {table.lines.length === 0 ? <p className="muted">No static entries.</p> : null}
-              {table.match < 0 && table.lines.length > 0 ? (
-                <p className="muted">
-                  The entry used is not among the static lines (it was learned during the walk).
-                </p>
-              ) : null}
-            </div>
+          {/* A netfilter summary spells out every jump; its tables below show them rule by rule. */}
+          {d.decision.kind === 'netfilter' && consulted.tables.length > 0 ? null : (
+            <p className="decision-line">
+              <code>{d.summary}</code>
+            </p>
+          )}
+          {consulted.intro ? <p className="tables-intro">{consulted.intro}</p> : null}
+          {consulted.tables.length > 0 ? (
+            consulted.tables.map((t, i) => <ConsultedTable key={`${i}:${t.title}`} table={t} />)
           ) : (
             <dl className="fields">
               {decisionFields(d.decision).map((f) => (
@@ -57,5 +57,31 @@ export function DecisionPanel() {
         </>
       )}
     </section>
+  );
+}
+
+const MARK_TEXT: Record<NonNullable<TableRow['mark']>, string> = {
+  match: 'matched: ',
+  tested: 'tested, no match: ',
+};
+
+function ConsultedTable({ table }: { table: TableView }) {
+  return (
+    <div className="table">
+      <h3>{table.title}</h3>
+      {table.rows.length === 0 ? (
+        <p className="muted">No entries.</p>
+      ) : (
+        <ol className="table-lines" aria-label={table.title}>
+          {table.rows.map((r, i) => (
+            <li key={`${i}:${r.text}`} className={r.mark ?? undefined}>
+              {r.mark ? <span className="visually-hidden">{MARK_TEXT[r.mark]}</span> : null}
+              <code>{r.text}</code>
+              {r.note ? <span className="row-note">{r.note}</span> : null}
+            </li>
+          ))}
+        </ol>
+      )}
+    </div>
   );
 }

@@ -1,5 +1,6 @@
 // The device the user clicked on the canvas: its addresses and link, and its namespace's tables as
-// iproute2 prints them. Closed with its button or Escape.
+// iproute2 prints them (routes, neighbours, the device's FDB) and, folded, the namespace's iptables-save.
+// Closed with its button or Escape.
 import { useEffect } from 'react';
 import { useAppState, useServices } from '../context.ts';
 
@@ -86,6 +87,38 @@ export function DeviceCard() {
           </li>
         ))}
       </ol>
+      <Lines title="ip neigh" lines={ns.neighbours} />
+      <Lines
+        title={`bridge fdb (${dev.name})`}
+        lines={ns.fdb.filter((l) => l.includes(` dev ${dev.name} `))}
+      />
+      {ns.iptablesSave ? (
+        <details className="device-iptables">
+          <summary>
+            iptables-save ({ns.iptablesSave.split('\n').filter((l) => l.startsWith('-A ')).length} rules)
+          </summary>
+          <pre>
+            <code>{ns.iptablesSave}</code>
+          </pre>
+        </details>
+      ) : null}
     </section>
+  );
+}
+
+/** A namespace table as iproute2 prints it; nothing when empty. */
+function Lines({ title, lines }: { title: string; lines: readonly string[] }) {
+  if (lines.length === 0) return null;
+  return (
+    <>
+      <h3>{title}</h3>
+      <ol className="table-lines">
+        {lines.map((l, i) => (
+          <li key={`${i}:${l}`}>
+            <code>{l}</code>
+          </li>
+        ))}
+      </ol>
+    </>
   );
 }

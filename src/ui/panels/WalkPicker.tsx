@@ -43,6 +43,7 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
       <div className="picker-row">
         <label htmlFor={ids.scenario}>Scenario</label>
         <select id={ids.scenario} value={scenarioId} onChange={(e) => pickScenario(e.target.value)}>
+          {scenarioId === '' ? <option value="">from the link</option> : null}
           {presets.map((p) => (
             <option key={p.id} value={p.id}>
               {p.title}

@@ -1,0 +1,145 @@
+// The cluster toggles: CNI mode, kube-proxy mode, each LoadBalancer/NodePort Service's
+// externalTrafficPolicy, and the seed. A change re-runs the walk with the change as an override (the worker
+// applies it to the scenario's model), and the line below says how the path compares with before.
+import { useId, useState } from 'react';
+import { CNI_MODES, type CniMode } from '../../scenario/model.ts';
+import type { KubeProxyMode, Overrides, TrafficPolicy } from '../../worker/protocol.ts';
+import { useAppState, useServices } from '../context.ts';
+
+const CNI_NAMES = Object.keys(CNI_MODES) as CniMode[];
+const NO_POLICIES: Readonly<Record<string, TrafficPolicy>> = {};
+
+interface Before {
+  readonly what: string;
+  readonly hops: number;
+  readonly runId: number;
+}
+
+export function Toggles() {
+  const { store, runWalk } = useServices();
+  const overrides = useAppState((s) => s.overrides);
+  const seed = useAppState((s) => s.seed);
+  const settings = useAppState((s) => s.run?.settings ?? null);
+  const runId = useAppState((s) => s.run?.runId ?? 0);
+  const hops = useAppState((s) => s.run?.events.length ?? 0);
+  const finished = useAppState((s) => s.run?.done != null);
+  const [before, setBefore] = useState<Before | null>(null);
+  const ids = { cni: useId(), kp: useId(), seed: useId() };
+
+  const scenario = settings?.scenario;
+  const cni = overrides.cni ?? scenario?.cni ?? '';
+  const kp = overrides.kubeProxyMode ?? scenario?.kubeProxyMode ?? 'iptables';
+  const policies = scenario?.externalTrafficPolicy ?? NO_POLICIES;
+
+  const rerun = (what: string) => {
+    const s = store.getState();
+    setBefore({ what, hops: s.run?.events.length ?? 0, runId: s.run?.runId ?? 0 });
+    if (s.walkName !== null) runWalk({ name: s.walkName });
+    else if (s.walk !== null) runWalk(s.walk);
+    else runWalk({ name: null });
+  };
+
+  const change = (next: Overrides, what: string) => {
+    store.getState().setOverrides(next);
+    rerun(what);
+  };
+
+  const setCni = (value: string) => {
+    const { cni: _old, ...rest } = overrides;
+    const mode = value as CniMode;
+    change(mode === scenario?.cni ? rest : { ...rest, cni: mode }, `CNI ${cni || 'as the scenario says'}`);
+  };
+  const setKp = (value: string) => {
+    const { kubeProxyMode: _old, ...rest } = overrides;
+    const mode = value as KubeProxyMode;
+    change(mode === scenario?.kubeProxyMode ? rest : { ...rest, kubeProxyMode: mode }, `kube-proxy ${kp}`);
+  };
+  const setPolicy = (key: string, value: TrafficPolicy) => {
+    const { externalTrafficPolicy: old = {}, ...rest } = overrides;
+    const { [key]: previous, ...others } = old;
+    const etp = value === policies[key] ? others : { ...others, [key]: value };
+    const was = previous ?? policies[key] ?? 'Cluster';
+    change(Object.keys(etp).length > 0 ? { ...rest, externalTrafficPolicy: etp } : rest, `${key} ${was}`);
+  };
+  const setSeed = (text: string) => {
+    const n = text.trim() === '' ? null : Number(text);
+    if (n !== null && (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 32 - 1)) return;
+    const was = store.getState().seed;
+    store.getState().setSeed(n);
+    rerun(`seed ${was ?? 'default'}`);
+  };
+
+  const changed = Object.keys(overrides).length > 0;
+  const compare = before && runId !== before.runId && finished ? before : null;
+
+  return (
+    <div className="toggles" role="group" aria-label="Cluster toggles">
+      <label htmlFor={ids.cni}>CNI</label>
+      <select id={ids.cni} value={cni} onChange={(e) => setCni(e.target.value)}>
+        {cni === '' ? <option value="">…</option> : null}
+        {CNI_NAMES.map((name) => {
+          const blocked = name === 'bridge-router' && settings !== null && !settings.hasGateway;
+          return (
+            <option key={name} value={name} disabled={blocked} title={CNI_MODES[name]}>
+              {name}
+              {blocked ? ' (needs a gateway)' : ''}
+            </option>
+          );
+        })}
+      </select>
+      <label htmlFor={ids.kp}>kube-proxy</label>
+      <select id={ids.kp} value={kp} onChange={(e) => setKp(e.target.value)}>
+        <option value="iptables">iptables</option>
+        <option value="ipvs">ipvs</option>
+      </select>
+      {Object.keys(policies).length > 0 ? <span className="toggles-group">externalTrafficPolicy</span> : null}
+      {Object.keys(policies).map((key) => (
+        <PolicyToggle
+          key={key}
+          service={key}
+          value={overrides.externalTrafficPolicy?.[key] ?? policies[key] ?? 'Cluster'}
+          onChange={(v) => setPolicy(key, v)}
+        />
+      ))}
+      <label htmlFor={ids.seed}>Seed</label>
+      <input
+        id={ids.seed}
+        className="toggles-seed"
+        type="number"
+        min={0}
+        step={1}
+        inputMode="numeric"
+        placeholder="1"
+        value={seed ?? ''}
+        onChange={(e) => setSeed(e.target.value)}
+      />
+      <button type="button" disabled={!changed} onClick={() => change({}, 'toggles')}>
+        Reset toggles
+      </button>
+      {compare ? (
+        <p className="toggles-compare" role="status">
+          Before ({compare.what}): {compare.hops} hops · now: {hops} hops
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+function PolicyToggle(props: {
+  service: string;
+  value: TrafficPolicy;
+  onChange: (value: TrafficPolicy) => void;
+}) {
+  const id = useId();
+  return (
+    <>
+      <label htmlFor={id} title={`externalTrafficPolicy of Service ${props.service}`}>
+        {props.service}
+      </label>
+      <select id={id} value={props.value} onChange={(e) => props.onChange(e.target.value as TrafficPolicy)}>
+        <option value="Cluster">Cluster</option>
+        <option value="Local">Local</option>
+      </select>
+    </>
+  );
+}

@@ -1,0 +1,100 @@
+// The app's share behaviour as hooks: keep the address bar on the current state (so reload and "copy the
+// address" both work), and answer a slide deck's postMessage commands (embedApi.ts).
+import { useEffect } from 'react';
+import type { TraceEvent, Verdict } from '../../engine/trace.ts';
+import type { PlaybackActor } from '../context.ts';
+import { VERDICT_LABELS, verdictText } from '../present.ts';
+import type { AppStore } from '../store.ts';
+import { shareStateOf } from './appLink.ts';
+import { parseEmbedCommand, playbackEventOf, type EmbedState } from './embedApi.ts';
+import { encodeShareState } from './urlState.ts';
+
+/** Writes the state into the URL's fragment (replaceState: no history entry per step). `pendingHop` is the
+ *  link's hop while the trace it belongs to is still loading, so a reload then does not lose it. */
+export function useUrlSync(store: AppStore, playback: PlaybackActor, pendingHop: () => number | null): void {
+  useEffect(() => {
+    let last = '';
+    const write = () => {
+      const hop = pendingHop() ?? playback.getSnapshot().context.cursor;
+      const hash = encodeShareState(shareStateOf(store.getState(), hop));
+      if (hash === last) return;
+      last = hash;
+      const url = new URL(window.location.href);
+      url.hash = hash;
+      window.history.replaceState(window.history.state, '', url);
+    };
+    write();
+    const offStore = store.subscribe(write);
+    const sub = playback.subscribe(write);
+    return () => {
+      offStore();
+      sub.unsubscribe();
+    };
+  }, [store, playback, pendingHop]);
+}
+
+/** The verdict headline at `cursor`, as the verdict banner words it. */
+export function verdictAt(events: readonly TraceEvent[], cursor: number): string {
+  const current = events[cursor];
+  if (!current) return 'Walking…';
+  const reached = new Map<number, Verdict>();
+  for (let i = 0; i <= cursor; i++) {
+    const e = events[i];
+    if (e?.type === 'verdict') reached.set(e.leg, e.verdict);
+  }
+  const failed = [...reached.values()].find((v) => v.kind !== 'delivered');
+  if (failed) return verdictText(failed);
+  return reached.has(current.leg) ? VERDICT_LABELS.delivered : 'In flight';
+}
+
+export function embedStateOf(store: AppStore, playback: PlaybackActor): EmbedState {
+  const snap = playback.getSnapshot();
+  const events = store.getState().run?.events ?? [];
+  return {
+    type: 'packetwalk:state',
+    hop: snap.context.cursor,
+    hops: events.length,
+    playing: snap.value === 'playing',
+    complete: snap.context.complete,
+    verdict: verdictAt(events, snap.context.cursor),
+  };
+}
+
+/** Listens for a deck's commands; reports the state to the parent frame whenever it changes (embedded
+ *  only), and to whoever sent a command. */
+export function useEmbedApi(store: AppStore, playback: PlaybackActor): void {
+  useEffect(() => {
+    const parent = window.parent !== window ? window.parent : null;
+    let last = '';
+    const report = () => {
+      if (!parent) return;
+      const state = embedStateOf(store, playback);
+      const text = JSON.stringify(state);
+      if (text === last) return;
+      last = text;
+      // The state is what the page shows anyone; the deck may be on any origin.
+      parent.postMessage(state, '*');
+    };
+    const onMessage = (e: MessageEvent<unknown>) => {
+      const command = parseEmbedCommand(e.data);
+      if (!command) return;
+      const event = playbackEventOf(command);
+      if (event) playback.send(event);
+      const reply = embedStateOf(store, playback);
+      // Answer the sender when it is a window (a deck, or this page itself); the reply is not a command, so
+      // a page talking to itself does not loop.
+      const source = e.source as Window | null;
+      if (source && 'window' in source)
+        source.postMessage(reply, e.origin && e.origin !== 'null' ? e.origin : '*');
+    };
+    window.addEventListener('message', onMessage);
+    const sub = playback.subscribe(report);
+    const offStore = store.subscribe(report);
+    report();
+    return () => {
+      window.removeEventListener('message', onMessage);
+      sub.unsubscribe();
+      offStore();
+    };
+  }, [store, playback]);
+}
