@@ -19,7 +19,7 @@ export function PacketInspector() {
   );
 
   return (
-    <section className="panel inspector" aria-labelledby="inspector-title">
+    <section className="panel inspector" aria-labelledby="inspector-title" tabIndex={0}>
       <h2 id="inspector-title">Packet</h2>
       {!e ? (
         <p className="muted">No packet yet.</p>
