@@ -74,7 +74,7 @@ import {
   evaluateIngress,
   policiesSelecting,
   policyEndpoint,
-  type PolicyMatch,
+  type PolicyVerdict,
 } from './netpol.ts';
 
 export interface WalkSpec {
@@ -587,10 +587,7 @@ function resolveName(
         );
         return done(null, 'Temporary failure in name resolution (EAI_AGAIN)');
       }
-      if (d?.listening) {
-        // Something listens on 53 but is not a DNS server of this scenario: the query goes unanswered.
-        return done(null, 'Temporary failure in name resolution (EAI_AGAIN)');
-      }
+      // Dropped on the way, or something listens on 53 that is no DNS server here: no answer comes.
       return done(null, 'Temporary failure in name resolution (EAI_AGAIN)');
     }
 
@@ -1086,58 +1083,60 @@ function enforcePolicy(ctx: WalkContext, ns: Netns, hook: Hook, pkt: IpPacket): 
     }
     return null;
   }
-  const ruleName = (m: PolicyMatch | null, dir: 'ingress' | 'egress') =>
-    m ? `${m.policy} ${dir}[${m.rule}]` : null;
+  // One direction's check: say what policy decided (when any policy selects the pod) and drop if denied.
+  const check = (
+    direction: 'ingress' | 'egress',
+    pod: PodModel,
+    v: PolicyVerdict,
+    peer: string,
+    denied: string,
+  ): Verdict | null => {
+    if (!v.isolated && v.selecting.length === 0) return null;
+    const rule = v.allowedBy ? `${v.allowedBy.policy} ${direction}[${v.allowedBy.rule}]` : null;
+    const result = v.allowed ? 'allowed' : 'denied';
+    say(
+      direction,
+      pod,
+      result,
+      v.selecting,
+      rule,
+      v.allowed ? `${what} ${peer} allowed by ${rule}` : v.reason,
+    );
+    return v.allowed ? null : verdict('dropped', ns, `NetworkPolicy: ${denied} (${v.reason})`);
+  };
   if (srcPod) {
     const v = evaluateEgress(model, srcPod, policyEndpoint(model, pkt.ip.dst), protocol, port);
-    if (v.isolated || v.selecting.length) {
-      const rule = ruleName(v.allowedBy, 'egress');
-      say(
-        'egress',
-        srcPod,
-        v.allowed ? 'allowed' : 'denied',
-        v.selecting,
-        rule,
-        v.allowed ? `${what} to ${pkt.ip.dst} allowed by ${rule}` : v.reason,
-      );
-      if (!v.allowed)
-        return verdict(
-          'dropped',
-          ns,
-          `NetworkPolicy: ${srcPod.namespace}/${srcPod.name} may not send ${what} to ${pkt.ip.dst} (${v.reason})`,
-        );
-    }
+    const dropped = check(
+      'egress',
+      srcPod,
+      v,
+      `to ${pkt.ip.dst}`,
+      `${srcPod.namespace}/${srcPod.name} may not send ${what} to ${pkt.ip.dst}`,
+    );
+    if (dropped) return dropped;
   }
-  if (dstPod) {
-    const v = evaluateIngress(model, dstPod, policyEndpoint(model, pkt.ip.src), protocol, port);
-    if (v.isolated || v.selecting.length) {
-      if (hook === 'OUTPUT') {
-        say(
-          'ingress',
-          dstPod,
-          'allowed',
-          v.selecting,
-          null,
-          `from its own node ${ns.node ?? ''}: always allowed`,
-        );
-        return null;
-      }
-      const rule = ruleName(v.allowedBy, 'ingress');
+  if (dstPod && hook === 'OUTPUT') {
+    // Traffic from the pod's own node is always allowed in (the NetworkPolicy documentation).
+    const selecting = policiesSelecting(model, dstPod, 'Ingress');
+    if (selecting.length)
       say(
         'ingress',
         dstPod,
-        v.allowed ? 'allowed' : 'denied',
-        v.selecting,
-        rule,
-        v.allowed ? `${what} from ${pkt.ip.src} allowed by ${rule}` : v.reason,
+        'allowed',
+        selecting,
+        null,
+        `from its own node ${ns.node ?? ''}: always allowed`,
       );
-      if (!v.allowed)
-        return verdict(
-          'dropped',
-          ns,
-          `NetworkPolicy: ${dstPod.namespace}/${dstPod.name} does not accept ${what} from ${pkt.ip.src} (${v.reason})`,
-        );
-    }
+  } else if (dstPod) {
+    const v = evaluateIngress(model, dstPod, policyEndpoint(model, pkt.ip.src), protocol, port);
+    const dropped = check(
+      'ingress',
+      dstPod,
+      v,
+      `from ${pkt.ip.src}`,
+      `${dstPod.namespace}/${dstPod.name} does not accept ${what} from ${pkt.ip.src}`,
+    );
+    if (dropped) return dropped;
   }
   return null;
 }
