@@ -13,6 +13,10 @@
 //   remote lease: a permanent neighbour (subnet IP → VTEP MAC), an FDB entry (VTEP MAC → public IP) and an
 //   onlink route `subnet via subnet-IP dev flannel.1`, in that order.
 // - flannel pkg/backend/hostgw: per remote lease a route `subnet via public-IP dev <uplink>`.
+// - weaveworks/weave (fastdp), see weaveOps: the `weave` bridge with an address of the whole pod network
+//   (`weave expose`), a VXLAN port on it (UDP 6784) with per-peer FDB entries; plugin/net/cni.go: the pod's
+//   veth (vethwepl…) on that bridge, its address with the allocation range's prefix, a default route via the
+//   bridge's address (findBridgeIP), MTU 1376 (WEAVE_MTU's default).
 //
 // What is the same on every node is made once per plan and shared (docs/performance.md): the per-lease
 // routes, neighbour and FDB entries (made with the plan, applied as one batch: leaseBatch), and kube-proxy's
@@ -54,7 +58,7 @@ import {
   type VxlanDevice,
   type WorldPlan,
 } from './world.ts';
-import type { ClusterModel, NodeModel, PodModel, ServiceModel } from '../scenario/model.ts';
+import type { ClusterModel, CniMode, NodeModel, PodModel, ServiceModel } from '../scenario/model.ts';
 
 export const NODE_NETWORK = 'node-network';
 export const INTERNET = 'internet';
@@ -77,17 +81,37 @@ export function macOf(netns: NetnsId, dev: string): string {
 }
 
 /** The host-side veth name: "veth" + 8 hex digits, as the bridge plugin names it (there: random). */
-export function hostVethName(pod: Pick<PodModel, 'namespace' | 'name'>): string {
-  return `veth${hashHex(`${pod.namespace}/${pod.name}`)}`;
+export function hostVethName(pod: Pick<PodModel, 'namespace' | 'name'>, cni?: CniMode): string {
+  const hash = hashHex(`${pod.namespace}/${pod.name}`);
+  // weave-net's vethPair: "vethwepl" + the first 7 characters of the container ID (plugin/net/cni.go).
+  return cni === 'weave' ? `vethwepl${hash.slice(0, 7)}` : `veth${hash}`;
 }
 
 export function vxlanDeviceName(vni: number): string {
   return `flannel.${vni}`;
 }
 
+/** Weave Net's bridge, which holds the pods (weave's default bridge name, plugin/net/cni.go loadNetConf). */
+export const WEAVE_BRIDGE = 'weave';
+/** The UDP port of weave's fastdp VXLAN tunnels (6783 + 1; the vport is named after it). */
+export const WEAVE_VXLAN_PORT = 6784;
+export const WEAVE_VXLAN = `vxlan-${WEAVE_VXLAN_PORT}`;
+/** WEAVE_MTU's default: what weave gives its bridge and every pod's veth, whatever the node's MTU. */
+export const WEAVE_MTU = 1376;
+/** Linux's largest VXLAN device MTU (IP_MAX_MTU less VXLAN's 50 bytes): what a vport-like device has. */
+const VXLAN_MAX_MTU = 65485;
+/** A VXLAN FDB entry for this MAC is the default destination list: broadcast and unknown unicast go to each. */
+export const ZERO_MAC = '00:00:00:00:00:00';
+
+/** The bridge the pods of this CNI mode are attached to. */
+export function podBridge(model: Pick<ClusterModel, 'cni'>): string {
+  return model.cni === 'weave' ? WEAVE_BRIDGE : BRIDGE;
+}
+
 /** The MTU flannel writes to subnet.env (FLANNEL_MTU) and the CNI plugin gives the bridge and pods. */
 export function podMtu(model: ClusterModel): number {
   if (model.podMtu !== undefined) return model.podMtu;
+  if (model.cni === 'weave') return WEAVE_MTU;
   return model.cni === 'flannel-vxlan' ? model.mtu - VXLAN_OVERHEAD : model.mtu;
 }
 
@@ -297,11 +321,67 @@ function overlayOps(model: ClusterModel, node: NodeModel): NetOp[] {
         { op: 'link-set-up', netns: ns, name: dev, why: 'bring the VTEP up' },
       ];
     }
+    case 'weave':
+      return weaveOps(model, node);
     case 'flannel-host-gw':
     case 'bridge-host-gw':
     case 'bridge-router':
       return [];
   }
+}
+
+/**
+ * What the weave router sets up when it starts on a node (weave-kube's launch, fastdp), simplified: the
+ * `weave` bridge, a VXLAN device as one of its ports, and `weave expose`'s address on the bridge. Weave's
+ * real datapath is an Open vSwitch kernel datapath (`datapath`, joined to the bridge by the veth pair
+ * vethwe-bridge/vethwe-datapath) with the vport vxlan-6784, whose flows the router programs; here the vport
+ * is a Linux VXLAN device enslaved to the bridge directly, and the router's flows are FDB entries (leaseOps).
+ * The address has the prefix of the whole allocation range (IPALLOC_RANGE, the clusterCIDR), so every
+ * node has the one pod network on-link: weave is one L2 network across the nodes.
+ */
+function weaveOps(model: ClusterModel, node: NodeModel): NetOp[] {
+  const ns = nodeNetns(node.name);
+  return [
+    {
+      op: 'link-add-bridge',
+      netns: ns,
+      name: WEAVE_BRIDGE,
+      mac: macOf(ns, WEAVE_BRIDGE),
+      mtu: podMtu(model),
+      why: 'weave: the bridge every pod on this node is attached to',
+    },
+    {
+      op: 'link-add-vxlan',
+      netns: ns,
+      name: WEAVE_VXLAN,
+      mac: macOf(ns, WEAVE_VXLAN),
+      vni: model.vxlan.vni,
+      local: node.internalIP,
+      port: WEAVE_VXLAN_PORT,
+      underlay: NODE_NIC,
+      learning: false,
+      mtu: VXLAN_MAX_MTU,
+      why: "weave (fastdp): the VXLAN vport that carries the pod network's frames to the other peers",
+    },
+    {
+      op: 'link-set-master',
+      netns: ns,
+      name: WEAVE_VXLAN,
+      master: WEAVE_BRIDGE,
+      hairpin: false,
+      why: 'weave: the overlay is a port of the bridge (the OVS datapath and its veth link, simplified)',
+    },
+    { op: 'link-set-up', netns: ns, name: WEAVE_VXLAN, why: 'bring the vport up' },
+    { op: 'link-set-up', netns: ns, name: WEAVE_BRIDGE, why: 'bring the bridge up' },
+    {
+      op: 'addr-add',
+      netns: ns,
+      dev: WEAVE_BRIDGE,
+      ip: bridgeGateway(node.podCIDR),
+      prefix: model.clusterCIDR.prefix,
+      why: `weave expose: an address from this peer's share (${formatCidr(node.podCIDR)}) with the prefix of the whole range, so the node reaches every pod on-link`,
+    },
+  ];
 }
 
 /** Per remote node, what flanneld does for its lease (or the administrator's static route to its pods). */
@@ -364,6 +444,25 @@ function leaseOpsFor(model: ClusterModel, ns: NetnsId, o: NodeModel, why = true)
       ];
     case 'bridge-router':
       return [];
+    case 'weave': {
+      // The weave router floods broadcasts (ARP) to every peer and, once it has seen a MAC, sends that
+      // MAC's frames to its peer only (router/fastdp.go's flows); as FDB entries: one default destination
+      // per peer, and the peer's bridge and pod MACs, known from the start.
+      const remote = model.pods.filter((p) => p.nodeName === o.name && !p.hostNetwork);
+      const on = (mac: Mac, whose: string): NetOp => ({
+        op: 'fdb-add',
+        netns: ns,
+        dev: WEAVE_VXLAN,
+        mac,
+        dst: o.internalIP,
+        why: why ? `weave: ${whose} is behind the peer ${o.name} (${o.internalIP})` : '',
+      });
+      return [
+        on(ZERO_MAC, 'broadcast and unknown unicast: a copy'),
+        on(macOf(nodeNetns(o.name), WEAVE_BRIDGE), `${o.name}'s weave bridge`),
+        ...remote.map((p) => on(macOf(podNetns(p), 'eth0'), `${p.namespace}/${p.name}`)),
+      ];
+    }
   }
 }
 
@@ -395,6 +494,8 @@ interface Leases {
 /** Every node's lease entries, in model order; 'ops' when one of the ops does not apply (a pod CIDR with host
  *  bits set: applying the ops one by one then fails where it always did). */
 function leaseEntries(model: ClusterModel): Leases | 'ops' {
+  // Weave's entries per peer are one per MAC behind it: not one lease entry each.
+  if (model.cni === 'weave') return 'ops';
   const out: LeaseEntry[] = [];
   try {
     for (const o of model.nodes) {
@@ -506,12 +607,14 @@ function leaseBatch(model: ClusterModel, node: NodeModel, shared: PlanShared): O
 function cniAdd(model: ClusterModel, node: NodeModel, pod: PodModel, first: boolean): NetOp[] {
   const nodeNs = nodeNetns(node.name);
   const ns = podNetns(pod);
-  const veth = hostVethName(pod);
+  const veth = hostVethName(pod, model.cni);
   const gw = bridgeGateway(node.podCIDR);
   const mtu = podMtu(model);
   const flannel = model.cni.startsWith('flannel');
+  const weave = model.cni === 'weave';
+  const bridge = podBridge(model);
   const ops: NetOp[] = [];
-  if (first)
+  if (first && !weave)
     ops.push(
       {
         op: 'link-add-bridge',
@@ -539,15 +642,15 @@ function cniAdd(model: ClusterModel, node: NodeModel, pod: PodModel, first: bool
       peerNetns: nodeNs,
       peerMac: macOf(nodeNs, veth),
       mtu,
-      why: 'bridge plugin: a veth pair, eth0 in the pod and its peer on the node',
+      why: `${weave ? 'weave-net' : 'bridge'} plugin: a veth pair, eth0 in the pod and its peer on the node`,
     },
     {
       op: 'link-set-master',
       netns: nodeNs,
       name: veth,
-      master: BRIDGE,
+      master: bridge,
       hairpin: flannel,
-      why: `attach the host end to ${BRIDGE}${flannel ? ' (hairpinMode)' : ''}`,
+      why: `attach the host end to ${bridge}${flannel ? ' (hairpinMode)' : ''}`,
     },
     { op: 'link-set-up', netns: nodeNs, name: veth, why: 'bring the host end up' },
     {
@@ -555,8 +658,10 @@ function cniAdd(model: ClusterModel, node: NodeModel, pod: PodModel, first: bool
       netns: ns,
       dev: 'eth0',
       ip: pod.podIP,
-      prefix: node.podCIDR.prefix,
-      why: 'host-local IPAM: the pod IP',
+      prefix: weave ? model.clusterCIDR.prefix : node.podCIDR.prefix,
+      why: weave
+        ? "weave IPAM: an address from this peer's share, with the whole range's prefix (one flat pod network)"
+        : 'host-local IPAM: the pod IP',
     },
     { op: 'link-set-up', netns: ns, name: 'eth0', why: 'bring eth0 up' },
   );
@@ -579,9 +684,11 @@ function cniAdd(model: ClusterModel, node: NodeModel, pod: PodModel, first: bool
     dev: 'eth0',
     onlink: false,
     type: 'unicast',
-    why: 'isDefaultGateway: default route via cni0',
+    why: weave
+      ? "weave-net plugin: no routes configured, so a default route via the weave bridge's address"
+      : 'isDefaultGateway: default route via cni0',
   });
-  if (first)
+  if (first && !weave)
     ops.push({
       op: 'addr-add',
       netns: nodeNs,
@@ -846,7 +953,8 @@ export function planWorld(model: ClusterModel): WorldPlan {
     const ns = nodeNetns(n.name);
     own(n.internalIP, ns, NODE_NIC);
     nodeMembers.push({ netns: ns, device: NODE_NIC, mac: macOf(ns, NODE_NIC) });
-    if ((podsByNode.get(n.name) ?? []).length > 0) own(bridgeGateway(n.podCIDR), ns, BRIDGE);
+    if (model.cni === 'weave') own(bridgeGateway(n.podCIDR), ns, WEAVE_BRIDGE);
+    else if ((podsByNode.get(n.name) ?? []).length > 0) own(bridgeGateway(n.podCIDR), ns, BRIDGE);
     if (model.cni === 'flannel-vxlan') own(n.podCIDR.ip, ns, vxlanDeviceName(model.vxlan.vni));
   }
   for (const p of podByNetns.values()) own(p.podIP, podNetns(p), 'eth0');

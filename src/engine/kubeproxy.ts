@@ -1811,7 +1811,7 @@ export function kubeProxyNodeInput(
 ): KubeProxyInput {
   const nodeIPs = [node.internalIP];
   if (model.cni === 'flannel-vxlan') nodeIPs.push(node.podCIDR.ip); // flannel.1's /32
-  if (hasPods) nodeIPs.push(nthAddress(node.podCIDR, 1)); // cni0
+  if (hasPods || model.cni === 'weave') nodeIPs.push(nthAddress(node.podCIDR, 1)); // cni0 (weave's bridge: always)
   return { nodeName: node.name, nodeIP: node.internalIP, nodeIPs, ...cluster };
 }
 

@@ -61,8 +61,18 @@ export function broadcastDomain(
         }
         return;
       case 'vxlan':
+        // A copy to each destination of the all-zeros FDB entry (weave's per-peer flooding), received by the
+        // VTEP there with the same port and VNI; flannel's VXLAN device has none, so ARP goes nowhere.
+        for (const dst of d.flood) {
+          const owner = world.plan.addressOwners.get(dst);
+          if (!owner || (only !== null && world.plan.unitOf(only) !== world.plan.unitOf(owner.netns)))
+            continue;
+          const rNs = world.netns(owner.netns);
+          for (const r of rNs.devices.values())
+            if (r.kind === 'vxlan' && r.port === d.port && r.vni === d.vni) arrive(rNs, r, path);
+        }
+        return;
       case 'loopback':
-        // flannel's VXLAN device has no broadcast FDB entry, so an ARP request sent into it goes nowhere.
         return;
     }
   };

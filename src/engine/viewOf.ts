@@ -12,8 +12,10 @@ export function worldView(world: World, walks: WorldView['walks'] = []): WorldVi
   for (const ns of world.allNetns()) {
     const fdb: string[] = [];
     for (const d of ns.devices.values()) {
-      if (d.kind === 'vxlan')
+      if (d.kind === 'vxlan') {
+        for (const dst of d.flood) fdb.push(`00:00:00:00:00:00 dev ${d.name} dst ${dst} self permanent`);
         for (const [mac, dst] of d.fdb) fdb.push(`${mac} dev ${d.name} dst ${dst} self permanent`);
+      }
       if (d.kind === 'bridge') {
         fdb.push(`${d.mac} dev ${d.name} master ${d.name} permanent`);
         for (const p of d.ports) fdb.push(`${ns.device(p).mac} dev ${p} master ${d.name} permanent`);

@@ -1526,9 +1526,25 @@ function bridgeForward(
 }
 
 /** vxlan_xmit: the FDB maps the inner destination MAC to a remote VTEP; the frame is wrapped in
- *  UDP/IP and sent by the host's own IP stack (drivers/net/vxlan/vxlan_core.c). */
+ *  UDP/IP and sent by the host's own IP stack (drivers/net/vxlan/vxlan_core.c). A MAC without an entry
+ *  falls back to the all-zeros entry: a copy to each of its destinations (weave's per-peer flooding). */
 function vxlanTransmit(ctx: WalkContext, ns: Netns, dev: Device & { kind: 'vxlan' }, frame: Frame): Outcome {
   const remote = dev.fdb.get(frame.eth.dst) ?? null;
+  if (!remote && dev.flood.length > 0) {
+    let best: Outcome = { kind: 'ignored' };
+    for (const dst of dev.flood) {
+      const entry = `00:00:00:00:00:00 dev ${dev.name} dst ${dst} self permanent`;
+      ctx.decide(
+        ns,
+        { kind: 'vxlan-fdb', device: dev.name, mac: frame.eth.dst, remote: dst, entry },
+        `fdb ${frame.eth.dst} dev ${dev.name}: no entry → ${entry} (a copy to each default destination)`,
+        frame,
+      );
+      const o = vxlanEncapsulate(ctx, ns, dev, frame, dst);
+      if (best.kind === 'ignored' || (o.kind === 'delivered' && best.kind !== 'delivered')) best = o;
+    }
+    return best;
+  }
   ctx.decide(
     ns,
     {
@@ -1544,6 +1560,17 @@ function vxlanTransmit(ctx: WalkContext, ns: Netns, dev: Device & { kind: 'vxlan
     frame,
   );
   if (!remote) return verdict('dropped', ns, `${dev.name} has no FDB entry for ${frame.eth.dst}`);
+  return vxlanEncapsulate(ctx, ns, dev, frame, remote);
+}
+
+/** The frame in VXLAN/UDP/IP to `remote`, sent by the host's own stack. */
+function vxlanEncapsulate(
+  ctx: WalkContext,
+  ns: Netns,
+  dev: Device & { kind: 'vxlan' },
+  frame: Frame,
+  remote: Ip,
+): Outcome {
   // The outer source port is a hash of the inner flow within the local port range (udp_flow_src_port);
   // the kernel's hash is seeded per boot, so only the range is comparable with a real capture.
   const inner = frame;

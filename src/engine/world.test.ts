@@ -21,7 +21,6 @@ import { ALL_CNI_MODES, clusterModelArb } from '../../test/fixtures/arbitraries.
 import { pod, service, threeNodes, threeNodesWithServices } from '../../test/fixtures/models.ts';
 
 const V1 = hostVethName({ namespace: 'default', name: 'client' });
-const V2 = hostVethName({ namespace: 'default', name: 'web' });
 
 function devices(ns: Netns): Record<string, Device['kind']> {
   return Object.fromEntries([...ns.devices.values()].map((d) => [d.name, d.kind]));
@@ -88,30 +87,50 @@ describe('materialising the default three-node model', () => {
       );
     });
 
-    it('gives a node lo, eth0, cni0, a veth per pod (and flannel.1 on VXLAN)', () => {
+    const weave = cni === 'weave';
+    const br = weave ? 'weave' : 'cni0';
+    const v1 = hostVethName({ namespace: 'default', name: 'client' }, cni);
+    const v2 = hostVethName({ namespace: 'default', name: 'web' }, cni);
+
+    it('gives a node lo, eth0, its pod bridge, a veth per pod (and flannel.1 / vxlan-6784 on overlays)', () => {
       const n1 = world.netns('node/node-1');
       expect(devices(n1)).toEqual({
         lo: 'loopback',
         eth0: 'physical',
-        cni0: 'bridge',
-        [V1]: 'veth',
-        [V2]: 'veth',
+        [br]: 'bridge',
+        [v1]: 'veth',
+        [v2]: 'veth',
         ...(vxlan ? { 'flannel.1': 'vxlan' } : {}),
+        ...(weave ? { 'vxlan-6784': 'vxlan' } : {}),
       });
       expect(addrs(n1, 'eth0')).toEqual(['192.168.1.11/24']);
-      expect(addrs(n1, 'cni0')).toEqual(['10.244.1.1/24']);
+      // weave expose: the bridge's address has the prefix of the whole pod network.
+      expect(addrs(n1, br)).toEqual([weave ? '10.244.1.1/16' : '10.244.1.1/24']);
       expect(addrs(n1, 'lo')).toEqual(['127.0.0.1/8']);
       expect(n1.ipForward).toBe(true);
       expect(n1.kind).toBe('node');
       expect(n1.node).toBe('node-1');
-      const cni0 = n1.device('cni0');
-      expect(cni0.kind === 'bridge' && cni0.ports).toEqual([V1, V2]);
-      for (const v of [V1, V2]) {
+      const bridge = n1.device(br);
+      expect(bridge.kind === 'bridge' && bridge.ports).toEqual(weave ? ['vxlan-6784', v1, v2] : [v1, v2]);
+      for (const v of [v1, v2]) {
         const d = n1.device(v);
-        expect(d.master).toBe('cni0');
+        expect(d.master).toBe(br);
         expect(d.hairpin).toBe(flannel);
         expect(d.addrs).toEqual([]);
         expect(d.up).toBe(true);
+      }
+      if (weave) {
+        const vx = n1.device('vxlan-6784');
+        expect(vx.kind === 'vxlan' && [vx.port, vx.master, vx.learning, vx.local]).toEqual([
+          6784,
+          'weave',
+          false,
+          '192.168.1.11',
+        ]);
+        // One default destination per peer, and the MACs behind each peer.
+        expect(vx.kind === 'vxlan' && vx.flood).toEqual(['192.168.1.12', '192.168.1.13']);
+        expect(vx.kind === 'vxlan' && vx.fdb.get(macOf('pod/default/db', 'eth0'))).toBe('192.168.1.12');
+        expect(vx.kind === 'vxlan' && vx.fdb.get(macOf('node/node-3', 'weave'))).toBe('192.168.1.13');
       }
       expect([...n1.devices.values()].every((d) => d.up)).toBe(true);
       expect(n1.device('eth0').mac).toBe(macOf('node/node-1', 'eth0'));
@@ -121,14 +140,14 @@ describe('materialising the default three-node model', () => {
       const p = world.netns('pod/default/client');
       expect(devices(p)).toEqual({ lo: 'loopback', eth0: 'veth' });
       const eth0 = p.device('eth0');
-      expect(eth0.kind === 'veth' && eth0.peer).toEqual({ netns: 'node/node-1', name: V1 });
-      const host = world.netns('node/node-1').device(V1);
+      expect(eth0.kind === 'veth' && eth0.peer).toEqual({ netns: 'node/node-1', name: v1 });
+      const host = world.netns('node/node-1').device(v1);
       expect(host.kind === 'veth' && host.peer).toEqual({ netns: 'pod/default/client', name: 'eth0' });
-      expect(addrs(p, 'eth0')).toEqual(['10.244.1.2/24']);
-      const mtu = vxlan ? 1450 : 1500;
+      expect(addrs(p, 'eth0')).toEqual([weave ? '10.244.1.2/16' : '10.244.1.2/24']);
+      const mtu = vxlan ? 1450 : weave ? 1376 : 1500;
       expect(eth0.mtu).toBe(mtu);
       expect(host.mtu).toBe(mtu);
-      expect(world.netns('node/node-1').device('cni0').mtu).toBe(mtu);
+      expect(world.netns('node/node-1').device(br).mtu).toBe(mtu);
       expect(world.netns('node/node-1').device('eth0').mtu).toBe(1500);
       expect(p.ipForward).toBe(false);
       expect(p.kind).toBe('pod');
@@ -138,7 +157,9 @@ describe('materialising the default three-node model', () => {
 
     it("gives a pod the CNI's routes", () => {
       expect(routesOf(world.netns('pod/default/client'))).toEqual([
-        '10.244.1.0/24 dev eth0 proto kernel scope link src 10.244.1.2',
+        weave
+          ? '10.244.0.0/16 dev eth0 proto kernel scope link src 10.244.1.2'
+          : '10.244.1.0/24 dev eth0 proto kernel scope link src 10.244.1.2',
         ...(flannel ? ['10.244.0.0/16 via 10.244.1.1 dev eth0'] : []),
         'default via 10.244.1.1 dev eth0',
       ]);
@@ -148,6 +169,12 @@ describe('materialising the default three-node model', () => {
       const routes = routesOf(world.netns('node/node-1'));
       expect(routes).toContain('default via 192.168.1.1 dev eth0');
       expect(routes).toContain('192.168.1.0/24 dev eth0 proto kernel scope link src 192.168.1.11');
+      if (weave) {
+        // One on-link route for the whole pod network; no route per peer.
+        expect(routes).toContain('10.244.0.0/16 dev weave proto kernel scope link src 10.244.1.1');
+        expect(routes.filter((r) => r.startsWith('10.244.'))).toHaveLength(1);
+        return;
+      }
       expect(routes).toContain('10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1');
       const remote = routes.filter((r) => r.startsWith('10.244.2.0/24') || r.startsWith('10.244.3.0/24'));
       if (vxlan)
@@ -412,7 +439,7 @@ describe('properties of random clusters', () => {
     );
   });
 
-  it('every node gets a route to every other node’s pods (except in bridge-router mode)', () => {
+  it('every node gets a route to every other node’s pods (except in bridge-router mode; weave: one on-link route)', () => {
     fc.assert(
       fc.property(clusterModelArb, (model) => {
         const world = buildWorld(model);
@@ -422,7 +449,13 @@ describe('properties of random clusters', () => {
             if (o.name === n.name) continue;
             const hit = ns.main.lookup(o.podCIDR.ip);
             if (model.cni === 'bridge-router') continue;
-            expect(hit.kind === 'found' && hit.route.dst).toEqual(o.podCIDR);
+            // weave: the whole pod network is on-link on the weave bridge.
+            if (model.cni === 'weave')
+              expect(hit.kind === 'found' && [hit.route.dst, hit.route.dev]).toEqual([
+                model.clusterCIDR,
+                'weave',
+              ]);
+            else expect(hit.kind === 'found' && hit.route.dst).toEqual(o.podCIDR);
           }
         }
       }),
@@ -544,5 +577,6 @@ it('covers every CNI mode', () => {
     'bridge-router',
     'flannel-host-gw',
     'flannel-vxlan',
+    'weave',
   ] satisfies CniMode[]);
 });

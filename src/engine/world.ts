@@ -59,6 +59,9 @@ export type Device =
       readonly learning: boolean;
       /** Static FDB: inner destination MAC → remote VTEP IP (`bridge fdb ... dst IP self permanent`). */
       readonly fdb: Map<Mac, Ip>;
+      /** The all-zeros entry's destinations (`bridge fdb append 00:00:00:00:00:00 ... dst IP`): broadcasts
+       *  and frames for a MAC without an entry are sent to each (vxlan_xmit's default destination list). */
+      readonly flood: Ip[];
     })
   | (DeviceBase & { readonly kind: 'physical'; readonly segment: string })
   /** A dummy link (kube-proxy's kube-ipvs0): it only holds addresses; nothing is sent through it. */
@@ -364,6 +367,7 @@ export function applyOp(world: World, op: NetOp): void {
         underlay: op.underlay,
         learning: op.learning,
         fdb: new Map(),
+        flood: [],
       });
       return;
     case 'link-add-dummy':
@@ -438,7 +442,10 @@ export function applyOp(world: World, op: NetOp): void {
       const dev = ns.device(op.dev);
       if (dev.kind !== 'vxlan')
         throw new EngineError(`fdb dst entries need a vxlan device, ${op.dev} is ${dev.kind}`);
-      dev.fdb.set(op.mac, op.dst);
+      // `bridge fdb append` of the all-zeros MAC adds one more default destination.
+      if (op.mac === '00:00:00:00:00:00') {
+        if (!dev.flood.includes(op.dst)) dev.flood.push(op.dst);
+      } else dev.fdb.set(op.mac, op.dst);
       return;
     }
     case 'sysctl':

@@ -21,6 +21,7 @@ import type { IpProtocol } from '../engine/packet.ts';
 import type {
   ClusterModel,
   CniMode,
+  Topic,
   ContainerPort,
   DnsPolicy,
   EndpointModel,
@@ -145,8 +146,10 @@ export interface RawCluster {
   readonly origin: Origin;
   readonly name: string;
   readonly description: string;
+  readonly topic: Topic;
   readonly cni: CniMode;
   readonly mtu: number;
+  readonly podMtu: number | null;
   readonly vxlan: { readonly vni: number; readonly port: number };
   readonly clusterCIDR: Cidr | null;
   readonly serviceCIDR: Cidr | null;
@@ -209,6 +212,7 @@ export interface RawScenario {
 
 export const DEFAULTS = {
   name: 'cluster',
+  topic: 'cluster',
   cni: 'flannel-vxlan',
   mtu: 1500,
   vxlan: { vni: 1, port: 8472 },
@@ -445,8 +449,10 @@ export function buildModel(raw: RawScenario, log: IssueSink): ClusterModel | nul
   return {
     name: c?.name ?? DEFAULTS.name,
     description: c?.description ?? '',
+    topic: c?.topic ?? DEFAULTS.topic,
     cni: c?.cni ?? DEFAULTS.cni,
     mtu: c?.mtu ?? DEFAULTS.mtu,
+    ...(c?.podMtu != null ? { podMtu: c.podMtu } : {}),
     vxlan: c?.vxlan ?? { ...DEFAULTS.vxlan },
     clusterCIDR: settings.clusterCIDR,
     serviceCIDR: settings.serviceCIDR,
@@ -658,12 +664,17 @@ function buildNodes(
           `${text} is outside clusterCIDR ${formatCidr(s.clusterCIDR)}`,
         );
       }
+      // kube-controller-manager never hands out overlapping podCIDRs, but a hand-written node spec (or a CNI
+      // configured by hand, the course's "net-script.sh") can have them. The model can still be built — each
+      // node's bridge takes its own prefix — and the walk shows what follows, so this is a warning.
       const clash = podCIDRs.find((p) => cidrsOverlap(p.cidr, n.podCIDR!));
       if (clash) {
-        log.error(
+        log.warn(
           n.origin,
           ['spec', 'podCIDR'],
-          `${text} overlaps the podCIDR ${formatCidr(clash.cidr)} of node ${clash.node}`,
+          `${text} overlaps the podCIDR ${formatCidr(clash.cidr)} of node ${clash.node}: a pod whose subnet ` +
+            `covers the other node's pod addresses takes them for neighbours on its own bridge and ARPs for ` +
+            `them there instead of sending them to its gateway`,
         );
       }
       podCIDRs.push({ cidr: n.podCIDR, node: n.name });

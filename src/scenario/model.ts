@@ -14,8 +14,28 @@ export const CNI_MODES = {
   'bridge-host-gw': 'bridge + static routes on every node',
   /** The bridge plugin, nodes route everything to the gateway, which holds a route per node's podCIDR. */
   'bridge-router': 'bridge + L3 router with per-node routes',
+  /** Weave Net (fastdp): a `weave` bridge per node, one flat pod network over all nodes, and a VXLAN port
+   *  (UDP 6784) on each bridge that carries L2 frames to the other peers. */
+  weave: 'Weave Net L2 overlay (fastdp VXLAN)',
 } as const;
 export type CniMode = keyof typeof CNI_MODES;
+
+/** What a scenario teaches: the scenario library groups built-in scenarios by it. In display order. */
+export const TOPICS = {
+  /** How pods reach each other: bridges, routes, overlays. */
+  'pod-networking': 'Pod networking',
+  /** Misconfigurations and what the packet does then. */
+  'what-breaks': 'What breaks',
+  /** ClusterIP, NodePort, LoadBalancer: kube-proxy's rules. */
+  services: 'Services',
+  /** Names, resolv.conf, CoreDNS, NetworkPolicy. */
+  'dns-policy': 'DNS and policy',
+  /** What kubelet, the CNI and the control plane do to build the network. */
+  'control-plane': 'Control plane',
+  /** A whole cluster, several lessons at once (the default). */
+  cluster: 'Clusters',
+} as const;
+export type Topic = keyof typeof TOPICS;
 
 export interface ContainerPort {
   readonly name: string | null;
@@ -219,7 +239,10 @@ export interface NetworkPolicyModel {
 
 export interface ClusterModel {
   readonly name: string;
+  /** The scenario's introduction for a learner (spec.description). */
   readonly description: string;
+  /** spec.topic: where the scenario library lists it. */
+  readonly topic?: Topic;
   readonly cni: CniMode;
   /** MTU of every node's NIC and of the node network. */
   readonly mtu: number;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { formatCidr } from '../engine/addr.ts';
 import type { ClusterModel } from './model.ts';
 import { formatIssue, parseScenario, parseWalkRef, type ScenarioIssue } from './parse.ts';
 import { DEFAULT_PRESET_ID, PRESETS } from './presets.ts';
@@ -329,11 +330,6 @@ const INVALID: InvalidCase[] = [
     errors: [['spec.podCIDR', '10.245.3.0/24 is outside clusterCIDR 10.244.0.0/16']],
   },
   {
-    name: 'overlapping podCIDRs name both nodes',
-    docs: [node('node-3', '192.168.1.13', '10.244.0.0/23')],
-    errors: [['spec.podCIDR', '10.244.0.0/23 overlaps the podCIDR 10.244.1.0/24 of node node-1']],
-  },
-  {
     name: 'InternalIP outside the node network',
     docs: [node('node-3', '192.168.2.13')],
     errors: [['status.addresses[0].address', '192.168.2.13 is outside the node network 192.168.1.0/24']],
@@ -417,11 +413,72 @@ const INVALID: InvalidCase[] = [
       node('node-1', '192.168.1.11', '10.244.1.0/24'),
     ],
     errors: [
-      ['spec.cni', 'must be one of flannel-vxlan, flannel-host-gw, bridge-host-gw, bridge-router'],
+      ['spec.cni', 'must be one of flannel-vxlan, flannel-host-gw, bridge-host-gw, bridge-router, weave'],
       ['spec.mtu', 'must be 576-9000'],
     ],
   },
+  {
+    name: 'an unknown topic and a bad podMtu',
+    docs: [
+      CLUSTER.replace('spec:\n', 'spec:\n  topic: networking\n  podMtu: 20000\n'),
+      node('node-1', '192.168.1.11', '10.244.1.0/24'),
+    ],
+    errors: [
+      [
+        'spec.topic',
+        'must be one of pod-networking, what-breaks, services, dns-policy, control-plane, cluster',
+      ],
+      ['spec.podMtu', 'must be 576-9000'],
+    ],
+  },
+  {
+    name: 'overlapping podCIDRs still may not give two pods one address',
+    docs: [
+      node('node-3', '192.168.1.13', '10.244.0.0/23'),
+      pod('a', 'node-1', { ip: '10.244.1.7' }),
+      pod('b', 'node-3', { ip: '10.244.1.7' }),
+    ],
+    errors: [['status.podIP', "10.244.1.7 is already Pod default/a's address"]],
+  },
 ];
+
+describe('scenario metadata and overlapping podCIDRs', () => {
+  it('reads spec.topic and a block-scalar description (trimmed); the topic defaults to cluster', () => {
+    const withTopic = modelOf(
+      stream(
+        CLUSTER.replace(
+          'spec:\n',
+          'spec:\n  topic: what-breaks\n  description: |\n    Line one.\n    Line two.\n',
+        ),
+        node('node-1', '192.168.1.11'),
+      ),
+    );
+    expect([withTopic.topic, withTopic.description]).toEqual(['what-breaks', 'Line one.\nLine two.']);
+    expect(modelOf(stream(...BASE)).topic).toBe('cluster');
+  });
+
+  it('reads spec.podMtu into the model (what the CNI gives the bridge and pods)', () => {
+    const m = modelOf(
+      stream(CLUSTER.replace('spec:\n', 'spec:\n  podMtu: 1500\n'), node('node-1', '192.168.1.11')),
+    );
+    expect(m.podMtu).toBe(1500);
+    expect('podMtu' in modelOf(stream(...BASE))).toBe(false);
+  });
+
+  it('warns about overlapping podCIDRs, naming both nodes, and builds the model', () => {
+    const r = parseScenario(stream(...BASE, node('node-3', '192.168.1.13', '10.244.0.0/23')));
+    expect(r.ok && r.warnings.map((w) => [w.name, w.path, w.message])).toEqual([
+      [
+        'node-3',
+        'spec.podCIDR',
+        "10.244.0.0/23 overlaps the podCIDR 10.244.1.0/24 of node node-1: a pod whose subnet covers the other node's pod addresses takes them for neighbours on its own bridge and ARPs for them there instead of sending them to its gateway",
+      ],
+    ]);
+    expect(r.ok && r.model.nodes.map((n) => `${n.name} ${formatCidr(n.podCIDR)}`)).toContain(
+      'node-3 10.244.0.0/23',
+    );
+  });
+});
 
 describe('invalid input', () => {
   it('has at least 15 cases', () => expect(INVALID.length).toBeGreaterThanOrEqual(15));

@@ -34,8 +34,10 @@ import {
 } from './allocate.ts';
 import {
   CNI_MODES,
+  TOPICS,
   type ClusterModel,
   type CniMode,
+  type Topic,
   type ContainerPort,
   type EndpointModel,
   type LabelSelectorModel,
@@ -455,6 +457,7 @@ class Reader {
 
 const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 const CNI_NAMES = Object.keys(CNI_MODES) as CniMode[];
+const TOPIC_NAMES = Object.keys(TOPICS) as Topic[];
 
 type KindMethod =
   | 'node'
@@ -926,8 +929,10 @@ class DocumentReader {
     const spec = r.map('spec');
     spec.onlyKeys([
       'description',
+      'topic',
       'cni',
       'mtu',
+      'podMtu',
       'vxlan',
       'clusterCIDR',
       'serviceCIDR',
@@ -990,9 +995,11 @@ class DocumentReader {
         size: w.int('size', 0, maxSize),
       };
     });
-    const description = spec.string('description') ?? '';
+    const description = (spec.string('description') ?? '').trim();
+    const topic = spec.oneOf('topic', TOPIC_NAMES, DEFAULTS.topic);
     const cni = spec.oneOf('cni', CNI_NAMES, DEFAULTS.cni);
     const mtu = spec.int('mtu', 576, 9000) ?? DEFAULTS.mtu;
+    const podMtu = spec.int('podMtu', 576, 9000);
     const vni = vxlan.int('vni', 1, 16777215) ?? DEFAULTS.vxlan.vni;
     const vxlanPort = vxlan.int('port', 1, 65535) ?? DEFAULTS.vxlan.port;
     const clusterCIDR = spec.cidr('clusterCIDR', true);
@@ -1005,8 +1012,10 @@ class DocumentReader {
       origin,
       name,
       description,
+      topic,
       cni,
       mtu,
+      podMtu,
       vxlan: { vni, port: vxlanPort },
       clusterCIDR,
       serviceCIDR,

@@ -1,5 +1,6 @@
 // Which scenario, which walk: the scenario's named walks, or from/to/protocol typed in.
 import { useId, useState, type FormEvent } from 'react';
+import { TOPICS, type Topic } from '../../scenario/model.ts';
 import type { WalkRequest } from '../../worker/protocol.ts';
 import { useAppState, useServices } from '../context.ts';
 
@@ -7,6 +8,31 @@ export interface PresetOption {
   readonly id: string;
   readonly title: string;
   readonly text: string;
+  /** The library group it is listed in (default 'cluster'). */
+  readonly topic?: Topic;
+  /** Its introduction (the Cluster document's spec.description). */
+  readonly description?: string;
+}
+
+/** The presets grouped by topic, in the order TOPICS lists them; a group only when it has presets. */
+export function presetGroups(
+  presets: readonly PresetOption[],
+): { topic: Topic; label: string; presets: PresetOption[] }[] {
+  return (Object.keys(TOPICS) as Topic[])
+    .map((topic) => ({
+      topic,
+      label: TOPICS[topic],
+      presets: presets.filter((p) => (p.topic ?? 'cluster') === topic),
+    }))
+    .filter((g) => g.presets.length > 0);
+}
+
+/** A description as paragraphs: blank lines separate them, single line breaks are folded (YAML `|` text). */
+export function paragraphsOf(text: string): string[] {
+  return text
+    .split(/\n\s*\n/)
+    .map((p) => p.replace(/\s*\n\s*/g, ' ').trim())
+    .filter((p) => p.length > 0);
 }
 
 const PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
@@ -20,6 +46,11 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
   const walk = useAppState((s) => s.walk);
   const walkName = useAppState((s) => s.walkName);
   const description = walks.find((w) => w.name === walkName)?.description ?? '';
+  // The introduction of the scenario that is running (a shared link's too), else of the picked preset.
+  const about =
+    useAppState((s) => s.run?.view?.description) ??
+    presets.find((p) => p.id === scenarioId)?.description ??
+    '';
   const ids = { scenario: useId(), walk: useId(), help: useId() };
 
   const pickScenario = (id: string) => {
@@ -44,10 +75,14 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
         <label htmlFor={ids.scenario}>Scenario</label>
         <select id={ids.scenario} value={scenarioId} onChange={(e) => pickScenario(e.target.value)}>
           {scenarioId === '' ? <option value="">from the link</option> : null}
-          {presets.map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.title}
-            </option>
+          {presetGroups(presets).map((g) => (
+            <optgroup key={g.topic} label={g.label}>
+              {g.presets.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.title}
+                </option>
+              ))}
+            </optgroup>
           ))}
         </select>
         <label htmlFor={ids.walk}>Walk</label>
@@ -69,6 +104,14 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
       <p id={ids.help} className="picker-help">
         {description}
       </p>
+      {about ? (
+        <details className="scenario-about">
+          <summary>About this scenario</summary>
+          {paragraphsOf(about).map((p, i) => (
+            <p key={i}>{p}</p>
+          ))}
+        </details>
+      ) : null}
     </div>
   );
 }
