@@ -750,7 +750,7 @@ function hostOps(model: ClusterModel, name: string): NetOp[] {
         { op: 'link-set-up', netns: ns, name: 'eth1', why: 'up' },
       );
     ops.push({ op: 'sysctl', netns: ns, key: 'net.ipv4.ip_forward', value: 1, why: 'a router forwards' });
-    if (model.cni === 'bridge-router')
+    if (model.cni === 'bridge-router' && gw.podRoutes !== false)
       for (const n of model.nodes)
         ops.push({
           op: 'route-add',

@@ -1197,7 +1197,11 @@ function ipOutput(ctx: WalkContext, ns: Netns, r: Route, pkt: IpPacket, forwarde
       return verdict(
         'local-error',
         ns,
-        `connect(): No route to host — nobody answered ARP for ${nextHop} on ${dev.name}`,
+        // A reply the kernel sends itself (a SYN-ACK, an echo reply) has no caller to return an error to:
+        // the neighbour entry fails and the packets queued on it are discarded.
+        ctx.request && isAnswerTo(pkt, ctx.request)
+          ? `nobody answered ARP for ${nextHop} on ${dev.name}: the reply is discarded with the failed neighbour entry`
+          : `connect(): No route to host — nobody answered ARP for ${nextHop} on ${dev.name}`,
       );
     return sendIcmpError(
       ctx,

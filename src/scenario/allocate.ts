@@ -160,6 +160,7 @@ export interface RawCluster {
     readonly ip: Ip | null;
     readonly internetIP: Ip | null;
     readonly cloudNat: boolean;
+    readonly podRoutes: boolean;
   } | null;
   readonly internet: Cidr | null;
   readonly hosts: RawHost[];
@@ -586,8 +587,16 @@ function buildGateway(
   }
   if (g.cloudNat && !s.internet)
     log.error(c.origin, at('cloudNAT'), 'needs spec.internet (where the public addresses are)');
+  if (!g.podRoutes && c.cni !== 'bridge-router')
+    log.warn(c.origin, at('podRoutes'), 'only bridge-router gives the gateway routes to the podCIDRs (ignored)');
   if (!g.ip) return null;
-  return { name: g.name, ip: g.ip, internetIP: g.internetIP, ...(g.cloudNat ? { cloudNat: true } : {}) };
+  return {
+    name: g.name,
+    ip: g.ip,
+    internetIP: g.internetIP,
+    ...(g.cloudNat ? { cloudNat: true } : {}),
+    ...(g.podRoutes ? {} : { podRoutes: false }),
+  };
 }
 
 function buildHosts(

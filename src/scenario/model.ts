@@ -161,6 +161,9 @@ export interface GatewayModel {
   /** The cloud's 1:1 NAT: each node's InternalIP is mapped to its ExternalIP, and nothing else may leave
    *  (the course notes: pod addresses die at the NAT unless masqueraded to the node's). */
   readonly cloudNat?: boolean;
+  /** bridge-router mode: false leaves out the gateway's routes to the podCIDRs (a router nobody told about
+   *  the pod network, which drops pod addresses it has no route for). Absent means true. */
+  readonly podRoutes?: boolean;
 }
 
 export interface WalkModel {

@@ -465,6 +465,33 @@ describe('scenario metadata and overlapping podCIDRs', () => {
     expect('podMtu' in modelOf(stream(...BASE))).toBe(false);
   });
 
+  it('reads gateway.podRoutes (bridge-router only; absent means the router has the routes)', () => {
+    const gw = (extra: string, cni = 'bridge-router') =>
+      parseScenario(
+        stream(
+          CLUSTER.replace('spec:\n', `spec:\n  cni: ${cni}\n  gateway: { ip: 192.168.1.1${extra} }\n`),
+          node('node-1', '192.168.1.11'),
+        ),
+      );
+    const off = gw(', podRoutes: false');
+    expect(off.ok && off.model.gateway).toEqual({
+      name: 'gateway',
+      ip: '192.168.1.1',
+      internetIP: null,
+      podRoutes: false,
+    });
+    const on = gw('');
+    expect(on.ok && on.model.gateway?.podRoutes).toBeUndefined();
+    const ignored = gw(', podRoutes: false', 'flannel-vxlan');
+    expect(ignored.ok && ignored.warnings.map((w) => [w.path, w.message])).toEqual([
+      ['spec.gateway.podRoutes', 'only bridge-router gives the gateway routes to the podCIDRs (ignored)'],
+    ]);
+    const bad = gw(', podRoutes: no');
+    expect(!bad.ok && bad.errors.map((e) => [e.path, e.message])).toEqual([
+      ['spec.gateway.podRoutes', 'must be true or false'],
+    ]);
+  });
+
   it('warns about overlapping podCIDRs, naming both nodes, and builds the model', () => {
     const r = parseScenario(stream(...BASE, node('node-3', '192.168.1.13', '10.244.0.0/23')));
     expect(r.ok && r.warnings.map((w) => [w.name, w.path, w.message])).toEqual([

@@ -958,13 +958,14 @@ class DocumentReader {
     const vxlan = spec.map('vxlan');
     vxlan.onlyKeys(['vni', 'port']);
     const g = spec.map('gateway');
-    g.onlyKeys(['name', 'ip', 'internetIP', 'cloudNAT']);
+    g.onlyKeys(['name', 'ip', 'internetIP', 'cloudNAT', 'podRoutes']);
     const gateway = spec.has('gateway')
       ? {
           name: g.string('name', { check: dnsLabel }) ?? DEFAULTS.gatewayName,
           ip: g.ip('ip', true),
           internetIP: g.ip('internetIP'),
           cloudNat: g.bool('cloudNAT', false),
+          podRoutes: g.bool('podRoutes', true),
         }
       : null;
     const hosts = spec.list('hosts').map((item, index) => {
