@@ -588,7 +588,11 @@ function buildGateway(
   if (g.cloudNat && !s.internet)
     log.error(c.origin, at('cloudNAT'), 'needs spec.internet (where the public addresses are)');
   if (!g.podRoutes && c.cni !== 'bridge-router')
-    log.warn(c.origin, at('podRoutes'), 'only bridge-router gives the gateway routes to the podCIDRs (ignored)');
+    log.warn(
+      c.origin,
+      at('podRoutes'),
+      'only bridge-router gives the gateway routes to the podCIDRs (ignored)',
+    );
   if (!g.ip) return null;
   return {
     name: g.name,
