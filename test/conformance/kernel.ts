@@ -28,7 +28,8 @@ import type { World } from '../../src/engine/world.ts';
 
 /** Linux's default ip_local_port_range: where VXLAN's outer UDP source port comes from. */
 export const EPHEMERAL = { low: 32768, high: 60999 } as const;
-const VXLAN_PORT = 8472;
+/** The UDP ports tshark decodes as VXLAN: flannel's 8472 (the kernel's default) and weave fastdp's 6784. */
+const VXLAN_PORTS = [8472, 6784] as const;
 /** Captures and listeners end by themselves after this long, should the harness die without cleaning up. */
 const ORPHAN_LIMIT_S = 90;
 /** Owner files of running labs: `<prefix>` containing the owner's pid. */
@@ -642,8 +643,7 @@ async function decode(captures: readonly Capture[], dir: string): Promise<Hop[]>
     '-n',
     '-r',
     merged,
-    '-d',
-    `udp.port==${VXLAN_PORT},vxlan`,
+    ...VXLAN_PORTS.flatMap((port) => ['-d', `udp.port==${port},vxlan`]),
     '-T',
     'json',
     ...TSHARK_FIELDS.flatMap((f) => ['-e', f]),
