@@ -361,6 +361,8 @@ function weaveOps(model: ClusterModel, node: NodeModel): NetOp[] {
       underlay: NODE_NIC,
       learning: false,
       mtu: VXLAN_MAX_MTU,
+      // router/fastdp.go sets DF on every tunnel (SetDf(true)).
+      df: true,
       why: "weave (fastdp): the VXLAN vport that carries the pod network's frames to the other peers",
     },
     {

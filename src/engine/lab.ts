@@ -160,7 +160,7 @@ export function labScript(world: World, opts: LabOptions): LabScript {
         say(op.why);
         ipn(
           ns,
-          `link add ${op.name} address ${op.mac} mtu ${op.mtu} type vxlan id ${op.vni} local ${op.local} dev ${op.underlay} dstport ${op.port}${op.learning ? '' : ' nolearning'}`,
+          `link add ${op.name} address ${op.mac} mtu ${op.mtu} type vxlan id ${op.vni} local ${op.local} dev ${op.underlay} dstport ${op.port}${op.learning ? '' : ' nolearning'}${op.df ? ' df set' : ''}`,
         );
         break;
       case 'link-add-dummy':

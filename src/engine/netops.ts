@@ -41,6 +41,9 @@ export type NetOp =
       readonly underlay: string;
       readonly learning: boolean;
       readonly mtu: number;
+      /** `df set`: the outer packets carry Don't Fragment (weave's fastdp tunnels); absent = unset (the kernel's
+       *  default, flannel's). */
+      readonly df?: boolean;
       readonly why: string;
     }
   | {
@@ -144,7 +147,7 @@ export function formatNetOp(op: NetOp): string {
     case 'link-add-bridge':
       return `ip link add ${op.name} address ${op.mac} mtu ${op.mtu} type bridge`;
     case 'link-add-vxlan':
-      return `ip link add ${op.name} address ${op.mac} mtu ${op.mtu} type vxlan id ${op.vni} local ${op.local} dev ${op.underlay} dstport ${op.port}${op.learning ? '' : ' nolearning'}`;
+      return `ip link add ${op.name} address ${op.mac} mtu ${op.mtu} type vxlan id ${op.vni} local ${op.local} dev ${op.underlay} dstport ${op.port}${op.learning ? '' : ' nolearning'}${op.df ? ' df set' : ''}`;
     case 'link-add-dummy':
       return `ip link add ${op.name} type dummy`;
     case 'link-add-physical':

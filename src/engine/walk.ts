@@ -1585,7 +1585,7 @@ function vxlanEncapsulate(
       dst: remote,
       ttl: DEFAULT_TTL,
       protocol: 'udp',
-      df: false,
+      df: dev.df,
       length: IPV4_HEADER_LEN + UDP_HEADER_LEN + VXLAN_HEADER_LEN + frameLength(inner),
     },
     l4: { kind: 'udp', sport, dport: dev.port },

@@ -57,6 +57,8 @@ export type Device =
       readonly port: number;
       readonly underlay: string;
       readonly learning: boolean;
+      /** The outer packets' DF bit (`df set`). */
+      readonly df: boolean;
       /** Static FDB: inner destination MAC → remote VTEP IP (`bridge fdb ... dst IP self permanent`). */
       readonly fdb: Map<Mac, Ip>;
       /** The all-zeros entry's destinations (`bridge fdb append 00:00:00:00:00:00 ... dst IP`): broadcasts
@@ -366,6 +368,7 @@ export function applyOp(world: World, op: NetOp): void {
         port: op.port,
         underlay: op.underlay,
         learning: op.learning,
+        df: op.df === true,
         fdb: new Map(),
         flood: [],
       });

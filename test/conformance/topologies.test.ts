@@ -88,8 +88,9 @@ describe.skipIf(!can.ok)('kernel conformance of the pod-networking scenarios', (
       const r = await weaveCross();
       expect(r.sender.output).toMatch(/^connected from 10\.32\.0\.2:/);
       expectHops(r.hops, engineHops(r.trace), 6784);
-      // The pods' own packets are never routed: every inner hop keeps TTL 64.
+      // The pods' own packets are never routed: every inner hop keeps TTL 64. The tunnel sets DF (fastdp).
       expect(r.hops.filter((h) => !h.outer).every((h) => h.ip.ttl === 64)).toBe(true);
+      expect(r.hops.filter((h) => h.outer).every((h) => h.outer!.ip.df)).toBe(true);
       expect(
         r.hops.filter((h) => h.outer).map((h) => `${placeOf(h)} ${h.outer!.ip.src} > ${h.outer!.ip.dst}`),
       ).toEqual([
