@@ -451,18 +451,19 @@ function leaseOpsFor(model: ClusterModel, ns: NetnsId, o: NodeModel, why = true)
       // MAC's frames to its peer only (router/fastdp.go's flows); as FDB entries: one default destination
       // per peer, and the peer's bridge and pod MACs, known from the start.
       const remote = model.pods.filter((p) => p.nodeName === o.name && !p.hostNetwork);
-      const on = (mac: Mac, whose: string): NetOp => ({
+      const on = (mac: Mac, reason: string): NetOp => ({
         op: 'fdb-add',
         netns: ns,
         dev: WEAVE_VXLAN,
         mac,
         dst: o.internalIP,
-        why: why ? `weave: ${whose} is behind the peer ${o.name} (${o.internalIP})` : '',
+        why: why ? `weave: ${reason}` : '',
       });
+      const behind = (whose: string): string => `${whose} is behind the peer ${o.name} (${o.internalIP})`;
       return [
-        on(ZERO_MAC, 'broadcast and unknown unicast: a copy'),
-        on(macOf(nodeNetns(o.name), WEAVE_BRIDGE), `${o.name}'s weave bridge`),
-        ...remote.map((p) => on(macOf(podNetns(p), 'eth0'), `${p.namespace}/${p.name}`)),
+        on(ZERO_MAC, `broadcasts and unknown unicast get a copy to the peer ${o.name} (${o.internalIP})`),
+        on(macOf(nodeNetns(o.name), WEAVE_BRIDGE), behind(`${o.name}'s weave bridge`)),
+        ...remote.map((p) => on(macOf(podNetns(p), 'eth0'), behind(`${p.namespace}/${p.name}`))),
       ];
     }
   }
