@@ -143,6 +143,19 @@ describe.skipIf(!can.ok)('kernel conformance: the Services and control-plane pre
     TIMEOUT,
   );
 
+  const etcdLocal = presetCase('control-plane-ports', 'apiserver-to-etcd');
+  it(
+    'control-plane-ports apiserver-to-etcd: 127.0.0.1:2379 over lo, accepted by the loopback rule',
+    async () => {
+      const r = await etcdLocal();
+      expect(r.sender.output).toMatch(/^connected from 127\.0\.0\.1:/);
+      expect(r.hops).toEqual([]);
+      expectCounters(r);
+      expect(hitsIn(r, 'PW-NODE-FIREWALL')).toEqual(['node/cp-1 #0 -j ACCEPT']);
+    },
+    TIMEOUT,
+  );
+
   const etcdPeers = presetCase('control-plane-ports', 'etcd-peers');
   it(
     'control-plane-ports etcd-peers: 2380 from a control-plane address is accepted (one rule per source)',
