@@ -31,7 +31,7 @@ import {
   type Ip,
   type Mac,
 } from './addr.ts';
-import { flannelDefaults, nodeIptables, nodeIptablesSave } from './cniRules.ts';
+import { flannelDefaults, nodeFirewallRestore, nodeIptables, nodeIptablesSave } from './cniRules.ts';
 import { withParse } from './iptables.ts';
 import {
   kubeProxyClusterInput,
@@ -64,6 +64,8 @@ export const NODE_NETWORK = 'node-network';
 export const INTERNET = 'internet';
 export const NODE_NIC = 'eth0';
 export const BRIDGE = 'cni0';
+/** Ports the node agents listen on, on every node address: kubelet's API, kube-proxy's healthz. */
+export const NODE_AGENT_PORTS: readonly number[] = [10250, 10256];
 
 export function nodeNetns(node: string): NetnsId {
   return `node/${node}`;
@@ -287,6 +289,18 @@ function nodeRuleOps(model: ClusterModel, node: NodeModel, hasPods: boolean, sha
     };
     ops.push(withParse(op, rules.parse));
   }
+  const firewall = nodeFirewallRestore(node.name, model.nodeFirewall ?? []);
+  if (firewall !== null)
+    ops.push({
+      op: 'iptables-restore',
+      netns: ns,
+      writer: 'node firewall',
+      text: firewall,
+      why: `the administrator's host firewall (${(model.nodeFirewall ?? [])
+        .filter((f) => f.nodes.includes(node.name))
+        .map((f) => f.name)
+        .join(', ')}): INPUT accepts replies and the allowed ports, drops the rest`,
+    });
   return ops;
 }
 
@@ -1061,15 +1075,18 @@ export function planWorld(model: ClusterModel): WorldPlan {
       }
       const node = nodeByName.get(unit.slice(5));
       if (!node) return [];
-      // hostNetwork pods share the node's namespace, so their ports are the node's too.
+      // hostNetwork pods share the node's namespace, so their ports are the node's too — next to the node
+      // agents', which are not pods: kubelet's API (10250) and kube-proxy's healthz (10256) listen on every
+      // node address (kubelet --port, kube-proxy --healthz-bind-address defaults).
       const hostNetPorts = hostNetPortsByNode.get(node.name) ?? [];
+
       return [
         {
           id: unit,
           kind: 'node',
           node: node.name,
           label: node.name,
-          listen: hostNetPorts.length ? hostNetPorts : 'any',
+          listen: hostNetPorts.length ? [...new Set([...hostNetPorts, ...NODE_AGENT_PORTS])] : 'any',
         },
         ...(podsByNode.get(node.name) ?? []).map((p) => ({
           id: podNetns(p),

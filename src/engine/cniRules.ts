@@ -31,6 +31,7 @@ import {
   type RestoreLine,
 } from './kubeproxy.ts';
 import type { Chain, Rule, Ruleset } from './netfilter.ts';
+import type { NodeFirewallModel } from '../scenario/model.ts';
 
 export interface FlannelIptablesInput {
   /** flannel's Network: the cluster CIDR. */
@@ -417,4 +418,49 @@ function parseNodeRules(n: NodeRules, text: () => string): ParsedIptables {
     if (!loaded) return parseIptablesSave(text());
   }
   return { ruleset, errors: [] };
+}
+
+// ───────────────────────────── an administrator's node firewall ─────────────────────────────
+
+/** The chain of the node firewall (the Cluster document's `nodeFirewall`), jumped to from INPUT. */
+export const NODE_FIREWALL_CHAIN = 'PW-NODE-FIREWALL';
+
+/**
+ * The host firewall an administrator loads on a node, as iptables-restore input (filter table): INPUT jumps to
+ * PW-NODE-FIREWALL, which accepts loopback and the replies of connections (conntrack RELATED,ESTABLISHED), then
+ * each allowed protocol/port/source of every firewall selecting the node, in order, and drops everything else.
+ * The jump is appended: the firewall is there from boot, and kube-proxy inserts its own jumps (-I) before it.
+ * Only what the node itself receives meets INPUT; traffic DNATed to a pod is forwarded (FORWARD) and never
+ * does. Rules are written as iptables-save prints them, one per source (iptables-restore would expand a list).
+ * The ports to allow follow kubernetes/website content/en/docs/reference/networking/ports-and-protocols.md.
+ * Returns null when no firewall selects the node.
+ */
+export function nodeFirewallRestore(node: string, firewalls: readonly NodeFirewallModel[]): string | null {
+  const mine = firewalls.filter((f) => f.nodes.includes(node));
+  if (mine.length === 0) return null;
+  const c = NODE_FIREWALL_CHAIN;
+  const comment = (text: string): string => `-m comment --comment "${text}"`;
+  const lines = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    `:${c} - [0:0]`,
+    `-A INPUT ${comment('node firewall')} -j ${c}`,
+    `-A ${c} -i lo ${comment('node firewall: loopback')} -j ACCEPT`,
+    `-A ${c} -m conntrack --ctstate RELATED,ESTABLISHED ${comment('node firewall: replies of known connections')} -j ACCEPT`,
+  ];
+  for (const f of mine)
+    for (const a of f.allow) {
+      const proto = a.protocol.toLowerCase();
+      const match =
+        a.protocol === 'ICMP' || a.port === null
+          ? `-p ${proto}`
+          : `-p ${proto} -m ${proto} --dport ${a.port}${a.endPort !== null ? `:${a.endPort}` : ''}`;
+      const text = comment(
+        `${f.name}: ${a.description || `${a.protocol}${a.port !== null ? ` ${a.port}` : ''}`}`,
+      );
+      for (const src of a.from.length > 0 ? a.from.map((x) => `-s ${formatCidr(x)} `) : [''])
+        lines.push(`-A ${c} ${src}${match} ${text} -j ACCEPT`);
+    }
+  lines.push(`-A ${c} ${comment('node firewall: nothing else is allowed')} -j DROP`, 'COMMIT', '');
+  return lines.join('\n');
 }

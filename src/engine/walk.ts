@@ -441,6 +441,15 @@ function dnsDecision(server: string, query: DnsMessage, r: ServerAnswer): Decisi
   };
 }
 
+/** Why a server forwards: the name is not its zone's, or (the kubernetes plugin chasing an ExternalName's
+ *  CNAME, CoreDNS backend_lookup.go) the name is its zone's but the CNAME target is not. */
+function forwardWhy(server: string, candidate: string, query: DnsMessage, upstream: Ip): string {
+  const asked = query.question[0]?.name ?? candidate;
+  if (asked.toLowerCase() === candidate.toLowerCase())
+    return `${server}: ${candidate} is not its zone's, forward to ${upstream}`;
+  return `${server}: ${candidate} is a CNAME to ${asked} (an ExternalName Service), which is not its zone's: forward A? ${asked} to ${upstream}`;
+}
+
 function describeAnswer(m: DnsMessage): string {
   if (m.rcode !== 'NOERROR') return m.rcode;
   if (m.answer.length === 0) return 'NOERROR, no records (NODATA)';
@@ -535,7 +544,7 @@ function resolveName(
                 d.ns,
                 dnsDecision(server.label, d.packet.dns, answer),
                 answer.kind === 'forward'
-                  ? `${server.label}: ${candidate} is not its zone's, forward to ${answer.upstream}`
+                  ? forwardWhy(server.label, candidate, answer.query, answer.upstream)
                   : `${server.label} answers ${describeAnswer(answer.response)}`,
                 d.packet,
               );

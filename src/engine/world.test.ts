@@ -328,7 +328,8 @@ describe('materialising the default three-node model', () => {
     });
     const world = buildWorld(model);
     expect(world.hasNetns('pod/kube-system/proxy')).toBe(false);
-    expect(world.netns('node/node-1').listen).toEqual([10250]);
+    // The pod's port, and the node agents' (kubelet 10250 is both here; kube-proxy's healthz 10256).
+    expect(world.netns('node/node-1').listen).toEqual([10250, 10256]);
     expect(world.netns('node/node-2').listen).toBe('any');
     expect(world.plan.refs('pod/kube-system/proxy')).toEqual({ netns: 'node/node-1', ip: '192.168.1.11' });
     expect(world.plan.addressOwners.get('192.168.1.11')).toEqual({ netns: 'node/node-1', device: 'eth0' });

@@ -29,6 +29,8 @@ import type {
   GatewayModel,
   HostModel,
   NetworkPolicyModel,
+  NodeFirewallAllowModel,
+  NodeFirewallModel,
   NodeModel,
   PodDnsConfig,
   PodModel,
@@ -142,6 +144,16 @@ export interface RawWalk {
   readonly size: number | null;
 }
 
+/** A `spec.nodeFirewall[]` entry as parse.ts read it: the nodes not yet looked up. */
+export interface RawNodeFirewall {
+  readonly index: number;
+  readonly name: string;
+  /** matchLabels on node labels ({} selects every node), or null when `nodes` names them. */
+  readonly nodeSelector: Readonly<Record<string, string>> | null;
+  readonly nodes: readonly string[] | null;
+  readonly allow: readonly NodeFirewallAllowModel[];
+}
+
 export interface RawCluster {
   readonly origin: Origin;
   readonly name: string;
@@ -166,6 +178,7 @@ export interface RawCluster {
   readonly hosts: RawHost[];
   readonly walks: RawWalk[];
   readonly nodeResolvConf: ResolvConfModel | null;
+  readonly nodeFirewall?: readonly RawNodeFirewall[];
 }
 
 export interface RawKubeProxy {
@@ -444,6 +457,7 @@ export function buildModel(raw: RawScenario, log: IssueSink): ClusterModel | nul
   const namespaces = collectNamespaces(raw, log);
   const namespaceLabels = namespaceLabelsOf(raw, namespaces);
   const walks = buildWalks(raw.cluster, pods, nodes, hosts, services, log);
+  const nodeFirewall = buildNodeFirewall(raw.cluster, nodes, log);
 
   if (!settings.nodeNetwork) return null;
   const c = raw.cluster;
@@ -474,6 +488,7 @@ export function buildModel(raw: RawScenario, log: IssueSink): ClusterModel | nul
     namespaces,
     namespaceLabels,
     networkPolicies: policies.map((p) => p.policy),
+    ...(nodeFirewall.length > 0 ? { nodeFirewall } : {}),
     nodes: nodes.map((n) => n.value),
     pods: pods.map((p) => p.value),
     services: services.map((s) => s.value),
@@ -1131,6 +1146,33 @@ function collectNamespaces(raw: RawScenario, log: IssueSink): string[] {
   for (const o of used) if (o.namespace !== null) out.add(o.namespace);
   for (const ns of raw.otherNamespaces) out.add(ns);
   return [...out];
+}
+
+/** The node firewall entries with their nodes looked up: named nodes must exist; a selector matches labels. */
+function buildNodeFirewall(
+  c: RawCluster | null,
+  nodes: readonly Built<NodeModel>[],
+  log: IssueSink,
+): NodeFirewallModel[] {
+  if (!c) return [];
+  return (c.nodeFirewall ?? []).map((f) => {
+    const path = ['spec', 'nodeFirewall', f.index];
+    let chosen: string[];
+    if (f.nodes !== null) {
+      const known = new Set(nodes.map((n) => n.value.name));
+      f.nodes.forEach((name, i) => {
+        if (!known.has(name)) log.error(c.origin, [...path, 'nodes', i], `no Node "${name}"`);
+      });
+      const named = new Set(f.nodes);
+      chosen = nodes.filter((n) => named.has(n.value.name)).map((n) => n.value.name);
+    } else {
+      const want = Object.entries(f.nodeSelector ?? {});
+      chosen = nodes.filter((n) => want.every(([k, v]) => n.value.labels[k] === v)).map((n) => n.value.name);
+      if (chosen.length === 0)
+        log.warn(c.origin, [...path, 'nodeSelector'], 'selects no node: this firewall applies nowhere');
+    }
+    return { name: f.name, nodes: chosen, allow: f.allow };
+  });
 }
 
 function buildWalks(

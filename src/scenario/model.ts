@@ -240,6 +240,31 @@ export interface NetworkPolicyModel {
   readonly allocated: readonly string[];
 }
 
+/** One ACCEPT rule of a node firewall: new connections of `protocol` to `port`..`endPort` from `from`. */
+export interface NodeFirewallAllowModel {
+  readonly protocol: 'TCP' | 'UDP' | 'ICMP';
+  /** null: every port (always null for ICMP). */
+  readonly port: number | null;
+  /** The last port of the range port..endPort, or null for one port. */
+  readonly endPort: number | null;
+  /** Source prefixes; empty: any source. */
+  readonly from: readonly Cidr[];
+  /** What the port is for (the rule's iptables comment). */
+  readonly description: string;
+}
+
+/**
+ * An administrator's host firewall on some nodes (the Cluster document's `nodeFirewall`): a chain in the
+ * filter table jumped to from INPUT that accepts loopback, replies, and the listed ports, and drops the rest.
+ * It sees only what the node itself receives; forwarded pod traffic (FORWARD) never meets it.
+ */
+export interface NodeFirewallModel {
+  readonly name: string;
+  /** The nodes it applies to (resolved from its nodeSelector or node list), in node order. */
+  readonly nodes: readonly string[];
+  readonly allow: readonly NodeFirewallAllowModel[];
+}
+
 export interface ClusterModel {
   readonly name: string;
   /** The scenario's introduction for a learner (spec.description). */
@@ -276,6 +301,8 @@ export interface ClusterModel {
   readonly endpointSlices: readonly EndpointSliceModel[];
   readonly hosts: readonly HostModel[];
   readonly walks: readonly WalkModel[];
+  /** Host firewalls on nodes' INPUT (none by default); a node may be selected by several, rules in order. */
+  readonly nodeFirewall?: readonly NodeFirewallModel[];
   /** networking.k8s.io/v1 NetworkPolicies, validated and defaulted as the API server would, in document order. */
   readonly networkPolicies: readonly NetworkPolicyModel[];
   /** Documents kept for later features (CoreDNS ConfigMap, KubeProxyConfiguration), as parsed. */

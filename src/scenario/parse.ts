@@ -27,6 +27,7 @@ import {
   type RawEndpointSlice,
   type RawNetworkPolicy,
   type RawNode,
+  type RawNodeFirewall,
   type RawPod,
   type RawScenario,
   type RawService,
@@ -45,6 +46,7 @@ import {
   type NetworkPolicyPeerModel,
   type NetworkPolicyPortModel,
   type NetworkPolicyRuleModel,
+  type NodeFirewallAllowModel,
   type PodDnsConfig,
 } from './model.ts';
 
@@ -943,6 +945,7 @@ class DocumentReader {
       'hosts',
       'walks',
       'nodeResolvConf',
+      'nodeFirewall',
     ]);
     const rc = spec.map('nodeResolvConf');
     rc.onlyKeys(['nameservers', 'searches', 'options']);
@@ -998,6 +1001,16 @@ class DocumentReader {
     });
     const description = (spec.string('description') ?? '').trim();
     const topic = spec.oneOf('topic', TOPIC_NAMES, DEFAULTS.topic);
+    const firewallNames = new Set<string>();
+    const nodeFirewall = spec.list('nodeFirewall').flatMap((item, index) => {
+      const f = readNodeFirewall(item, index);
+      if (f && firewallNames.has(f.name)) {
+        item.error('name', `duplicate: another nodeFirewall entry is named "${f.name}"`);
+        return [];
+      }
+      if (f) firewallNames.add(f.name);
+      return f ? [f] : [];
+    });
     const cni = spec.oneOf('cni', CNI_NAMES, DEFAULTS.cni);
     const mtu = spec.int('mtu', 576, 9000) ?? DEFAULTS.mtu;
     const podMtu = spec.int('podMtu', 576, 9000);
@@ -1027,9 +1040,73 @@ class DocumentReader {
       hosts,
       walks,
       nodeResolvConf,
+      nodeFirewall,
     };
     this.raw.cluster = cluster;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The node firewall (our own field: an administrator's INPUT rules, engine/cniRules.ts nodeFirewallRestore)
+
+const FIREWALL_PROTOCOLS = ['TCP', 'UDP', 'ICMP'] as const;
+
+/** An iptables comment we write in double quotes: no quote, backslash or line break, and short (the kernel's
+ *  xt_comment keeps 256 bytes). */
+const firewallComment: Check = (s) =>
+  /["\\\n\r]/.test(s)
+    ? 'must not contain double quotes, backslashes or line breaks (it becomes an iptables comment)'
+    : s.length > 200
+      ? 'must be at most 200 characters (it becomes an iptables comment)'
+      : null;
+
+/** One `spec.nodeFirewall[]` entry, checked on its own; the nodes it names are checked in allocate.ts. */
+function readNodeFirewall(item: Reader, index: number): RawNodeFirewall | null {
+  const r = item.map(null);
+  r.onlyKeys(['name', 'nodeSelector', 'nodes', 'allow']);
+  const name = r.string('name', { required: true, check: dnsLabel });
+  const hasSelector = r.has('nodeSelector');
+  const hasNodes = r.has('nodes');
+  if (hasSelector && hasNodes) r.error(null, 'give nodeSelector or nodes, not both');
+  else if (!hasSelector && !hasNodes && isRecord(item.value))
+    r.error(null, 'required: nodeSelector (node labels; {} selects every node) or nodes (node names)');
+  const nodeSelector = hasSelector ? r.labels('nodeSelector') : null;
+  const nodes = hasNodes
+    ? r.list('nodes').flatMap((n) => n.string(null, { check: dnsSubdomain }) ?? [])
+    : null;
+  const allow = r.list('allow').flatMap((a): NodeFirewallAllowModel[] => {
+    const m = a.map(null);
+    m.onlyKeys(['protocol', 'port', 'endPort', 'from', 'description']);
+    const protocol = m.oneOf('protocol', FIREWALL_PROTOCOLS, 'TCP');
+    const port = m.int('port', 1, 65535);
+    const endPort = m.int('endPort', 1, 65535);
+    let ok = (!m.has('port') || port !== null) && (!m.has('endPort') || endPort !== null);
+    if (protocol === 'ICMP' && (m.has('port') || m.has('endPort'))) {
+      m.error(m.has('port') ? 'port' : 'endPort', 'ICMP has no ports');
+      ok = false;
+    }
+    if (endPort !== null && !m.has('port')) {
+      m.error('endPort', 'may not be specified when port is not specified');
+      ok = false;
+    } else if (endPort !== null && port !== null && endPort < port) {
+      m.error('endPort', `must be greater than or equal to port (${port})`);
+      ok = false;
+    }
+    const from = m.list('from').map((c) => c.cidr(null, true));
+    const description = m.string('description', { check: firewallComment });
+    if (!ok || from.some((c) => c === null) || (m.has('description') && description === null)) return [];
+    return [
+      {
+        protocol,
+        port,
+        endPort: endPort !== null && endPort !== port ? endPort : null,
+        from: from.filter((c) => c !== null),
+        description: description ?? '',
+      },
+    ];
+  });
+  if (name === null) return null;
+  return { index, name, nodeSelector, nodes, allow };
 }
 
 // ---------------------------------------------------------------------------------------------------------
