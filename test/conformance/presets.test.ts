@@ -26,7 +26,7 @@ import {
   type KernelLab,
   type KernelRun,
 } from './kernel.ts';
-import { TABLE_BEGIN, TABLE_END, presetCases, presetTable } from './presets.ts';
+import { TABLE_BEGIN, TABLE_END, connectionLegs, presetCases, presetTable } from './presets.ts';
 
 const can = canRunKernelLab();
 if (!can.ok) console.warn(can.reason);
@@ -119,14 +119,23 @@ describe.skipIf(!can.ok)('kernel conformance of the built-in scenarios', () => {
 
       for (const w of checked)
         it(
-          `${w.walk.name} (${w.spec.from} → ${w.spec.to} ${w.spec.protocol})`,
+          `${w.walk.name} (${w.spec.from} → ${w.spec.to} ${w.spec.protocol})${w.part ? `: ${w.part}` : ''}`,
           async () => {
             if (!lab) throw new Error('the lab did not open');
             const t0 = performance.now();
-            const r = await runInLab(lab, w.spec);
+            const r = await runInLab(lab, w.kernelSpec);
             walkMs.push(Math.round(performance.now() - t0));
             expectHops(r.hops, engineHops(r.trace));
             expectCounters(r, `${c.preset}/${w.walk.name}`);
+            if (w.part && w.trace) {
+              // The walk to the name connects along the same devices, addresses and NAT as the address walk
+              // the kernel just checked (only the source port, a random draw, differs).
+              const path = (hops: readonly Hop[]): string[] =>
+                hops.map((h) => `${placeOf(h)} ${h.ip.src} > ${h.ip.dst} ${h.l4.kind}`);
+              const legs = connectionLegs(w.trace);
+              const named = [...legs].sort((a, b) => a - b).flatMap((l) => engineHops(w.trace!, l));
+              expect(path(named), 'the walk to the name, once resolved').toEqual(path(engineHops(r.trace)));
+            }
           },
           TIMEOUT,
         );
