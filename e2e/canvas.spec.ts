@@ -1,9 +1,21 @@
 // The canvas: what it draws at the hops that matter (encapsulation, NAT, a drop), the device buttons over
 // it, collapsing, and frame times while a 1,000-pod cluster plays. Screenshots go to test-results/ for a
-// person to look at; frame times are printed, not asserted (a shared CI machine's timing is not a test).
+// person to look at; frame times are printed, not asserted (a shared CI machine's timing is not a test; the
+// numbers that count come from `npm run bench`, bench/ui.bench.ts, which measures the same way: bench/frames.ts).
 import { expect, test, type Page } from '@playwright/test';
 import { hops, verdict, watchErrors } from './helpers.ts';
 import lz from 'lz-string';
+import {
+  bigScenario,
+  describeFrames,
+  frameStats,
+  startFrames,
+  stopFrames,
+  type Frames,
+} from '../bench/frames.ts';
+
+// The frame recorder (bench/frames.ts) evaluates strings in the page, which the app's CSP forbids.
+test.use({ bypassCSP: true });
 
 /** A share link's fragment for a scenario's text and one of its walks (docs: src/ui/share/urlState.ts —
  *  `sc` is the text and a NUL, lz-string compressed). */
@@ -92,90 +104,8 @@ test('encapsulation, NAT and a drop, as drawn (screenshots in test-results/)', a
   expect(errors).toEqual([]);
 });
 
-/** Starts recording requestAnimationFrame timestamps, and long tasks (what blocks the main thread). */
-async function startFrames(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __long: number[]; __recording: boolean };
-    w.__frames = [];
-    w.__long = [];
-    w.__recording = true;
-    new PerformanceObserver((list) => {
-      if (w.__recording) for (const e of list.getEntries()) w.__long.push(e.duration);
-    }).observe({ type: 'longtask' });
-    const tick = (t: number) => {
-      w.__frames.push(t);
-      if (w.__recording) requestAnimationFrame(tick);
-    };
-    requestAnimationFrame(tick);
-  });
-}
-
-/** Stops recording; the gaps between frames (ms) and the long tasks. */
-async function stopFrames(page: Page): Promise<{ gaps: number[]; long: number[] }> {
-  return page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __long: number[]; __recording: boolean };
-    w.__recording = false;
-    return { gaps: w.__frames.slice(1).map((t, i) => t - w.__frames[i]!), long: w.__long };
-  });
-}
-
-function report(what: string, { gaps, long }: { gaps: number[]; long: number[] }): void {
-  const sorted = [...gaps].sort((a, b) => a - b);
-  const q = (f: number) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))] ?? NaN;
-  console.log(
-    `canvas, 1,000 pods, ${what}: ${gaps.length} frames; frame time median ${q(0.5).toFixed(1)} ms, ` +
-      `p95 ${q(0.95).toFixed(1)} ms, max ${Math.max(...gaps).toFixed(1)} ms, ` +
-      `${gaps.filter((g) => g > 20).length} over 20 ms; ${long.length} long tasks, ` +
-      `${Math.round(long.reduce((a, b) => a + b, 0))} ms in all`,
-  );
-}
-
-/** A flannel-VXLAN cluster of `nodes` × `pods` pods, and one walk from the first pod to the last. */
-function bigScenario(nodes: number, pods: number): string {
-  const docs: string[] = [
-    `apiVersion: packetwalk.dev/v1alpha1
-kind: Cluster
-metadata:
-  name: big
-spec:
-  description: ${nodes} nodes x ${pods} pods, flannel VXLAN.
-  cni: flannel-vxlan
-  mtu: 1500
-  clusterCIDR: 10.244.0.0/16
-  serviceCIDR: 10.96.0.0/12
-  nodeNetwork: 192.168.0.0/16
-  walks:
-    - name: across
-      description: The first pod to the last, across the overlay.
-      from: pod/default/p1-1
-      to: pod/default/p${nodes}-${pods}:80
-      protocol: tcp`,
-  ];
-  for (let n = 1; n <= nodes; n++) {
-    docs.push(`apiVersion: v1
-kind: Node
-metadata:
-  name: node-${n}
-spec:
-  podCIDR: 10.244.${n}.0/24
-status:
-  addresses:
-    - { type: InternalIP, address: 192.168.1.${10 + n} }`);
-    for (let p = 1; p <= pods; p++)
-      docs.push(`apiVersion: v1
-kind: Pod
-metadata:
-  name: p${n}-${p}
-  namespace: default
-spec:
-  nodeName: node-${n}
-  containers:
-    - name: web
-      image: nginx
-      ports:
-        - { containerPort: 80 }`);
-  }
-  return docs.join('\n---\n');
+function report(what: string, frames: Frames): void {
+  console.log(describeFrames(`canvas, 1,000 pods, ${what}`, frameStats(frames)));
 }
 
 test('1,000 pods: frame times while the walk plays (printed), and devices still reachable', async ({

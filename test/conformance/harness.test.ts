@@ -3,8 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { buildWorld } from '../../src/engine/index.ts';
 import { walk } from '../../src/engine/walk.ts';
-import { threeNodes } from '../fixtures/models.ts';
+import { threeNodes, withCloudNat } from '../fixtures/models.ts';
 import {
+  carriedNatBindings,
   engineHops,
   flowMatcher,
   natBindings,
@@ -48,6 +49,34 @@ describe('random-fully NAT', () => {
       'node/node-2 out eth0 dport',
       'node/node-1 in eth0 dport',
     ]);
+  });
+
+  it("follows the drawn port through a later SNAT that keeps it (the cloud NAT's 1:1 mapping)", () => {
+    const trace = walk(buildWorld(withCloudNat(threeNodes('flannel-vxlan'))), {
+      from: 'pod/default/client',
+      to: 'host/example:80',
+      protocol: 'tcp',
+    });
+    const [masq, ...rest] = carriedNatBindings(trace);
+    expect(natBindings(trace)).toEqual([masq]);
+    expect(rest.map((b) => `${b.netns} ${b.ip} ${b.port === masq!.port} ${b.id === masq!.id}`)).toEqual([
+      'host/gateway 203.0.113.101 true true',
+    ]);
+    const marked = engineHops(trace).filter((h) => h.nat);
+    expect(
+      marked.map((h) => `${h.netns} ${h.direction} ${h.device} ${Object.values(h.nat!).join(',')}`),
+    ).toEqual(
+      [
+        'node/node-1 out eth0',
+        'host/gateway in eth0',
+        'host/gateway out eth1',
+        'host/example in eth0',
+        'host/example out eth0',
+        'host/gateway in eth1',
+        'host/gateway out eth0',
+        'node/node-1 in eth0',
+      ].map((p) => `${p} ${masq!.id}`),
+    );
   });
 
   it("substitutes the kernel's port after checking its range and consistency", () => {

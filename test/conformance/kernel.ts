@@ -182,6 +182,28 @@ export function natBindings(trace: Trace): NatBinding[] {
   return out;
 }
 
+/**
+ * The random-fully bindings of a trace plus the addresses their port is carried to: a later source NAT
+ * without --random-fully that keeps the port (the cloud gateway's 1:1 SNAT of node-1's 192.168.1.11:<port> to
+ * 203.0.113.101:<port>; nf_nat keeps a port that is free) carries the same kernel-drawn port, so its hops
+ * belong to the same binding (same id: the kernel's port must be the same on all of them).
+ */
+export function carriedNatBindings(trace: Trace): NatBinding[] {
+  const out = natBindings(trace);
+  for (const e of trace.events) {
+    if (e.type !== 'decide') continue;
+    const d = e.decision;
+    if (d.kind !== 'nat' || (d.how !== 'SNAT' && d.how !== 'MASQUERADE') || d.field !== 'src') continue;
+    const before = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(d.before);
+    const after = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(d.after);
+    if (!before || !after || before[2] !== after[2] || before[1] === after[1]) continue;
+    const from = out.find((b) => b.ip === before[1] && b.port === Number(before[2]));
+    if (from && !out.some((b) => b.ip === after[1] && b.port === from.port))
+      out.push({ ...from, netns: e.at.netns, ip: after[1]! });
+  }
+  return out;
+}
+
 /** Marks the ports of a hop that one of the bindings chose (its source as NATed, or a reply's destination). */
 function markNat(h: Hop, bindings: readonly NatBinding[]): Hop {
   if (bindings.length === 0) return h;
@@ -204,9 +226,9 @@ function markNat(h: Hop, bindings: readonly NatBinding[]): Hop {
 }
 
 /** The engine's `observe` events of a trace (optionally one leg) as hops; ports a random-fully NAT chose are
- *  marked (`nat`). */
+ *  marked (`nat`), also where a later port-keeping SNAT carries them (carriedNatBindings). */
 export function engineHops(trace: Trace, leg?: number): Hop[] {
-  const bindings = natBindings(trace);
+  const bindings = carriedNatBindings(trace);
   const out: Hop[] = [];
   for (const e of trace.events)
     if (e.type === 'observe' && e.device !== 'lo' && (leg === undefined || e.leg === leg))
@@ -1090,25 +1112,48 @@ async function readCounters(
   return out;
 }
 
-/** Builds the lab, runs the walk's first exchange for real, and returns the captured hops. */
-export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptions = {}): Promise<KernelRun> {
+/**
+ * A lab built from a world, its captures running on every interface: walks can be run on it one after the
+ * other (runInLab), each seeing a clean state (conntrack, neighbour caches and route exceptions flushed), so
+ * the walks of one scenario share the cost of building it and of starting ~50 captures.
+ */
+export interface KernelLab {
+  readonly world: World;
+  readonly script: LabScript;
+  readonly prefix: string;
+  readonly dir: string;
+  readonly captures: readonly Capture[];
+  /** Engine namespaces with iptables rules (their counters are read around each walk). */
+  readonly ruled: readonly string[];
+  readonly timings: Readonly<Record<string, number>>;
+  /** Walks run so far (numbers each walk's snapshot directory). */
+  walks: number;
+  closed: boolean;
+}
+
+/** Builds the world's lab and starts the captures. Close it with closeKernelLab, in a finally block. */
+export async function openKernelLab(world: World): Promise<KernelLab> {
   const t0 = performance.now();
-  const timings: Record<string, number> = {};
-  const mark = (name: string, since: number): number => {
-    const now = performance.now();
-    timings[name] = Math.round(now - since);
-    return now;
-  };
-  const trace = walk(world, spec);
-  const flow = trace.flow;
   const prefix = `pwk-${RUN}${(counter++).toString(36)}`;
   const script = labScript(world, { prefix });
   assertConfined(script, prefix);
-
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-  const children: ChildProcess[] = [];
   const captures: Capture[] = [];
-  let failed = false;
+  const timings: Record<string, number> = {};
+  const lab: KernelLab = {
+    world,
+    script,
+    prefix,
+    dir,
+    captures,
+    ruled: world
+      .allNetns()
+      .filter((ns) => ns.ruleset !== null)
+      .map((ns) => ns.id),
+    timings,
+    walks: 0,
+    closed: false,
+  };
   try {
     mkdirSync(REGISTRY, { recursive: true });
     writeFileSync(join(REGISTRY, prefix), String(process.pid));
@@ -1119,21 +1164,8 @@ export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptio
       throw new Error(
         `the lab script failed (kept in ${scriptFile}):\n${built.stderr.split('\n').slice(-6).join('\n')}`,
       );
-    let t = mark('build', t0);
-
-    // The receiving process, when the walk needs one (the kernel itself answers pings).
-    for (const { netns, port } of listenersOf(world, spec, trace)) {
-      const code =
-        spec.protocol === 'tcp'
-          ? `const s=require('net').createServer(c=>{c.on('error',()=>{});c.end()});s.listen(${port},'0.0.0.0',()=>console.log('ready'))`
-          : `const d=require('dgram').createSocket('udp4');d.on('message',(m,r)=>d.send(m,r.port,r.address));d.bind(${port},'0.0.0.0',()=>console.log('ready'))`;
-      const l = spawn('ip', bounded(script.nsName(netns), [process.execPath, '-e', code]), {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.push(l);
-      await waitFor(l, 'stdout', /ready/, 10_000);
-    }
-
+    timings.build = Math.round(performance.now() - t0);
+    const t1 = performance.now();
     // Captures: every non-loopback interface of every engine namespace, each direction separately.
     for (const ns of world.allNetns())
       for (const dev of ns.devices.values()) {
@@ -1148,18 +1180,181 @@ export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptio
       const tcpdump = ['tcpdump', '-p', '-n', '-i', c.device, '-Q', c.direction, '-s', '2048', '-B', '1024'];
       tcpdump.push('--immediate-mode', '-U', '--time-stamp-precision=nano', '-Z', 'root', '-w', c.file, 'ip');
       c.child = spawn('ip', bounded(c.labNs, tcpdump), { stdio: ['ignore', 'ignore', 'pipe'] });
-      children.push(c.child);
     }
     await Promise.all(captures.map((c) => waitFor(c.child!, 'stderr', /listening on/, 15_000)));
     await sleep(300);
-    const ruled = world.allNetns().filter((ns) => ns.ruleset !== null);
-    const countersBefore = await readCounters(
-      ruled.map((ns) => ns.id),
-      script,
+    timings.captureStart = Math.round(performance.now() - t1);
+    return lab;
+  } catch (e) {
+    await closeKernelLab(lab, true);
+    throw e;
+  }
+}
+
+/** Stops the captures and deletes every namespace of the lab (and its files, unless kept or failed). */
+export async function closeKernelLab(lab: KernelLab, failed = false): Promise<void> {
+  if (lab.closed) return;
+  lab.closed = true;
+  const t = performance.now();
+  for (const c of lab.captures) if (c.child) await stop(c.child, 500).catch(() => undefined);
+  const present = new Set(listNetns());
+  for (const cmd of lab.script.down) {
+    const [, , , name] = cmd.split(' ');
+    if (name && present.has(name)) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+  }
+  rmSync(join(REGISTRY, lab.prefix), { force: true });
+  if (process.env.PWK_KEEP || failed) console.warn(`kernel lab files kept in ${lab.dir}`);
+  else rmSync(lab.dir, { recursive: true, force: true });
+  (lab.timings as Record<string, number>).teardown = Math.round(performance.now() - t);
+}
+
+/**
+ * Forgets what earlier walks left in the lab's kernel state, as a new lab would have it: conntrack entries
+ * (a later walk with a tuple already seen would be NATed differently), learned neighbours (br_netfilter's
+ * bridged DNAT depends on whether the new destination's neighbour is confirmed) and cached route exceptions
+ * (ICMP redirects, PMTU). Permanent neighbours (flannel's VTEPs) stay.
+ */
+async function resetLabState(lab: KernelLab): Promise<void> {
+  await Promise.all(
+    lab.world.allNetns().map(async (ns) => {
+      const labNs = lab.script.nsName(ns.id);
+      const r = await run('ip', [
+        'netns',
+        'exec',
+        labNs,
+        'sh',
+        '-c',
+        'conntrack -F >/dev/null 2>&1; ip neigh flush all && ip route flush cache',
+      ]);
+      if (r.code !== 0) throw new Error(`resetting ${labNs} failed: ${r.stderr.trim()}`);
+    }),
+  );
+}
+
+/** Copies each capture's complete records so far (tcpdump -U writes whole records, but the last may be
+ *  mid-write) into `dir`, so a walk decodes a stable file while the captures go on. */
+function snapshot(captures: readonly Capture[], dir: string): Capture[] {
+  mkdirSync(dir, { recursive: true });
+  return captures.map((c) => {
+    const file = join(dir, c.file.slice(c.file.lastIndexOf('/') + 1));
+    let b: Buffer;
+    try {
+      b = readFileSync(c.file);
+    } catch {
+      b = Buffer.alloc(0);
+    }
+    let end = b.length < 24 ? 0 : 24;
+    if (end > 0) {
+      const le = b.readUInt32LE(0) === 0xa1b23c4d || b.readUInt32LE(0) === 0xa1b2c3d4;
+      for (let o = 24; o + 16 <= b.length;) {
+        const len = le ? b.readUInt32LE(o + 8) : b.readUInt32BE(o + 8);
+        if (o + 16 + len > b.length) break;
+        o += 16 + len;
+        end = o;
+      }
+    }
+    writeFileSync(file, b.subarray(0, end));
+    return { netns: c.netns, device: c.device, direction: c.direction, labNs: c.labNs, file };
+  });
+}
+
+const realtimeNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
+/** Builds the lab, runs the walk's first exchange for real, and returns the captured hops. */
+export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptions = {}): Promise<KernelRun> {
+  const lab = await openKernelLab(world);
+  let failed = false;
+  try {
+    return await runInLab(lab, spec, opts);
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    await closeKernelLab(lab, failed || opts.keep === true);
+  }
+}
+
+/**
+ * The endpoints ("ip:port") kube-proxy's `-m statistic --mode random` branches choose among on the walk's
+ * path: for the first netfilter step of the trace that took a statistic branch, every DNAT target of the chains
+ * its chain jumps to. The kernel draws its own branch, so the harness lets it choose, reads its choice from
+ * the capture, and compares with the engine's walk pinned to it (WalkSpec.pin). Empty when the walk makes
+ * no random choice.
+ */
+export function randomEndpoints(world: World, trace: Trace): string[] {
+  for (const e of trace.events) {
+    if (e.type !== 'decide' || e.decision.kind !== 'netfilter') continue;
+    const d = e.decision;
+    const step = d.steps.find(
+      (x) => /-m statistic --mode random/.test(x.rule) && !x.action.startsWith('no match'),
     );
-    t = mark('captureStart', t);
+    if (!step) continue;
+    const chains = world.netns(e.at.netns).ruleset?.get(d.table);
+    const out: string[] = [];
+    for (const r of chains?.get(step.chain)?.rules ?? []) {
+      if (r.target.kind !== 'jump' && r.target.kind !== 'goto') continue;
+      for (const x of chains?.get(r.target.chain)?.rules ?? [])
+        if (x.target.kind === 'DNAT' && x.target.port !== null) out.push(`${x.target.ip}:${x.target.port}`);
+    }
+    return [...new Set(out)];
+  }
+  return [];
+}
+
+/**
+ * Runs a walk's first exchange on an open lab and returns the captured hops: the walk's packets are those
+ * captured between the sender's start and the end of the drain that belong to its flow. Walks after the
+ * first start from a reset state (resetLabState); their TCP sender closes with a RST (no TIME_WAIT socket
+ * left to meet a later walk's tuple).
+ */
+export async function runInLab(lab: KernelLab, spec: WalkSpec, opts: RunOptions = {}): Promise<KernelRun> {
+  if (lab.closed) throw new Error('the lab is closed');
+  const { world, script } = lab;
+  const t0 = performance.now();
+  const timings: Record<string, number> = { ...lab.timings };
+  const mark = (name: string, since: number): number => {
+    const now = performance.now();
+    timings[name] = Math.round(now - since);
+    return now;
+  };
+  let trace = walk(world, spec);
+  // A random endpoint choice: one engine walk per endpoint, the kernel's choice picks one after the capture.
+  const pinned = randomEndpoints(world, trace).map((pin) => ({ pin, trace: walk(world, { ...spec, pin }) }));
+  for (const p of pinned)
+    if (p.trace.flow.sport !== trace.flow.sport)
+      throw new Error(
+        `pinning ${p.pin} changed the walk's source port: the engine's draws are not independent`,
+      );
+  const flow = trace.flow;
+  const shared = lab.walks > 0;
+  const walkDir = join(lab.dir, `walk-${lab.walks++}`);
+  const children: ChildProcess[] = [];
+  try {
+    let t = t0;
+    if (shared) {
+      await resetLabState(lab);
+      t = mark('reset', t);
+    }
+    // The receiving process, when the walk needs one (the kernel itself answers pings).
+    const listeners = new Map<string, { netns: string; port: number }>();
+    for (const t of [trace, ...pinned.map((p) => p.trace)])
+      for (const l of listenersOf(world, spec, t)) listeners.set(`${l.netns}:${l.port}`, l);
+    for (const { netns, port } of listeners.values()) {
+      const code =
+        spec.protocol === 'tcp'
+          ? `const s=require('net').createServer(c=>{c.on('error',()=>{});c.end()});s.listen(${port},'0.0.0.0',()=>console.log('ready'))`
+          : `const d=require('dgram').createSocket('udp4');d.on('message',(m,r)=>d.send(m,r.port,r.address));d.bind(${port},'0.0.0.0',()=>console.log('ready'))`;
+      const l = spawn('ip', bounded(script.nsName(netns), [process.execPath, '-e', code]), {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(l);
+      await waitFor(l, 'stdout', /ready/, 10_000);
+    }
+    const countersBefore = await readCounters(lab.ruled, script);
+    t = mark('listen', t);
 
     // The sender, with the engine's source port (and source address when the walk names one).
+    const from = realtimeNs();
     const srcNs = script.nsName(resolveRef(world, spec.from, false).netns);
     const bindIp = isIp(spec.from.trim()) ? spec.from.trim() : null;
     let argv: string[];
@@ -1182,11 +1377,13 @@ export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptio
       ];
     } else if (spec.protocol === 'tcp') {
       const local = bindIp ? `,localAddress:'${bindIp}'` : '';
+      // In a shared lab, close with a RST: no TIME_WAIT socket is left to meet a later walk's tuple.
+      const close = shared ? 's.resetAndDestroy()' : 's.end()';
       argv = [
         process.execPath,
         '-e',
         `const s=require('net').connect({host:'${flow.dst}',port:${flow.dport},localPort:${flow.sport}${local}});` +
-          `s.on('connect',()=>{console.log('connected from '+s.localAddress+':'+s.localPort);s.end();setTimeout(()=>process.exit(0),200)});` +
+          `s.on('connect',()=>{console.log('connected from '+s.localAddress+':'+s.localPort);${close};setTimeout(()=>process.exit(0),200)});` +
           `s.on('error',e=>{console.log('error '+e.code+': '+e.message);process.exit(0)});setTimeout(()=>{console.log('timeout');process.exit(0)},2500)`,
       ];
     } else {
@@ -1208,12 +1405,10 @@ export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptio
       output: (sent.stdout + sent.stderr).trim(),
     };
     await sleep(opts.drainMs ?? 400);
+    const to = realtimeNs();
     t = mark('send', t);
 
-    const countersAfter = await readCounters(
-      ruled.map((ns) => ns.id),
-      script,
-    );
+    const countersAfter = await readCounters(lab.ruled, script);
     const counters = new Map<string, Map<string, CountedRule>>();
     for (const [netns, rules] of countersAfter) {
       const was = countersBefore.get(netns);
@@ -1226,9 +1421,26 @@ export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptio
       const r = await run('ip', ['netns', 'exec', script.nsName(i.netns), ...i.argv]);
       inspections.push((r.stdout + r.stderr).trim());
     }
-    await Promise.all(captures.map((c) => stop(c.child!)));
     for (const c of children) await stop(c);
-    const all = orderHops(await decode(captures, dir), world);
+    // The walk's window: from just before the sender started to the end of the drain (1 ms of slack for
+    // Date.now()'s resolution).
+    const decoded = await decode(snapshot(lab.captures, walkDir), walkDir);
+    const inWindow = decoded.filter(
+      (h) => h.time === undefined || (h.time >= from - 1_000_000n && h.time <= to),
+    );
+    const all = orderHops(inWindow, world);
+    // The endpoint the kernel's statistic match chose: the one the walk's protocol reached.
+    const chosen = pinned.find((p) => {
+      const [ip, port] = p.pin.split(':');
+      return all.some(
+        (h) =>
+          h.ip.dst === ip &&
+          h.l4.kind !== 'icmp' &&
+          h.l4.kind === spec.protocol &&
+          h.l4.dport === Number(port),
+      );
+    });
+    if (chosen) trace = chosen.trace;
     // A retransmission (a SYN nobody answered, resent after 1 s) repeats hops already seen: keep the first.
     const seen = new Set<string>();
     const hops = all.filter(flowMatcher(trace)).filter((h) => {
@@ -1238,23 +1450,13 @@ export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptio
       return true;
     });
     mark('decode', t);
+    if (!process.env.PWK_KEEP) rmSync(walkDir, { recursive: true, force: true });
+    timings.total =
+      Math.round(performance.now() - t0) +
+      (shared ? 0 : (lab.timings.build ?? 0) + (lab.timings.captureStart ?? 0));
     return { trace, hops, all, sender, script, inspections, counters, timings };
-  } catch (e) {
-    failed = true;
-    throw e;
   } finally {
-    const td = performance.now();
     for (const c of children) await stop(c, 500).catch(() => undefined);
-    const present = new Set(listNetns());
-    for (const cmd of script.down) {
-      const [, , , name] = cmd.split(' ');
-      if (name && present.has(name)) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-    }
-    rmSync(join(REGISTRY, prefix), { force: true });
-    if (opts.keep || process.env.PWK_KEEP || failed) console.warn(`kernel lab files kept in ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
-    timings.teardown = Math.round(performance.now() - td);
-    timings.total = Math.round(performance.now() - t0);
   }
 }
 
