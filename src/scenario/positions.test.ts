@@ -88,6 +88,15 @@ const CASES: Case[] = [
     onLine: 'cni: flannel-host-gw',
   },
   {
+    name: 'YAML syntax: a quote left open, at the end of its line',
+    text: edit('cni: flannel-vxlan', 'cni: "flannel-vxlan'),
+    severity: 'error',
+    path: '',
+    message: 'Missing closing "quote',
+    underlined: '"flannel-vxlan',
+    onLine: 'cni: "flannel-vxlan',
+  },
+  {
     name: 'bad indentation: a key one column left of its siblings',
     text: edit('spec:\n  podCIDR: 10.244.1.0/24', 'spec:\n  podCIDR: 10.244.1.0/24\n podCIDRs: []'),
     severity: 'error',

@@ -167,6 +167,12 @@ function lineEnd(text: string, from: number): number {
  *  before a misplaced key): then the indentation and the token there, up to the end of the word. */
 function token(text: string, from: number, to: number): TextRange {
   if (to - from > 1) return widen(text, from, to);
+  if (from >= text.length || text[from] === '\n' || text[from] === '\r') {
+    // At a line's end (a missing closing quote or bracket): the token the line ends with.
+    let start = from;
+    while (start > 0 && !/\s/.test(text[start - 1] ?? '')) start--;
+    return widen(text, start, from);
+  }
   let end = from;
   while (end < text.length && (text[end] === ' ' || text[end] === '\t')) end++;
   while (end < text.length && !/[\s:,{}[\]]/.test(text[end] ?? '')) end++;
