@@ -26,6 +26,7 @@ export interface TextRange {
 /** The ranges of `issues` in `text`, one per issue, in order. Never throws; an issue that names nothing in
  *  the text is placed on the first line. */
 export function locateIssues(text: string, issues: readonly ScenarioIssue[]): TextRange[] {
+  if (issues.length === 0) return [];
   // The same options as parse.ts: another schema could split documents or nodes differently.
   const docs = parseAllDocuments(text, { prettyErrors: false, schema: 'core', uniqueKeys: true });
   const documents = Array.isArray(docs) ? docs : [];
