@@ -2,6 +2,7 @@
 // its field; a valid edit redraws the cluster; the draft survives a reload; Download gives the text; an
 // edited scenario's share link opens the same text; another scenario picked keeps the user's edits.
 import { readFile } from 'node:fs/promises';
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { hops, watchErrors } from './helpers.ts';
 
@@ -252,7 +253,21 @@ test('the editor open (screenshot), accessible, closed by default and absent in 
   await expect(page.getByRole('region', { name: 'Scenario editor' })).toBeVisible();
   await setText(page, edit('podCIDR: 10.244.1.0/24', 'podCIDR: 10.245.1.0/24'));
   await expect(problems(page).first()).toBeVisible();
+  await problems(page).first().getByRole('button').click();
+  await page.locator('.cm-lintRange-error').first().hover();
+  await expect(page.locator('.cm-tooltip-lint')).toBeVisible();
   await page.screenshot({ path: info.outputPath('editor-open.png') });
+
+  // axe-core (WCAG 2.1 A/AA), as e2e/a11y.spec.ts runs it on the rest of the app: nothing serious.
+  const axe = await new AxeBuilder({ page })
+    .include('.editor-pane')
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  for (const v of axe.violations)
+    console.log(`axe (${v.impact ?? '?'}): ${v.id} — ${v.help} (${v.nodes.length})`);
+  expect(
+    axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id),
+  ).toEqual([]);
 
   // Tab indents inside the editor; Escape then Tab leaves it.
   await editorText(page).click();
