@@ -264,7 +264,9 @@ test('the editor open (screenshot), accessible, closed by default and absent in 
     .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
     .analyze();
   for (const v of axe.violations)
-    console.log(`axe (${v.impact ?? '?'}): ${v.id} — ${v.help} (${v.nodes.length})`);
+    console.log(
+      `axe (${v.impact ?? '?'}): ${v.id} — ${v.help}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+    );
   expect(
     axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id),
   ).toEqual([]);

@@ -71,7 +71,13 @@ export function createYamlEditor(o: YamlEditorOptions): EditorView {
       ...lintKeymap,
       indentWithTab,
     ]),
-    EditorView.contentAttributes.of({ 'aria-label': o.label, 'aria-describedby': o.describedBy }),
+    // tabindex: the editable area is in the tab order anyway (contenteditable); saying so lets checkers
+    // such as axe see that the scrolling region around it is reachable by keyboard.
+    EditorView.contentAttributes.of({
+      'aria-label': o.label,
+      'aria-describedby': o.describedBy,
+      tabindex: '0',
+    }),
     EditorView.updateListener.of((u) => {
       if (!u.docChanged) return;
       const outside = u.transactions.some((t) => t.annotation(replacedFromOutside) === true);
