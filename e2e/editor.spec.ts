@@ -356,11 +356,13 @@ test('the draft survives a reload, says so, and can be discarded', async ({ page
   expect(errors).toEqual([]);
 });
 
-test('Download saves the text under the scenario name', async ({ page }) => {
+test('Download saves the text under the scenario name, even while it is invalid', async ({ page }) => {
   await openEditor(page);
+  // Not a valid Cluster name (a DNS label): the file name keeps only letters, digits and dashes.
   const text = edit('  name: default\n', '  name: My Lab 2!\n');
   await setText(page, text);
-  await expect(editorStatus(page)).toContainText('Valid');
+  await expect(editorStatus(page)).toContainText('1 error');
+  await expect(problems(page).first()).toContainText('metadata.name');
   const [file] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Download' }).click(),

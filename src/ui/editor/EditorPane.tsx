@@ -138,6 +138,8 @@ export default function EditorPane({
       label: 'Scenario YAML',
       describedBy: ids.help,
       onChange: (text, fromOutside) => {
+        // Until the check answers, the status must not vouch for the text.
+        setStatus('checking');
         saver.save(text, base);
         scheduleCheck(text, fromOutside ? 0 : VALIDATE_DELAY_MS);
       },
