@@ -28,6 +28,9 @@ class ScriptedClient implements EngineClient {
     return this.last;
   }
   cancel(): void {}
+  validate(): Promise<null> {
+    return Promise.resolve(null);
+  }
   subscribe(l: EngineListener): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);

@@ -13,6 +13,7 @@ import { TopologyCanvas } from './canvas/TopologyCanvas.tsx';
 import { ServicesContext, type AppServices } from './context.ts';
 import { Controls } from './panels/Controls.tsx';
 import { DecisionPanel } from './panels/DecisionPanel.tsx';
+import { EditScenarioButton, EditorSlot, useEditorOpen } from './editor/EditorSlot.tsx';
 import { DeviceCard } from './panels/DeviceCard.tsx';
 import { HopList } from './panels/HopList.tsx';
 import { NarrationPanel } from './panels/NarrationPanel.tsx';
@@ -52,6 +53,7 @@ export function App({ client, presets, initialPresetId, link = NO_LINK, viewOpti
   const pendingHop = useRef<number | null>(start.hop);
   const pendingPlay = useRef(viewOptions.autoplay);
   const readPendingHop = useCallback(() => pendingHop.current, []);
+  const [editing, toggleEditing] = useEditorOpen();
 
   const runWalk = useCallback(
     (walk: WalkRequest | NamedWalkRef) => {
@@ -118,14 +120,16 @@ export function App({ client, presets, initialPresetId, link = NO_LINK, viewOpti
 
   return (
     <ServicesContext.Provider value={services}>
-      <div className="app">
+      <div className={editing ? 'app app--editing' : 'app'}>
         <header className="app-header">
           <h1>Packet Walk</h1>
           <WalkPicker presets={presets} />
           <Toggles />
+          <EditScenarioButton open={editing} onToggle={toggleEditing} />
           <SharePanel />
         </header>
         <LinkNotice />
+        <EditorSlot open={editing} presets={presets} onClose={toggleEditing} />
         <main className="stage" aria-label="Cluster">
           <TopologyCanvas />
           <Legend />

@@ -285,4 +285,19 @@ describe('engine.worker', () => {
       ['error', 2],
     ]);
   });
+
+  it('validates without building a world: errors placed in the text, the walks of a valid scenario', async () => {
+    send({ type: 'validate', v, runId: 1, scenarioText: SCENARIO });
+    const broken = SCENARIO.replace('cni: flannel-vxlan', 'cni: flannel-vxlam');
+    send({ type: 'validate', v, runId: 2, scenarioText: broken });
+    await settle();
+    expect(scope.posted.map((m) => m.type)).toEqual(['validated', 'validated']);
+    const [ok, bad] = getMessages('validated');
+    expect(ok).toMatchObject({ runId: 1, ok: true, issues: [] });
+    expect(ok!.walks[0]).toBe('pod-to-pod-cross-node');
+    expect(bad).toMatchObject({ runId: 2, ok: false, walks: [] });
+    const [first] = bad!.issues;
+    expect(first).toMatchObject({ severity: 'error', issue: { path: 'spec.cni' } });
+    expect(broken.slice(first!.range.from, first!.range.to)).toBe('cni: flannel-vxlam');
+  });
 });

@@ -7,6 +7,7 @@
 // itself is synchronous and short (tens of events), so a run that has started always finishes.
 import { buildWorld, walk, worldView } from '../engine/index.ts';
 import { parseScenario } from '../scenario/parse.ts';
+import { locateIssues } from '../scenario/positions.ts';
 import type { TraceEvent } from '../engine/trace.ts';
 import type { WalkModel } from '../scenario/model.ts';
 import { applyOverrides } from './overrides.ts';
@@ -52,6 +53,9 @@ function receive(data: unknown): void {
       return;
     case 'cancel':
       if (pending?.runId === msg.runId) pending = null;
+      return;
+    case 'validate':
+      validate(msg);
       return;
     default: {
       const type = String((msg as { type: unknown }).type);
@@ -137,6 +141,22 @@ function run({ runId, scenarioText, walk: asked, overrides }: Extract<ToWorker, 
     flush();
     post({ type: 'error', v, runId, message: err instanceof Error ? err.message : String(err) });
   }
+}
+
+/** The editor's check: parse, place each finding in the text. Synchronous: the client sends one at a time. */
+function validate({ runId, scenarioText }: Extract<ToWorker, { type: 'validate' }>): void {
+  const parsed = parseScenario(scenarioText);
+  const errors = parsed.ok ? [] : parsed.errors;
+  const warnings = parsed.ok ? parsed.warnings : [];
+  const all = [...errors, ...warnings];
+  const ranges = locateIssues(scenarioText, all);
+  const issues = all.map((issue, i) => ({
+    severity: i < errors.length ? ('error' as const) : ('warning' as const),
+    issue,
+    range: ranges[i] ?? { from: 0, to: 0 },
+  }));
+  const walks = parsed.ok ? parsed.model.walks.map((w) => w.name) : [];
+  post({ type: 'validated', v: PROTOCOL_VERSION, runId, ok: parsed.ok, issues, walks });
 }
 
 /** The walk to run, or why there is none. */

@@ -141,4 +141,31 @@ describe('createEngineClient', () => {
     expect(fake.terminated).toBe(true);
     expect(() => client.run('two', WALK)).toThrow(/disposed/);
   });
+
+  it('validates one text at a time: a newer request replaces the waiting one, which resolves null', async () => {
+    const { fake, client, got } = setup();
+    const r1 = client.run('one', WALK);
+    const first = client.validate('a');
+    const second = client.validate('b');
+    const third = client.validate('c');
+    expect(fake.posted.filter((m) => m.type === 'validate')).toEqual([
+      { type: 'validate', v, runId: 1, scenarioText: 'a' },
+    ]);
+    expect(await second).toBeNull();
+    fake.emit({ type: 'validated', v, runId: 1, ok: true, issues: [], walks: ['w'] });
+    expect(await first).toEqual({ ok: true, issues: [], walks: ['w'] });
+    // The newest waiting one went out when the first was answered; the run was not disturbed.
+    expect(fake.posted.at(-1)).toEqual({ type: 'validate', v, runId: 2, scenarioText: 'c' });
+    fake.emit({ type: 'validated', v, runId: 2, ok: false, issues: [], walks: [] });
+    expect(await third).toMatchObject({ ok: false });
+    expect(got).toEqual([]);
+    expect(client.currentRunId()).toBe(r1);
+  });
+
+  it('resolves validations with null when the worker fails', async () => {
+    const { fake, client } = setup();
+    const pending = client.validate('a');
+    fake.fail('boom');
+    expect(await pending).toBeNull();
+  });
 });

@@ -4,6 +4,7 @@
 import {
   PROTOCOL_VERSION,
   isMessage,
+  type LocatedIssue,
   type NamedWalkRef,
   type Overrides,
   type ToMain,
@@ -20,10 +21,21 @@ export interface WorkerLike {
 
 export type EngineListener = (message: ToMain) => void;
 
+/** The worker's answer to a validation (the `validated` message without its envelope). */
+export interface Validation {
+  readonly ok: boolean;
+  readonly issues: readonly LocatedIssue[];
+  readonly walks: readonly string[];
+}
+
 export interface EngineClient {
   /** Starts a run, superseding any earlier one, and returns its id. Messages of earlier runs are dropped.
    *  `overrides` change the scenario's cluster before the world is built (none when absent). */
   run(scenarioText: string, walk: WalkRequest | NamedWalkRef, overrides?: Overrides): number;
+  /** Parses `scenarioText` in the worker (no world, no walk) and resolves with its findings; resolves with
+   *  null when a newer validation superseded this one before it was sent, or the worker failed. At most one
+   *  validation is in the worker at a time: typing faster than the parser only ever queues the newest. */
+  validate(scenarioText: string): Promise<Validation | null>;
   /** Cancels the current run, if any; its remaining messages are dropped. */
   cancel(): void;
   /** Calls `listener` with every message of the current run. Returns the unsubscribe function. */
@@ -50,13 +62,36 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
   let lastRunId = 0;
   let current: number | null = null;
   let disposed = false;
+  // Validations: the one in the worker, and the newest one waiting for it.
+  let lastValidationId = 0;
+  type Waiting = { readonly text: string; readonly resolve: (v: Validation | null) => void };
+  let validating: { readonly id: number; readonly resolve: (v: Validation | null) => void } | null = null;
+  let nextValidation: Waiting | null = null;
 
   const deliver = (message: ToMain): void => {
     for (const l of [...listeners]) l(message);
   };
 
+  const sendValidation = (w: Waiting): void => {
+    const id = ++lastValidationId;
+    validating = { id, resolve: w.resolve };
+    post({ type: 'validate', v: PROTOCOL_VERSION, runId: id, scenarioText: w.text });
+  };
+
+  const validated = (message: Extract<ToMain, { type: 'validated' }>): void => {
+    if (validating?.id !== message.runId) return;
+    validating.resolve({ ok: message.ok, issues: message.issues, walks: message.walks });
+    validating = null;
+    const next = nextValidation;
+    nextValidation = null;
+    if (next) sendValidation(next);
+  };
+
   /** A failure of the worker itself (script failed to load, uncaught exception) ends the current run. */
   const fail = (message: string): void => {
+    validating?.resolve(null);
+    nextValidation?.resolve(null);
+    validating = nextValidation = null;
     if (current === null) return;
     const runId = current;
     current = null;
@@ -64,6 +99,10 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
   };
 
   const receive = (data: unknown): void => {
+    if (isMessage(data) && data.type === 'validated' && data.v === PROTOCOL_VERSION) {
+      validated(data as Extract<ToMain, { type: 'validated' }>);
+      return;
+    }
     if (!isMessage(data) || current === null || data.runId !== current) return; // stale or foreign
     if (data.v !== PROTOCOL_VERSION) {
       fail(`The engine speaks protocol version ${data.v}, the page ${PROTOCOL_VERSION}; reload the page.`);
@@ -99,6 +138,20 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
       post({ type: 'run', v: PROTOCOL_VERSION, runId, scenarioText, walk, overrides });
       return runId;
     },
+    validate(scenarioText) {
+      return new Promise((resolve) => {
+        if (disposed) {
+          resolve(null);
+          return;
+        }
+        if (validating === null) {
+          sendValidation({ text: scenarioText, resolve });
+          return;
+        }
+        nextValidation?.resolve(null);
+        nextValidation = { text: scenarioText, resolve };
+      });
+    },
     cancel() {
       if (current === null) return;
       post({ type: 'cancel', v: PROTOCOL_VERSION, runId: current });
@@ -111,6 +164,9 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
     currentRunId: () => current,
     dispose() {
       disposed = true;
+      validating?.resolve(null);
+      nextValidation?.resolve(null);
+      validating = nextValidation = null;
       current = null;
       listeners.clear();
       worker?.terminate();

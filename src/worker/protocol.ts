@@ -7,17 +7,22 @@
 //   main ◀──done───────── worker   the trace's summary; events are not repeated
 //   main ◀──error──────── worker   instead of world/events/done, or after world when the walk fails
 //
+//   main ──validate─────▶ worker   parse only: the scenario editor's live check (its own id sequence)
+//   main ◀──validated──── worker   the parser's findings, each placed in the text
+//
 // Types only plus two constants: both threads import this file, and it must not pull the engine into
 // the UI bundle.
 import type { WorldView } from '../engine/view.ts';
 import type { Flow, LegSummary, Resolution, TRACE_FORMAT_VERSION, TraceEvent } from '../engine/trace.ts';
 import type { CniMode } from '../scenario/model.ts';
 import type { ScenarioIssue } from '../scenario/parse.ts';
+import type { TextRange } from '../scenario/positions.ts';
 
 /** Bump when a message changes shape; a peer with another version gets an `error` reply.
  *  2: `run` carries `overrides`, `world` carries `settings`, `done`'s trace has `version` and `resolution`,
- *  a named walk may carry a `seed`. */
-export const PROTOCOL_VERSION = 2;
+ *  a named walk may carry a `seed`.
+ *  3: `validate` / `validated` (the scenario editor's check). */
+export const PROTOCOL_VERSION = 3;
 
 /** Events per `events` message. A walk has tens of events; batching keeps a pathological loop (the step
  *  budget runs to a few thousand) from costing a message and a React render per event. */
@@ -93,6 +98,14 @@ export interface TraceSummary {
   readonly eventCount: number;
 }
 
+/** One finding of the parser, placed in the scenario text (scenario/positions.ts). */
+export interface LocatedIssue {
+  readonly severity: 'error' | 'warning';
+  readonly issue: ScenarioIssue;
+  /** The field's range in the text that was validated. */
+  readonly range: TextRange;
+}
+
 export type ToWorker =
   /** Parse the scenario, build its world and walk one packet through it. */
   | {
@@ -107,7 +120,10 @@ export type ToWorker =
       readonly overrides: Overrides;
     }
   /** Stop posting messages for this run (a no-op when it has finished). */
-  | { readonly type: 'cancel'; readonly v: number; readonly runId: number };
+  | { readonly type: 'cancel'; readonly v: number; readonly runId: number }
+  /** Parse the scenario only, and answer `validated`: no world, no walk. `runId` is the validation's own
+   *  number (a sequence apart from runs'), so a validation never disturbs the current run. */
+  | { readonly type: 'validate'; readonly v: number; readonly runId: number; readonly scenarioText: string };
 
 export type ToMain =
   /** The built world, posted before the first event of the run. */
@@ -137,6 +153,19 @@ export type ToMain =
       readonly message: string;
       /** The scenario parser's findings, when the scenario was the problem. */
       readonly issues?: readonly ScenarioIssue[];
+    }
+  /** The answer to `validate`: the parser's errors (none: the scenario is valid) and warnings. */
+  | {
+      readonly type: 'validated';
+      readonly v: number;
+      /** The `validate` message's number. */
+      readonly runId: number;
+      /** True iff the scenario parsed without errors. */
+      readonly ok: boolean;
+      /** Errors first, then warnings, each in the parser's order. */
+      readonly issues: readonly LocatedIssue[];
+      /** The names of the scenario's walks, in order (only when ok). */
+      readonly walks: readonly string[];
     };
 
 export type ToWorkerType = ToWorker['type'];
