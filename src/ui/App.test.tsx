@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineClient, EngineListener } from '../worker/engineClient.ts';
 import {
   PROTOCOL_VERSION,
+  type ExportContents,
+  type ExportFormat,
   type NamedWalkRef,
   type Overrides,
   type ToMain,
@@ -34,6 +36,15 @@ class ScriptedClient implements EngineClient {
   }
   currentRunId(): number | null {
     return this.last;
+  }
+  exported: ExportFormat[] = [];
+  exportRun<F extends ExportFormat>(format: F): Promise<ExportContents[F]> {
+    this.exported.push(format);
+    const contents: ExportContents = {
+      pcapng: Uint8Array.of(0x0a, 0x0d, 0x0d, 0x0a),
+      'lab-script': 'ip netns add pwlab-node-1\n',
+    };
+    return Promise.resolve(contents[format]);
   }
   dispose(): void {}
   emit(m: ToMain): void {

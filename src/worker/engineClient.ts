@@ -4,6 +4,8 @@
 import {
   PROTOCOL_VERSION,
   isMessage,
+  type ExportContents,
+  type ExportFormat,
   type NamedWalkRef,
   type Overrides,
   type ToMain,
@@ -30,6 +32,9 @@ export interface EngineClient {
   subscribe(listener: EngineListener): () => void;
   /** The id of the run whose messages are delivered, or null before the first run and after cancel. */
   currentRunId(): number | null;
+  /** Exports the last finished run (the trace as pcapng, the world's lab script). Rejects with the worker's
+   *  reason, or when no run has finished, a newer run has started, or the client is disposed. */
+  exportRun<F extends ExportFormat>(format: F): Promise<ExportContents[F]>;
   /** Terminates the worker; the client is unusable afterwards. */
   dispose(): void;
 }
@@ -49,6 +54,10 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
   let worker: WorkerLike | null = null;
   let lastRunId = 0;
   let current: number | null = null;
+  /** The run that last finished with `done` (what exportRun exports); forgotten when another run starts. */
+  let lastDone: number | null = null;
+  let lastRequest = 0;
+  const exports = new Map<number, { resolve: (c: unknown) => void; reject: (e: Error) => void }>();
   let disposed = false;
 
   const deliver = (message: ToMain): void => {
@@ -64,12 +73,23 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
   };
 
   const receive = (data: unknown): void => {
-    if (!isMessage(data) || current === null || data.runId !== current) return; // stale or foreign
+    if (!isMessage(data)) return;
+    // Export answers go to their request, whatever run is current.
+    if ((data.type === 'exported' || data.type === 'export-failed') && data.v === PROTOCOL_VERSION) {
+      const m = data as Extract<ToMain, { type: 'exported' | 'export-failed' }>;
+      const waiting = exports.get(m.requestId);
+      exports.delete(m.requestId);
+      if (m.type === 'exported') waiting?.resolve(m.contents);
+      else waiting?.reject(new Error(m.message));
+      return;
+    }
+    if (current === null || data.runId !== current) return; // stale or foreign
     if (data.v !== PROTOCOL_VERSION) {
       fail(`The engine speaks protocol version ${data.v}, the page ${PROTOCOL_VERSION}; reload the page.`);
       return;
     }
     const message = data as ToMain;
+    if (message.type === 'done') lastDone = current;
     if (message.type === 'done' || message.type === 'error') current = null;
     deliver(message);
   };
@@ -96,6 +116,7 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
       if (current !== null) w.postMessage({ type: 'cancel', v: PROTOCOL_VERSION, runId: current });
       const runId = ++lastRunId;
       current = runId;
+      lastDone = null;
       post({ type: 'run', v: PROTOCOL_VERSION, runId, scenarioText, walk, overrides });
       return runId;
     },
@@ -109,8 +130,22 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
       return () => listeners.delete(listener);
     },
     currentRunId: () => current,
+    exportRun<F extends ExportFormat>(format: F): Promise<ExportContents[F]> {
+      if (disposed) return Promise.reject(new Error('The engine client has been disposed.'));
+      if (lastDone === null)
+        return Promise.reject(new Error('The walk has not finished yet; export it when it has.'));
+      const requestId = ++lastRequest;
+      const runId = lastDone;
+      return new Promise<ExportContents[F]>((resolve, reject) => {
+        exports.set(requestId, { resolve: resolve as (c: unknown) => void, reject });
+        post({ type: 'export', v: PROTOCOL_VERSION, runId, requestId, format });
+      });
+    },
     dispose() {
       disposed = true;
+      for (const waiting of exports.values())
+        waiting.reject(new Error('The engine client has been disposed.'));
+      exports.clear();
       current = null;
       listeners.clear();
       worker?.terminate();
