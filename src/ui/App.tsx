@@ -25,6 +25,7 @@ import { startFrom } from './share/appLink.ts';
 import { EmbedHop } from './share/EmbedHop.tsx';
 import { LinkNotice } from './share/LinkNotice.tsx';
 import { SharePanel } from './share/SharePanel.tsx';
+import { ExportPanel } from './export/ExportPanel.tsx';
 import { Toggles } from './share/Toggles.tsx';
 import { useEmbedApi, useUrlSync } from './share/useShare.ts';
 import type { DecodeResult, ViewOptions } from './share/urlState.ts';
@@ -124,6 +125,7 @@ export function App({ client, presets, initialPresetId, link = NO_LINK, viewOpti
           <WalkPicker presets={presets} />
           <Toggles />
           <SharePanel />
+          <ExportPanel />
         </header>
         <LinkNotice />
         <main className="stage" aria-label="Cluster">
