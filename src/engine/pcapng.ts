@@ -361,10 +361,21 @@ const OPT = {
 /** epb_flags bits 0-1: 01 inbound, 10 outbound. */
 const EPB_DIRECTION = { in: 1, out: 2 } as const;
 
+/** Little-endian writer over a growable buffer (pcapng's own fields; packet bytes are copied as they are). */
 class LeWriter {
-  private readonly parts: number[] = [];
+  private buf = new Uint8Array(64);
+  private len = 0;
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
   u8(v: number): this {
-    this.parts.push(v & 0xff);
+    this.room(1);
+    this.buf[this.len++] = v & 0xff;
     return this;
   }
   u16(v: number): this {
@@ -374,21 +385,24 @@ class LeWriter {
     return this.u16(v & 0xffff).u16(v >>> 16);
   }
   bytes(b: Uint8Array | readonly number[]): this {
-    for (const x of b) this.parts.push(x);
+    const a = b instanceof Uint8Array ? b : Uint8Array.from(b);
+    this.room(a.length);
+    this.buf.set(a, this.len);
+    this.len += a.length;
     return this;
   }
   pad(): this {
-    while (this.parts.length % 4 !== 0) this.parts.push(0);
+    while (this.len % 4 !== 0) this.u8(0);
     return this;
   }
   option(code: number, value: Uint8Array | readonly number[]): this {
     return this.u16(code).u16(value.length).bytes(value).pad();
   }
   get length(): number {
-    return this.parts.length;
+    return this.len;
   }
   done(): Uint8Array {
-    return Uint8Array.from(this.parts);
+    return this.buf.slice(0, this.len);
   }
 }
 
