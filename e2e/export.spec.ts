@@ -122,3 +122,26 @@ test('Show the commands: the lab script as text, with Copy and Download .sh', as
   await expect(dialog).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test('Export WebM, where the browser records a canvas: a WebM (EBML) file', async ({ page }) => {
+  await page.goto('/#v=1&s=default&w=pod-to-pod-same-node');
+  await expect(hops(page).last()).toContainText('Delivered');
+  const button = page.getByRole('button', { name: 'Export WebM' });
+  const supported = await page.evaluate(
+    () =>
+      typeof MediaRecorder !== 'undefined' &&
+      typeof HTMLCanvasElement.prototype.captureStream === 'function' &&
+      MediaRecorder.isTypeSupported('video/webm'),
+  );
+  if (!supported) {
+    // Feature-detected: no recorder, no button.
+    await expect(button).toHaveCount(0);
+    test.skip(true, 'this Chromium cannot record a canvas as WebM');
+    return;
+  }
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), button.click()]);
+  expect(download.suggestedFilename()).toMatch(/\.webm$/);
+  const webm = await readFile(await download.path());
+  expect([...webm.subarray(0, 4)]).toEqual([0x1a, 0x45, 0xdf, 0xa3]); // EBML header
+  expect(webm.length).toBeGreaterThan(10_000);
+});
