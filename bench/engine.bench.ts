@@ -13,7 +13,10 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as prettier from 'prettier';
+import { readFileSync } from 'node:fs';
 import { buildWorld, resolveRef, walk, type WalkSpec } from '../src/engine/index.ts';
+import { tracePcapng } from '../src/engine/pcapng.ts';
+import { parseScenario } from '../src/scenario/parse.ts';
 import type { CniMode } from '../src/scenario/model.ts';
 import { threeNodes } from '../test/fixtures/models.ts';
 import { generateCluster, nodeName, podName } from './generate.ts';
@@ -190,6 +193,34 @@ results.push(
     targetMs: 1,
   }),
 );
+
+// (b2) pcapng export of the biggest built-in walk (dns-external-name: 4 DNS queries and answers, one
+// forwarded upstream, then the TCP handshake through two NATs; 108 captured packets).
+{
+  const text = readFileSync(
+    join(dirname(fileURLToPath(import.meta.url)), '../src/scenario/presets/default.yaml'),
+    'utf8',
+  );
+  const parsed = parseScenario(text);
+  if (!parsed.ok) throw new Error('default.yaml does not parse');
+  const w = parsed.model.walks.find((x) => x.name === 'dns-external-name')!;
+  const world = buildWorld(parsed.model);
+  const trace = walk(world, { from: w.from, to: w.to, protocol: w.protocol });
+  const mtuOf = (ns: string, dev: string) => world.netns(ns).devices.get(dev)?.mtu;
+  const bytes = tracePcapng(trace, { mtuOf }).length;
+  process.stderr.write(`  pcapng of dns-external-name: ${bytes} bytes\n`);
+  results.push(
+    measure({
+      id: 'pcapng.dns-external-name',
+      name: `pcapng of the biggest built-in walk (${bytes} bytes)`,
+      runs: scale(200),
+      warmup: 20,
+      heapRuns: 3,
+      setup: () => null,
+      run: () => tracePcapng(trace, { mtuOf }),
+    }),
+  );
+}
 
 // (c) and (d): the large cluster, for both flannel backends.
 // (Only the generation times are kept: a model left alive would make later cases collect a bigger heap.)

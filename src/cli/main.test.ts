@@ -1,4 +1,4 @@
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -59,6 +59,46 @@ describe('packet-walk CLI', () => {
     expect(r.out).toContain('type vxlan id 1');
     expect(r.out).toContain('nud permanent');
     expect((await run('lab', 'default', '--prefix', 'Bad Prefix')).code).toBe(EXIT.usage);
+  });
+
+  it('writes a walk as pcapng with -o: a Section Header Block, one packet per observed hop', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pw-cli-')), 'walk.pcapng');
+    const r = await run('pcap', 'default', '--walk', 'pod-to-pod-same-node', '-o', file);
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.out).toMatch(/walk\.pcapng: \d+ packets, \d+ bytes \(pcapng\)/);
+    const bytes = readFileSync(file);
+    expect(bytes.readUInt32LE(0)).toBe(0x0a0d0d0a);
+    const icmp = await run(
+      'pcap',
+      'default',
+      '--from',
+      'client',
+      '--to',
+      'pod/default/web',
+      '--protocol',
+      'icmp',
+      '-o',
+      file,
+    );
+    expect(icmp.code).toBe(EXIT.ok);
+  });
+
+  it.each([
+    [['pcap', 'default', '--walk', 'pod-to-pod-same-node'], 'pcap needs -o'],
+    [
+      ['pcap', 'default', '--from', 'client', '--to', 'web', '--protocol', 'gre', '-o', 'x.pcapng'],
+      '--protocol must be',
+    ],
+    [['pcap', 'default', '-o', 'x.pcapng'], 'pcap needs --from and --to'],
+  ])('pcap usage error %#', async (argv, message) => {
+    const r = await run(...argv);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toContain(message);
+  });
+
+  it("refuses lab --up and --down together, and the test suite's prefix", async () => {
+    expect((await run('lab', 'default', '--up', '--down')).err).toContain('choose one');
+    expect((await run('lab', 'default', '--up', '--prefix', 'pwk')).err).toContain('reserved');
   });
 
   it("prints what a node's iptables holds: kubelet, kube-proxy and flannel chains", async () => {

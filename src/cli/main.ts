@@ -1,6 +1,6 @@
 // The command line: the same engine as the browser, for terminals, scripts and golden tests.
 // `main` takes argv and writers and returns the exit code, so tests run it in-process.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,9 @@ import {
   type Trace,
 } from '../engine/index.ts';
 import { formatIssue, parseScenario } from '../scenario/parse.ts';
+import { tracePcapng } from '../engine/pcapng.ts';
+import type { World } from '../engine/world.ts';
+import { labCommand } from './lab.ts';
 import { reachabilityCommand } from './reachability.ts';
 import { dig, DigError, formatDigResult } from './dig.ts';
 import type { ClusterModel } from '../scenario/model.ts';
@@ -52,6 +55,9 @@ Usage:
   packet-walk trace <scenario> --from <ref> --to <target> [--proto tcp|udp|icmp] [--size N] [--seed N]
               [--pin <endpoint ip:port>] [--json]
   packet-walk trace <scenario> --walk <name> [--json]
+  packet-walk pcap <scenario> (--from <ref> --to <target> [--proto|--protocol tcp|udp|icmp] [--size N]
+              [--seed N] [--pin <ip:port>] | --walk <name>) -o <file.pcapng>
+              the walk as a capture: every hop a packet on its interface (Wireshark, tshark)
   packet-walk validate <scenario>
   packet-walk walks <scenario>
   packet-walk iptables-save <scenario> --node <name>
@@ -59,6 +65,8 @@ Usage:
               [--proto tcp|udp|icmp] [--in IFACE] [--out IFACE] [--local-ips a,b] [--all-branches] [--seed N]
   packet-walk ipvsadm <scenario> --node <name>    what kube-proxy in ipvs mode programs (kube-ipvs0, IPVS)
   packet-walk lab <scenario> [--prefix NAME]   print the shell script that builds the scenario in network namespaces
+  packet-walk lab <scenario> --up [--prefix NAME]    build it for real (root, Linux): namespaces NAME-*
+  packet-walk lab <scenario> --down [--prefix NAME]  remove the namespaces --up built with that prefix
   packet-walk dig <scenario> <name> [A|AAAA|SRV|PTR|CNAME|TXT|NS|SOA] [--from <pod|node/name>] [--json]
               what the cluster DNS answers; with --from, the pod's resolv.conf search list tried in order
   packet-walk reachability <scenario> [--port N[,N...]] [--protocol tcp|udp] [--json]
@@ -86,7 +94,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         seed: { type: 'string' },
         pin: { type: 'string' },
         walk: { type: 'string' },
-        prefix: { type: 'string', default: 'pw' },
+        prefix: { type: 'string', default: 'pwlab' },
         node: { type: 'string' },
         src: { type: 'string' },
         dst: { type: 'string' },
@@ -96,6 +104,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         'all-branches': { type: 'boolean', default: false },
         port: { type: 'string' },
         protocol: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        up: { type: 'boolean', default: false },
+        down: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -113,6 +124,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   if (
     ![
       'trace',
+      'pcap',
       'validate',
       'walks',
       'lab',
@@ -215,8 +227,13 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       io.stderr(`--prefix must be 1-8 lowercase letters, digits or '-', starting with a letter\n`);
       return EXIT.usage;
     }
+    if (values.up || values.down) return labCommand(loaded, scenarioArg, values, io);
     io.stdout(formatLabScript(labScript(buildWorld(loaded), { prefix: values.prefix })));
     return EXIT.ok;
+  }
+  if (command === 'pcap' && !values.output) {
+    io.stderr(`pcap needs -o <file.pcapng> (the capture file to write)\n`);
+    return EXIT.usage;
   }
 
   let spec: {
@@ -243,12 +260,14 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     };
   } else {
     if (!values.from || !values.to) {
-      io.stderr(`trace needs --from and --to (or --walk <name>)\n\n${HELP}`);
+      io.stderr(`${command} needs --from and --to (or --walk <name>)\n\n${HELP}`);
       return EXIT.usage;
     }
-    const proto = values.proto;
+    // `pcap` also takes --protocol, the spelling `reachability` uses.
+    const option = command === 'pcap' && values.protocol !== undefined ? 'protocol' : 'proto';
+    const proto = option === 'protocol' ? values.protocol : values.proto;
     if (proto !== 'tcp' && proto !== 'udp' && proto !== 'icmp') {
-      io.stderr(`--proto must be tcp, udp or icmp, not "${proto}"\n`);
+      io.stderr(`--${option} must be tcp, udp or icmp, not "${proto}"\n`);
       return EXIT.usage;
     }
     spec = { from: values.from, to: values.to, protocol: proto };
@@ -273,8 +292,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 
   let trace: Trace;
+  let world: World;
   try {
-    trace = walk(buildWorld(loaded), spec);
+    world = buildWorld(loaded);
+    trace = walk(world, spec);
   } catch (e) {
     if (e instanceof EngineError) {
       io.stderr(`cannot walk: ${e.message}\n`);
@@ -282,7 +303,19 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     throw e;
   }
-  io.stdout(values.json ? `${JSON.stringify(trace, null, 2)}\n` : formatTrace(trace));
+  if (command === 'pcap') {
+    const bytes = tracePcapng(trace, {
+      mtuOf: (netns, device) => world.netns(netns).devices.get(device)?.mtu,
+    });
+    try {
+      writeFileSync(values.output!, bytes);
+    } catch (e) {
+      io.stderr(`-o ${values.output!}: ${(e as Error).message}\n`);
+      return EXIT.usage;
+    }
+    const frames = trace.events.filter((e) => e.type === 'observe').length;
+    io.stdout(`${values.output!}: ${frames} packets, ${bytes.length} bytes (pcapng)\n`);
+  } else io.stdout(values.json ? `${JSON.stringify(trace, null, 2)}\n` : formatTrace(trace));
   return trace.legs.every((l) => l.verdict.kind === 'delivered') ? EXIT.ok : EXIT.notDelivered;
 }
 

@@ -246,3 +246,38 @@ export function formatLabScript(script: LabScript): string {
     '',
   ].join('\n');
 }
+
+/** Every executable line of a lab script acts inside a lab namespace of this prefix, or we refuse to run it. */
+export function assertConfined(script: LabScript, prefix: string): void {
+  const p = prefix.replace(/[.]/g, '\\.');
+  const ns = `${p}-[A-Za-z0-9_.-]+`;
+  const allowed = [
+    new RegExp(`^ip netns add ${ns}$`),
+    new RegExp(`^ip netns del ${ns}$`),
+    new RegExp(`^ip -n ${ns} [^;&|\`$]*$`),
+    new RegExp(`^bridge -n ${ns} [^;&|\`$]*$`),
+    new RegExp(`^ip netns exec ${ns} sysctl -qw [a-z0-9_.=\\- ]+$`),
+    new RegExp(
+      `^ip netns exec ${ns} sh -c 'sysctl -qw net\\.bridge\\.bridge-nf-call-iptables=0 2>/dev/null \\|\\| true'$`,
+    ),
+  ];
+  const restore = new RegExp(`^ip netns exec ${ns} iptables-restore --noflush <<'${HEREDOC_END}'$`);
+  let inRules = false;
+  for (const line of [...script.up, ...script.down]) {
+    // The body of an iptables-restore here-document is data for iptables inside the lab namespace.
+    if (inRules) {
+      if (line === HEREDOC_END) inRules = false;
+      continue;
+    }
+    if (restore.test(line)) {
+      inRules = true;
+      continue;
+    }
+    if (line === '' || line.startsWith('#')) continue;
+    if (!allowed.some((r) => r.test(line)))
+      throw new Error(`refusing to run a lab command outside the lab: ${line}`);
+    const into = / netns (\S+)/.exec(line.replace(/^ip netns (add|del|exec) /, ''));
+    if (into && !into[1]!.startsWith(`${prefix}-`))
+      throw new Error(`refusing to move a link out of the lab: ${line}`);
+  }
+}

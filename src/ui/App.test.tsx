@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineClient, EngineListener } from '../worker/engineClient.ts';
 import {
   PROTOCOL_VERSION,
+  type ExportContents,
+  type ExportFormat,
   type NamedWalkRef,
   type Overrides,
   type ToMain,
@@ -37,6 +39,15 @@ class ScriptedClient implements EngineClient {
   }
   currentRunId(): number | null {
     return this.last;
+  }
+  exported: ExportFormat[] = [];
+  exportRun<F extends ExportFormat>(format: F): Promise<ExportContents[F]> {
+    this.exported.push(format);
+    const contents: ExportContents = {
+      pcapng: Uint8Array.of(0x0a, 0x0d, 0x0d, 0x0a),
+      'lab-script': 'ip netns add pwlab-node-1\n',
+    };
+    return Promise.resolve(contents[format]);
   }
   dispose(): void {}
   emit(m: ToMain): void {
@@ -123,6 +134,50 @@ describe('App', () => {
     const status = $('[role="status"][aria-label="Verdict"]')!;
     expect(status.textContent).toContain('Dropped: testing <b>bold</b>');
     expect(status.querySelector('b')).toBeNull();
+  });
+
+  it('export: disabled until the walk is done; pcapng and the commands come from the engine client', async () => {
+    const runId = client.runs.at(-1)!.runId;
+    expect(button('Export pcapng').disabled).toBe(true);
+    expect(button('Show the commands').disabled).toBe(true);
+    client.emit({ type: 'world', v, runId, view: fixtureWorld([1, 1]), settings: SETTINGS });
+    client.emit({
+      type: 'done',
+      v,
+      runId,
+      trace: {
+        version: 1,
+        from: 'a',
+        to: 'b',
+        flow: { protocol: 'tcp', src: '1.1.1.1', dst: '2.2.2.2', sport: 1, dport: 2 },
+        seed: 1,
+        legs: [],
+        eventCount: 0,
+      },
+    });
+    expect(button('Export pcapng').disabled).toBe(false);
+
+    const urls: Blob[] = [];
+    const { createObjectURL, revokeObjectURL } = URL;
+    URL.createObjectURL = (b: Blob | MediaSource) => (urls.push(b as Blob), 'blob:test');
+    URL.revokeObjectURL = () => {};
+    try {
+      await act(async () => button('Export pcapng').click());
+      expect(client.exported).toEqual(['pcapng']);
+      expect(urls[0]?.type).toBe('application/x-pcapng');
+      expect(container.textContent).toContain('Capture downloaded (pcapng)');
+    } finally {
+      URL.createObjectURL = createObjectURL;
+      URL.revokeObjectURL = revokeObjectURL;
+    }
+
+    await act(async () => button('Show the commands').click());
+    const dialog = $('[role="dialog"]')!;
+    expect(dialog.getAttribute('aria-labelledby')).toBe('commands-title');
+    expect(dialog.querySelector('pre')!.textContent).toBe('ip netns add pwlab-node-1\n');
+    expect(client.exported).toEqual(['pcapng', 'lab-script']);
+    act(() => button('Close').click());
+    expect($('[role="dialog"]')).toBeNull();
   });
 
   it('lists scenario issues by document and field, as text', () => {

@@ -26,6 +26,7 @@ import { startFrom } from './share/appLink.ts';
 import { EmbedHop } from './share/EmbedHop.tsx';
 import { LinkNotice } from './share/LinkNotice.tsx';
 import { SharePanel } from './share/SharePanel.tsx';
+import { ExportPanel } from './export/ExportPanel.tsx';
 import { Toggles } from './share/Toggles.tsx';
 import { useEmbedApi, useUrlSync } from './share/useShare.ts';
 import type { DecodeResult, ViewOptions } from './share/urlState.ts';
@@ -127,6 +128,7 @@ export function App({ client, presets, initialPresetId, link = NO_LINK, viewOpti
           <Toggles />
           <EditScenarioButton open={editing} onToggle={toggleEditing} />
           <SharePanel />
+          <ExportPanel />
         </header>
         <LinkNotice />
         <EditorSlot open={editing} presets={presets} onClose={toggleEditing} />

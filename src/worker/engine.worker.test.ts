@@ -300,4 +300,35 @@ describe('engine.worker', () => {
     expect(first).toMatchObject({ severity: 'error', issue: { path: 'spec.cni' } });
     expect(broken.slice(first!.range.from, first!.range.to)).toBe('cni: flannel-vxlam');
   });
+
+  it('exports the finished run: its trace as pcapng, its world as the lab script', async () => {
+    send({ type: 'run', v, runId: 4, scenarioText: SCENARIO, walk: WALK, overrides: {} });
+    await settle();
+    send({ type: 'export', v, runId: 4, requestId: 1, format: 'pcapng' });
+    send({ type: 'export', v, runId: 4, requestId: 2, format: 'lab-script' });
+    const [pcap, lab] = getMessages('exported', 4);
+    expect(pcap).toMatchObject({ requestId: 1, format: 'pcapng' });
+    const bytes = pcap!.contents as Uint8Array;
+    expect([...bytes.subarray(0, 4)]).toEqual([0x0a, 0x0d, 0x0d, 0x0a]);
+    const observed = getMessages('events', 4)
+      .flatMap((m) => m.events)
+      .filter((e) => e.type === 'observe').length;
+    // One Enhanced Packet Block (type 6) per observed hop.
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let epbs = 0;
+    for (let at = 0; at < bytes.length; at += view.getUint32(at + 4, true))
+      if (view.getUint32(at, true) === 6) epbs++;
+    expect(epbs).toBe(observed);
+    expect(lab).toMatchObject({ requestId: 2, format: 'lab-script' });
+    expect(lab!.contents as string).toContain('ip netns add pwlab-default.client');
+  });
+
+  it('refuses to export a run that is not its latest finished one', async () => {
+    send({ type: 'run', v, runId: 5, scenarioText: SCENARIO, walk: WALK, overrides: {} });
+    await settle();
+    send({ type: 'export', v, runId: 3, requestId: 9, format: 'pcapng' });
+    const [failed] = getMessages('export-failed', 3);
+    expect(failed).toMatchObject({ requestId: 9 });
+    expect(failed!.message).toContain('no longer');
+  });
 });

@@ -5,10 +5,11 @@
 // Runs are deferred by one task and coalesced: when the user clicks through walks faster than the engine
 // answers, only the newest queued run executes, and `cancel` can stop one that has not started. A walk
 // itself is synchronous and short (tens of events), so a run that has started always finishes.
-import { buildWorld, walk, worldView } from '../engine/index.ts';
+import { buildWorld, formatLabScript, labScript, walk, worldView, type World } from '../engine/index.ts';
+import { tracePcapng } from '../engine/pcapng.ts';
 import { parseScenario } from '../scenario/parse.ts';
 import { locateIssues } from '../scenario/positions.ts';
-import type { TraceEvent } from '../engine/trace.ts';
+import type { Trace, TraceEvent } from '../engine/trace.ts';
 import type { WalkModel } from '../scenario/model.ts';
 import { applyOverrides } from './overrides.ts';
 import {
@@ -32,6 +33,10 @@ const scope = self as unknown as WorkerScope;
 
 /** The run waiting for its turn (at most one: a newer run replaces it). */
 let pending: Extract<ToWorker, { type: 'run' }> | null = null;
+/** The latest finished run, kept for `export` (one world and trace: a few hundred kB at most). */
+let finished: { runId: number; world: World; trace: Trace } | null = null;
+/** The lab's namespace prefix in the script the UI shows (as `packet-walk lab`'s default). */
+const LAB_PREFIX = 'pwlab';
 
 scope.addEventListener('message', (event) => receive(event.data));
 
@@ -56,6 +61,9 @@ function receive(data: unknown): void {
       return;
     case 'validate':
       validate(msg);
+      return;
+    case 'export':
+      exportRun(msg);
       return;
     default: {
       const type = String((msg as { type: unknown }).type);
@@ -136,6 +144,7 @@ function run({ runId, scenarioText, walk: asked, overrides }: Extract<ToWorker, 
     }
     const { version, from, to, resolution, flow, seed, legs } = trace;
     const summary = { version, from, to, ...(resolution ? { resolution } : {}), flow, seed, legs };
+    finished = { runId, world, trace };
     post({ type: 'done', v, runId, trace: { ...summary, eventCount: sent } });
   } catch (err) {
     flush();
@@ -157,6 +166,33 @@ function validate({ runId, scenarioText }: Extract<ToWorker, { type: 'validate' 
   }));
   const walks = parsed.ok ? parsed.model.walks.map((w) => w.name) : [];
   post({ type: 'validated', v: PROTOCOL_VERSION, runId, ok: parsed.ok, issues, walks });
+}
+
+function exportRun({ runId, requestId, format }: Extract<ToWorker, { type: 'export' }>): void {
+  const v = PROTOCOL_VERSION;
+  if (finished?.runId !== runId) {
+    const message = "That walk is no longer the engine's latest; let the current walk finish and try again.";
+    post({ type: 'export-failed', v, runId, requestId, message });
+    return;
+  }
+  const { world, trace } = finished;
+  try {
+    if (format === 'pcapng') {
+      const mtuOf = (netns: string, device: string) => world.netns(netns).devices.get(device)?.mtu;
+      post({ type: 'exported', v, runId, requestId, format, contents: tracePcapng(trace, { mtuOf }) });
+    } else {
+      const text = formatLabScript(labScript(world, { prefix: LAB_PREFIX }));
+      post({ type: 'exported', v, runId, requestId, format, contents: text });
+    }
+  } catch (err) {
+    post({
+      type: 'export-failed',
+      v,
+      runId,
+      requestId,
+      message: err instanceof Error ? err.message : String(err),
+    });
+  }
 }
 
 /** The walk to run, or why there is none. */

@@ -168,4 +168,44 @@ describe('createEngineClient', () => {
     fake.fail('boom');
     expect(await pending).toBeNull();
   });
+
+  it('exports the last finished run and hands each answer to its request, whatever run is current', async () => {
+    const { fake, client } = setup();
+    await expect(client.exportRun('pcapng')).rejects.toThrow('has not finished');
+    const r1 = client.run('a', WALK);
+    const summary = {
+      version: 1,
+      from: 'a',
+      to: 'b',
+      flow: { protocol: 'tcp', src: '', dst: '', sport: 1, dport: 2 },
+    };
+    fake.emit({ type: 'done', v, runId: r1, trace: { ...summary, seed: 1, legs: [], eventCount: 0 } });
+    const pcap = client.exportRun('pcapng');
+    const lab = client.exportRun('lab-script');
+    const [p1, p2] = fake.posted.filter((m) => m.type === 'export');
+    expect(p1).toMatchObject({ type: 'export', v, runId: r1, format: 'pcapng' });
+    expect(p2).toMatchObject({ type: 'export', v, runId: r1, format: 'lab-script' });
+    if (p1?.type !== 'export' || p2?.type !== 'export') throw new Error('no export posted');
+    // Answers in the other order; the run is long done (current is null), still delivered.
+    fake.emit({
+      type: 'export-failed',
+      v,
+      runId: r1,
+      requestId: p2.requestId,
+      message: 'no IPVS in the lab',
+    });
+    fake.emit({
+      type: 'exported',
+      v,
+      runId: r1,
+      requestId: p1.requestId,
+      format: 'pcapng',
+      contents: Uint8Array.of(1),
+    });
+    await expect(pcap).resolves.toEqual(Uint8Array.of(1));
+    await expect(lab).rejects.toThrow('no IPVS in the lab');
+    // A new run forgets the finished one.
+    client.run('b', WALK);
+    await expect(client.exportRun('pcapng')).rejects.toThrow('has not finished');
+  });
 });

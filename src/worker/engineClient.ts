@@ -5,6 +5,8 @@ import {
   PROTOCOL_VERSION,
   isMessage,
   type LocatedIssue,
+  type ExportContents,
+  type ExportFormat,
   type NamedWalkRef,
   type Overrides,
   type ToMain,
@@ -42,6 +44,9 @@ export interface EngineClient {
   subscribe(listener: EngineListener): () => void;
   /** The id of the run whose messages are delivered, or null before the first run and after cancel. */
   currentRunId(): number | null;
+  /** Exports the last finished run (the trace as pcapng, the world's lab script). Rejects with the worker's
+   *  reason, or when no run has finished, a newer run has started, or the client is disposed. */
+  exportRun<F extends ExportFormat>(format: F): Promise<ExportContents[F]>;
   /** Terminates the worker; the client is unusable afterwards. */
   dispose(): void;
 }
@@ -61,6 +66,10 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
   let worker: WorkerLike | null = null;
   let lastRunId = 0;
   let current: number | null = null;
+  /** The run that last finished with `done` (what exportRun exports); forgotten when another run starts. */
+  let lastDone: number | null = null;
+  let lastRequest = 0;
+  const exports = new Map<number, { resolve: (c: unknown) => void; reject: (e: Error) => void }>();
   let disposed = false;
   // Validations: the one in the worker, and the newest one waiting for it.
   let lastValidationId = 0;
@@ -103,12 +112,23 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
       validated(data as Extract<ToMain, { type: 'validated' }>);
       return;
     }
-    if (!isMessage(data) || current === null || data.runId !== current) return; // stale or foreign
+    if (!isMessage(data)) return;
+    // Export answers go to their request, whatever run is current.
+    if ((data.type === 'exported' || data.type === 'export-failed') && data.v === PROTOCOL_VERSION) {
+      const m = data as Extract<ToMain, { type: 'exported' | 'export-failed' }>;
+      const waiting = exports.get(m.requestId);
+      exports.delete(m.requestId);
+      if (m.type === 'exported') waiting?.resolve(m.contents);
+      else waiting?.reject(new Error(m.message));
+      return;
+    }
+    if (current === null || data.runId !== current) return; // stale or foreign
     if (data.v !== PROTOCOL_VERSION) {
       fail(`The engine speaks protocol version ${data.v}, the page ${PROTOCOL_VERSION}; reload the page.`);
       return;
     }
     const message = data as ToMain;
+    if (message.type === 'done') lastDone = current;
     if (message.type === 'done' || message.type === 'error') current = null;
     deliver(message);
   };
@@ -135,6 +155,7 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
       if (current !== null) w.postMessage({ type: 'cancel', v: PROTOCOL_VERSION, runId: current });
       const runId = ++lastRunId;
       current = runId;
+      lastDone = null;
       post({ type: 'run', v: PROTOCOL_VERSION, runId, scenarioText, walk, overrides });
       return runId;
     },
@@ -162,11 +183,25 @@ export function createEngineClient(workerFactory: () => WorkerLike): EngineClien
       return () => listeners.delete(listener);
     },
     currentRunId: () => current,
+    exportRun<F extends ExportFormat>(format: F): Promise<ExportContents[F]> {
+      if (disposed) return Promise.reject(new Error('The engine client has been disposed.'));
+      if (lastDone === null)
+        return Promise.reject(new Error('The walk has not finished yet; export it when it has.'));
+      const requestId = ++lastRequest;
+      const runId = lastDone;
+      return new Promise<ExportContents[F]>((resolve, reject) => {
+        exports.set(requestId, { resolve: resolve as (c: unknown) => void, reject });
+        post({ type: 'export', v: PROTOCOL_VERSION, runId, requestId, format });
+      });
+    },
     dispose() {
       disposed = true;
       validating?.resolve(null);
       nextValidation?.resolve(null);
       validating = nextValidation = null;
+      for (const waiting of exports.values())
+        waiting.reject(new Error('The engine client has been disposed.'));
+      exports.clear();
       current = null;
       listeners.clear();
       worker?.terminate();

@@ -6,6 +6,8 @@
 //   main ◀──events─────── worker   trace events in seq order, batched (0..n messages)
 //   main ◀──done───────── worker   the trace's summary; events are not repeated
 //   main ◀──error──────── worker   instead of world/events/done, or after world when the walk fails
+//   main ──export───────▶ worker   after `done`: the run's trace as pcapng, or its world's lab script
+//   main ◀──exported───── worker   the file's contents (or export-failed with why)
 //
 //   main ──validate─────▶ worker   parse only: the scenario editor's live check (its own id sequence)
 //   main ◀──validated──── worker   the parser's findings, each placed in the text
@@ -21,8 +23,22 @@ import type { TextRange } from '../scenario/positions.ts';
 /** Bump when a message changes shape; a peer with another version gets an `error` reply.
  *  2: `run` carries `overrides`, `world` carries `settings`, `done`'s trace has `version` and `resolution`,
  *  a named walk may carry a `seed`.
- *  3: `validate` / `validated` (the scenario editor's check). */
-export const PROTOCOL_VERSION = 3;
+ *  3: `validate` / `validated` (the scenario editor's check).
+ *  4: `export` / `exported` / `export-failed` (pcapng of the trace, the lab script of the world). */
+export const PROTOCOL_VERSION = 4;
+
+/** What the worker can export from a finished run. */
+export type ExportFormat =
+  /** The trace as a capture file (src/engine/pcapng.ts): every observed hop a packet on its interface. */
+  | 'pcapng'
+  /** The shell script that builds the run's world in network namespaces (`packet-walk lab`). */
+  | 'lab-script';
+
+/** The contents of each export format. */
+export interface ExportContents {
+  readonly pcapng: Uint8Array;
+  readonly 'lab-script': string;
+}
 
 /** Events per `events` message. A walk has tens of events; batching keeps a pathological loop (the step
  *  budget runs to a few thousand) from costing a message and a React render per event. */
@@ -123,7 +139,16 @@ export type ToWorker =
   | { readonly type: 'cancel'; readonly v: number; readonly runId: number }
   /** Parse the scenario only, and answer `validated`: no world, no walk. `runId` is the validation's own
    *  number (a sequence apart from runs'), so a validation never disturbs the current run. */
-  | { readonly type: 'validate'; readonly v: number; readonly runId: number; readonly scenarioText: string };
+  | { readonly type: 'validate'; readonly v: number; readonly runId: number; readonly scenarioText: string }
+  /** Export the finished run `runId` (the worker's latest); answered by `exported` or `export-failed`. */
+  | {
+      readonly type: 'export';
+      readonly v: number;
+      readonly runId: number;
+      /** Matches the answer to the request (several may be in flight). */
+      readonly requestId: number;
+      readonly format: ExportFormat;
+    };
 
 export type ToMain =
   /** The built world, posted before the first event of the run. */
@@ -166,6 +191,26 @@ export type ToMain =
       readonly issues: readonly LocatedIssue[];
       /** The names of the scenario's walks, in order (only when ok). */
       readonly walks: readonly string[];
+    }
+  /** The answer to `export`. */
+  | {
+      [F in ExportFormat]: {
+        readonly type: 'exported';
+        readonly v: number;
+        readonly runId: number;
+        readonly requestId: number;
+        readonly format: F;
+        readonly contents: ExportContents[F];
+      };
+    }[ExportFormat]
+  /** `export` could not be done: the run is no longer the worker's latest, or the engine refused. */
+  | {
+      readonly type: 'export-failed';
+      readonly v: number;
+      readonly runId: number;
+      readonly requestId: number;
+      /** One readable sentence. */
+      readonly message: string;
     };
 
 export type ToWorkerType = ToWorker['type'];

@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HEREDOC_END, labScript, formatLabScript, type LabScript } from '../../src/engine/lab.ts';
+import { assertConfined, labScript, formatLabScript, type LabScript } from '../../src/engine/lab.ts';
 import { isIp } from '../../src/engine/addr.ts';
 import { resolveRef, walk, type WalkSpec } from '../../src/engine/walk.ts';
 import type { Frame } from '../../src/engine/packet.ts';
@@ -467,40 +467,7 @@ export function cleanupStaleLabs(): string[] {
   return removed;
 }
 
-/** Every executable line of a lab script acts inside a lab namespace of this prefix, or we refuse to run it. */
-export function assertConfined(script: LabScript, prefix: string): void {
-  const p = prefix.replace(/[.]/g, '\\.');
-  const ns = `${p}-[A-Za-z0-9_.-]+`;
-  const allowed = [
-    new RegExp(`^ip netns add ${ns}$`),
-    new RegExp(`^ip netns del ${ns}$`),
-    new RegExp(`^ip -n ${ns} [^;&|\`$]*$`),
-    new RegExp(`^bridge -n ${ns} [^;&|\`$]*$`),
-    new RegExp(`^ip netns exec ${ns} sysctl -qw [a-z0-9_.=\\- ]+$`),
-    new RegExp(
-      `^ip netns exec ${ns} sh -c 'sysctl -qw net\\.bridge\\.bridge-nf-call-iptables=0 2>/dev/null \\|\\| true'$`,
-    ),
-  ];
-  const restore = new RegExp(`^ip netns exec ${ns} iptables-restore --noflush <<'${HEREDOC_END}'$`);
-  let inRules = false;
-  for (const line of [...script.up, ...script.down]) {
-    // The body of an iptables-restore here-document is data for iptables inside the lab namespace.
-    if (inRules) {
-      if (line === HEREDOC_END) inRules = false;
-      continue;
-    }
-    if (restore.test(line)) {
-      inRules = true;
-      continue;
-    }
-    if (line === '' || line.startsWith('#')) continue;
-    if (!allowed.some((r) => r.test(line)))
-      throw new Error(`refusing to run a lab command outside the lab: ${line}`);
-    const into = / netns (\S+)/.exec(line.replace(/^ip netns (add|del|exec) /, ''));
-    if (into && !into[1]!.startsWith(`${prefix}-`))
-      throw new Error(`refusing to move a link out of the lab: ${line}`);
-  }
-}
+export { assertConfined };
 
 // ───────────────────────────── pcap + tshark ─────────────────────────────
 

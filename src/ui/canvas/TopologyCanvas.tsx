@@ -426,7 +426,7 @@ const EMPTY_PROGRESS: ProgressConfig = {
   markers: [],
 };
 
-function progressOf(
+export function progressOf(
   events: readonly TraceEvent[],
   anchors: readonly Anchor[],
   layout: WorldLayout,
@@ -505,7 +505,7 @@ function isEncapsulated(p: Frame | IpPacket): boolean {
   return p.inner !== undefined;
 }
 
-function packetConfig(e: TraceEvent, legKind: LegKind): PacketConfig {
+export function packetConfig(e: TraceEvent, legKind: LegKind): PacketConfig {
   const p: Frame | IpPacket = e.packet;
   const l4 = innermostOf(p).l4;
   const what =
@@ -527,7 +527,7 @@ function packetConfig(e: TraceEvent, legKind: LegKind): PacketConfig {
 }
 
 /** A rewrite the event makes: NAT by rule or by conntrack, or IPVS forwarding to a real server. */
-function natText(e: TraceEvent): string | null {
+export function natText(e: TraceEvent): string | null {
   if (e.type !== 'decide') return null;
   const d = e.decision;
   if (d.kind === 'nat') return `${d.how} ${d.field} ${d.before} → ${d.after}`;

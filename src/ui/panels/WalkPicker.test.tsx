@@ -28,6 +28,12 @@ class ScriptedClient implements EngineClient {
   currentRunId(): number | null {
     return this.last;
   }
+  validate(): Promise<null> {
+    return Promise.resolve(null);
+  }
+  exportRun(): Promise<never> {
+    return Promise.reject(new Error('no export in this test'));
+  }
   dispose(): void {}
   emit(m: ToMain): void {
     act(() => {
