@@ -1138,3 +1138,46 @@ function questionLabel(id: QuestionId): string {
     internet: 'Internet',
   }[id];
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Node state: what `iptables-save`, `ip route`, `ip neigh`, `bridge fdb` and `conntrack -L` printed on a
+// node, as a NodeState document of the scenario (docs/import.md).
+
+export const NODE_STATE_FIELDS = ['iptablesSave', 'ipRoute', 'ipNeigh', 'bridgeFdb', 'conntrack'] as const;
+export type NodeStateField = (typeof NODE_STATE_FIELDS)[number];
+export type NodeStateTexts = Partial<Record<NodeStateField, string>>;
+
+/** The scenario text with the node's NodeState document set to `texts` (empty ones left out); a NodeState
+ *  document the scenario already has for the node is replaced, every other document is kept as written. */
+export function withNodeState(scenario: string, node: string, texts: NodeStateTexts): string {
+  const spec: Obj = {};
+  for (const f of NODE_STATE_FIELDS) {
+    // Trailing blanks would force YAML's quoted style; tools never mean anything by them.
+    const t = texts[f]
+      ?.replace(/\r\n?/g, '\n')
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .join('\n')
+      .trim();
+    if (t) spec[f] = `${t}\n`;
+  }
+  const kept = parseAllDocuments(scenario, { schema: 'core' })
+    .filter((doc) => {
+      const v = doc.errors.length === 0 ? (doc.toJS() as unknown) : null;
+      return !(
+        isRecord(v) &&
+        v['kind'] === 'NodeState' &&
+        v['apiVersion'] === 'packetwalk.dev/v1alpha1' &&
+        rec(v['metadata'])['name'] === node
+      );
+    })
+    .map((doc) => doc.toString({ lineWidth: 0 }).replace(/^---\n/, ''))
+    .filter((t) => t.trim() !== '');
+  const doc = {
+    apiVersion: 'packetwalk.dev/v1alpha1',
+    kind: 'NodeState',
+    metadata: { name: node },
+    spec,
+  };
+  return [...kept, stringify(doc, { lineWidth: 0, blockQuote: 'literal' })].join('---\n');
+}

@@ -217,6 +217,17 @@ export interface NetworkPolicyModel {
   readonly allocated: readonly string[];
 }
 
+/** A NodeState document: what `iptables-save`, `ip route`, `ip neigh`, `bridge fdb` and `conntrack -L`
+ *  printed on a node (null: not given). The engine reads the texts when it builds the node (nodeState.ts). */
+export interface NodeStateModel {
+  readonly node: string;
+  readonly iptablesSave: string | null;
+  readonly ipRoute: string | null;
+  readonly ipNeigh: string | null;
+  readonly bridgeFdb: string | null;
+  readonly conntrack: string | null;
+}
+
 export interface ClusterModel {
   readonly name: string;
   readonly description: string;
@@ -252,6 +263,8 @@ export interface ClusterModel {
   readonly walks: readonly WalkModel[];
   /** networking.k8s.io/v1 NetworkPolicies, validated and defaulted as the API server would, in document order. */
   readonly networkPolicies: readonly NetworkPolicyModel[];
+  /** NodeState documents, at most one per node: tables that replace what the scenario builds on it. */
+  readonly nodeStates?: readonly NodeStateModel[];
   /** Documents kept for later features (CoreDNS ConfigMap, KubeProxyConfiguration), as parsed. */
   readonly extra: {
     readonly corefile: string | null;

@@ -43,10 +43,12 @@ import {
   type NetworkPolicyPeerModel,
   type NetworkPolicyPortModel,
   type NetworkPolicyRuleModel,
+  type NodeStateModel,
   type PodDnsConfig,
 } from './model.ts';
 
 import { parseCorefile } from '../engine/coredns.ts';
+import { checkNodeState, type NodeStateField } from '../engine/nodeState.ts';
 
 export { parseWalkRef, type WalkRef, type WalkTarget } from './allocate.ts';
 
@@ -127,8 +129,14 @@ export function parseScenario(text: string): ParseResult {
     log.add('error', { ...yamlIssue(null, ''), message: 'no Kubernetes objects found' });
     return { ok: false, errors: log.errors };
   }
-  const model = buildModel(raw, log);
-  if (log.errors.length > 0 || !model) return { ok: false, errors: log.errors };
+  const built = buildModel(raw, log);
+  const nodeStates = reader.nodeStates.flatMap(({ origin, state }) => {
+    if (built?.nodes.some((n) => n.name === state.node)) return [state];
+    log.error(origin, ['metadata', 'name'], `no Node named "${state.node}"`);
+    return [];
+  });
+  if (log.errors.length > 0 || !built) return { ok: false, errors: log.errors };
+  const model = nodeStates.length > 0 ? { ...built, nodeStates } : built;
   return { ok: true, model, warnings: log.warnings };
 }
 
@@ -465,7 +473,8 @@ type KindMethod =
   | 'endpointSlice'
   | 'networkPolicy'
   | 'kubeProxy'
-  | 'cluster';
+  | 'cluster'
+  | 'nodeState';
 
 /** How each understood kind is read. Keyed by "apiVersion kind". */
 interface KindSpec {
@@ -489,6 +498,7 @@ const KINDS: Readonly<Record<string, KindSpec>> = {
     method: 'kubeProxy',
   },
   'packetwalk.dev/v1alpha1 Cluster': { namespaced: false, name: dnsLabel, method: 'cluster' },
+  'packetwalk.dev/v1alpha1 NodeState': { namespaced: false, name: dnsSubdomain, method: 'nodeState' },
 };
 
 const WORKLOADS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
@@ -496,6 +506,8 @@ const WORKLOADS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet
 class DocumentReader {
   /** Objects seen (understood or not); an input with none is reported as empty. */
   objects = 0;
+  /** NodeState documents, checked against the nodes once the model is built. */
+  readonly nodeStates: { origin: Origin; state: NodeStateModel }[] = [];
   private readonly singletons = new Map<string, Origin>();
 
   constructor(
@@ -1020,7 +1032,37 @@ class DocumentReader {
     };
     this.raw.cluster = cluster;
   }
+
+  /** A node's pasted tables (docs/import.md). Each text is read now so that its problems name the line. */
+  nodeState(r: Reader, origin: Origin, _ns: string, name: string | null): void {
+    const spec = r.map('spec', true);
+    spec.onlyKeys([...NODE_STATE_FIELDS]);
+    const texts = Object.fromEntries(NODE_STATE_FIELDS.map((f) => [f, spec.string(f)])) as Record<
+      NodeStateField,
+      string | null
+    >;
+    if (NODE_STATE_FIELDS.every((f) => texts[f] === null))
+      spec.error(null, `required: at least one of ${NODE_STATE_FIELDS.join(', ')}`);
+    for (const { field, problem } of checkNodeState(texts)) {
+      const message = `line ${problem.line}: ${problem.message}`;
+      if (problem.severity === 'error') spec.error(field, message);
+      else spec.warn(field, message);
+    }
+    if (name === null) return;
+    const first = this.nodeStates.find((s) => s.state.node === name);
+    if (first) {
+      this.log.error(
+        origin,
+        ['metadata', 'name'],
+        `node ${name} already has a NodeState (document ${first.origin.document})`,
+      );
+      return;
+    }
+    this.nodeStates.push({ origin, state: { node: name, ...texts } });
+  }
 }
+
+const NODE_STATE_FIELDS = ['iptablesSave', 'ipRoute', 'ipNeigh', 'bridgeFdb', 'conntrack'] as const;
 
 // ---------------------------------------------------------------------------------------------------------
 // NetworkPolicy parts (networking/v1 types.go; checks from pkg/apis/networking/validation/validation.go and

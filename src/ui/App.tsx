@@ -14,6 +14,7 @@ import { ServicesContext, type AppServices } from './context.ts';
 import { Controls } from './panels/Controls.tsx';
 import { DecisionPanel } from './panels/DecisionPanel.tsx';
 import { DeviceCard } from './panels/DeviceCard.tsx';
+import { ImportButton } from './import/ImportDialog.tsx';
 import { HopList } from './panels/HopList.tsx';
 import { NarrationPanel } from './panels/NarrationPanel.tsx';
 import { PacketInspector } from './panels/PacketInspector.tsx';
@@ -124,6 +125,7 @@ export function App({ client, presets, initialPresetId, link = NO_LINK, viewOpti
           <WalkPicker presets={presets} />
           <Toggles />
           <SharePanel />
+          <ImportButton />
         </header>
         <LinkNotice />
         <main className="stage" aria-label="Cluster">
