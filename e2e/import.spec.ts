@@ -72,3 +72,33 @@ test('a broken dump gives an error naming the item, the field and the line; Esca
   // Nothing was loaded: the default scenario is still there.
   await expect(page.getByLabel('Scenario')).toHaveValue('default');
 });
+
+test("a node's pasted iptables-save and ip route become its tables: the walk meets the administrator's DROP", async ({
+  page,
+}) => {
+  const errors = watchErrors(page);
+  let dialog = await openImport(page);
+  await dialog.getByLabel('kubectl output (YAML or JSON)').fill(DUMP);
+  await dialog.getByRole('button', { name: 'Read' }).click();
+  await dialog.getByRole('button', { name: 'Load' }).click();
+  await expect(hops(page).last()).toContainText('Delivered');
+  await expect(page.locator('[data-device="node/worker-1|eth0"]')).toBeVisible();
+
+  await page.getByRole('button', { name: 'Import' }).click();
+  dialog = page.getByRole('dialog', { name: 'Import' });
+  await dialog.getByRole('tab', { name: 'Node state' }).click();
+  await dialog.getByLabel('Node', { exact: true }).selectOption('worker-1');
+  await dialog.getByLabel('iptables-save').fill(fixture('worker-1.iptables'));
+  await dialog.getByLabel('ip route').fill(fixture('worker-1.route'));
+  await dialog.getByRole('button', { name: 'Add to scenario' }).click();
+  await expect(dialog).toBeHidden();
+  // The same walk again, now through worker-1's own rules.
+  await expect(page.getByLabel('Walk', { exact: true })).toHaveValue('pod-to-service');
+  await expect(hops(page).last()).toContainText('Dropped');
+  await expect(page.locator('ol[aria-label="Hops"]')).toContainText('worker-1');
+  expect(errors).toEqual([]);
+});
+
+function fixture(name: string): string {
+  return readFileSync(new URL(`../test/fixtures/node-state/${name}`, import.meta.url), 'utf8');
+}
