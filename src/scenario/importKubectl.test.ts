@@ -5,6 +5,7 @@ import { buildWorld, walk } from '../engine/index.ts';
 import {
   formatImportIssue,
   readKubectlDump,
+  withNodeState,
   writeImportedScenario,
   type ImportAnswers,
   type KubectlDump,
@@ -422,3 +423,52 @@ items:
 function parseAsJs(text: string): unknown {
   return parse(text) as unknown;
 }
+
+describe('withNodeState', () => {
+  const base = `# my cluster
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+---
+{"apiVersion":"v1","kind":"Node","metadata":{"name":"n2"}}
+`;
+
+  it('adds a NodeState document and keeps every other document as written', () => {
+    const text = withNodeState(base, 'n1', {
+      ipRoute: 'default via 10.0.0.1 dev eth0   \r\n',
+      conntrack: '  ',
+    });
+    expect(text.startsWith(base)).toBe(true);
+    expect(text.slice(base.length)).toBe(`---
+apiVersion: packetwalk.dev/v1alpha1
+kind: NodeState
+metadata:
+  name: n1
+spec:
+  ipRoute: |
+    default via 10.0.0.1 dev eth0
+`);
+  });
+
+  it("replaces the node's NodeState, leaves another node's", () => {
+    const once = withNodeState(withNodeState(base, 'n1', { ipRoute: 'a' }), 'n2', { ipNeigh: 'b' });
+    const twice = withNodeState(once, 'n1', { bridgeFdb: 'c' });
+    const states = parse(JSON.stringify(twice.split(/^---$/m).map((d) => parse(d) as unknown)));
+    expect(states).toEqual([
+      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } },
+      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2' } },
+      {
+        apiVersion: 'packetwalk.dev/v1alpha1',
+        kind: 'NodeState',
+        metadata: { name: 'n2' },
+        spec: { ipNeigh: 'b\n' },
+      },
+      {
+        apiVersion: 'packetwalk.dev/v1alpha1',
+        kind: 'NodeState',
+        metadata: { name: 'n1' },
+        spec: { bridgeFdb: 'c\n' },
+      },
+    ]);
+  });
+});

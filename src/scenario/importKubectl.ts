@@ -1169,9 +1169,14 @@ export function withNodeState(scenario: string, node: string, texts: NodeStateTe
       .trim();
     if (t) spec[f] = `${t}\n`;
   }
-  const kept = parseAllDocuments(scenario, { schema: 'core' })
-    .filter((doc) => {
-      const v = doc.errors.length === 0 ? (doc.toJS() as unknown) : null;
+  // Every other document is kept as written (comments, formatting, one-line JSON): only a chunk that
+  // mentions NodeState is parsed, to see whether it is this node's.
+  const kept = scenario
+    .split(/^---[ \t]*$/m)
+    .filter((chunk) => {
+      if (!chunk.includes('NodeState')) return true;
+      const doc = parseAllDocuments(chunk, { schema: 'core' })[0];
+      const v = doc && doc.errors.length === 0 ? (doc.toJS() as unknown) : null;
       return !(
         isRecord(v) &&
         v['kind'] === 'NodeState' &&
@@ -1179,7 +1184,7 @@ export function withNodeState(scenario: string, node: string, texts: NodeStateTe
         rec(v['metadata'])['name'] === node
       );
     })
-    .map((doc) => doc.toString({ lineWidth: 0 }).replace(/^---\n/, ''))
+    .map((chunk) => chunk.replace(/^\n/, '').replace(/\n*$/, '\n'))
     .filter((t) => t.trim() !== '');
   const doc = {
     apiVersion: 'packetwalk.dev/v1alpha1',
