@@ -6,20 +6,22 @@
 // user). Memory: separate runs, each after a forced full GC; `heap Δ` is heapUsed after the run minus before
 // it, with the result still referenced, after another full GC — what the run leaves alive (for a world
 // build: the indexes; for a first walk: the namespaces it materialised; for a warm walk: ~0).
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as prettier from 'prettier';
-import { readFileSync } from 'node:fs';
 import { buildWorld, resolveRef, walk, type WalkSpec } from '../src/engine/index.ts';
 import { tracePcapng } from '../src/engine/pcapng.ts';
 import { parseScenario } from '../src/scenario/parse.ts';
 import type { CniMode } from '../src/scenario/model.ts';
 import { threeNodes } from '../test/fixtures/models.ts';
+import { stringify as stringifyYaml } from 'yaml';
+import { readKubectlDump, writeImportedScenario } from '../src/scenario/importKubectl.ts';
 import { generateCluster, nodeName, podName } from './generate.ts';
+import { generateKubectlDump } from './kubectlDump.ts';
 
 // ───────────────────────────── options ─────────────────────────────
 
@@ -32,6 +34,14 @@ function numArg(name: string, dflt: number): number {
   return v;
 }
 const NODES = numArg('--nodes', 5000);
+/** `--only <id prefix>`: run only those cases (e.g. `--only import`); the others keep their numbers in
+ *  results.json. */
+const onlyAt = args.indexOf('--only');
+const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '') : null;
+const wants = (id: string): boolean => only === null || id.startsWith(only);
+/** Whether a group of cases (their ids start with `prefix`) has any case --only asks for. */
+const wantsGroup = (prefix: string): boolean =>
+  only === null || prefix.startsWith(only) || only.startsWith(prefix);
 const PODS = numArg('--pods', 30);
 const scale = (n: number): number => (quick ? Math.max(3, Math.ceil(n / 5)) : n);
 
@@ -78,7 +88,8 @@ function percentile(sorted: readonly number[], p: number): number {
 
 let sink: unknown = null;
 
-function measure<T>(c: Case<T>): Stats {
+function measure<T>(c: Case<T>): Stats | null {
+  if (!wants(c.id)) return null;
   const times: number[] = [];
   let firstMs = NaN;
   for (let i = 0; i < c.warmup + c.runs; i++) {
@@ -133,7 +144,7 @@ const defaultModel = threeNodes('flannel-vxlan');
 /** The cross-node VXLAN walk of the default cluster: client on node-1 → db on node-2, a TCP SYN and its SYN-ACK. */
 const defaultWalk: WalkSpec = { from: 'pod/default/client', to: 'pod/default/db:3306', protocol: 'tcp' };
 
-const results: Stats[] = [];
+const results: (Stats | null)[] = [];
 const started = performance.now();
 process.stderr.write(
   `packet-walk engine benchmark${quick ? ' (quick)' : ''}: default cluster, then ${NODES} nodes × ${PODS} pods\n`,
@@ -168,7 +179,7 @@ results.push(
 
 // (b) the cross-node VXLAN walk: on a warm world (its namespaces already built) and on a fresh one.
 const warmDefault = buildWorld(defaultModel);
-walk(warmDefault, defaultWalk);
+if (wantsGroup('default.')) walk(warmDefault, defaultWalk);
 results.push(
   measure({
     id: 'default.walk.warm',
@@ -225,7 +236,7 @@ results.push(
 // (c) and (d): the large cluster, for both flannel backends.
 // (Only the generation times are kept: a model left alive would make later cases collect a bigger heap.)
 const large: { cni: CniMode; generateMs: number }[] = [];
-for (const cni of ['flannel-vxlan', 'flannel-host-gw'] as const) {
+for (const cni of wantsGroup('large.') ? (['flannel-vxlan', 'flannel-host-gw'] as const) : []) {
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
   const t0 = performance.now();
@@ -315,7 +326,7 @@ for (const cni of ['flannel-vxlan', 'flannel-host-gw'] as const) {
 // (e) kube-proxy at scale: 10,000 ClusterIP services × 10 endpoints (100 nodes × 100 pods). Materialising a
 // node runs kube-proxy's rule generation (~430,000 rules), loads them, and a walk to a ClusterIP traverses
 // KUBE-SERVICES (indexed, but counting every rule the kernel would test).
-{
+if (wantsGroup('services.')) {
   const SERVICES = quick ? 2000 : 10000;
   const model = generateCluster({
     nodes: 100,
@@ -374,10 +385,95 @@ for (const cni of ['flannel-vxlan', 'flannel-host-gw'] as const) {
   );
 }
 
+// (f) Import: a kubectl dump of 100 nodes and 3,000 application pods (plus 200 hostNetwork system pods, 1,000
+// Services with their EndpointSlices, 20 NetworkPolicies), as `kubectl get ... -o json` prints it (27 MB with
+// managedFields, annotations, status). One run is what "Load" costs: read and trim the dump, write the
+// scenario (its parse check included), parse it as the worker does, build the world, walk its first walk.
+if (wantsGroup('import.')) {
+  const dump = generateKubectlDump({ nodes: 100, pods: 3000, replicas: 3 });
+  const json = JSON.stringify(dump, null, 4);
+  const yamlText = stringifyYaml(dump);
+  process.stderr.write(
+    `  (kubectl dump: ${(json.length / 2 ** 20).toFixed(1)} MB as JSON, ${(yamlText.length / 2 ** 20).toFixed(1)} MB as YAML)\n`,
+  );
+  const load = (text: string) => {
+    const d = readKubectlDump(text);
+    if (!d.ok) throw new Error('the generated dump does not import');
+    const w = writeImportedScenario(d, {});
+    if (!w.ok) throw new Error('the generated dump does not import');
+    const parsed = parseScenario(w.text);
+    if (!parsed.ok) throw new Error('the imported scenario does not parse');
+    const world = buildWorld(parsed.model);
+    const first = parsed.model.walks[0]!;
+    return walk(world, { from: first.from, to: first.to, protocol: first.protocol });
+  };
+  results.push(
+    measure({
+      id: 'import.json.load',
+      name: 'import 100 nodes / 3,000 pods (kubectl -o json): read, write, parse, build, first walk',
+      runs: scale(10),
+      warmup: 1,
+      heapRuns: 1,
+      setup: () => json,
+      run: load,
+      targetMs: 2000,
+    }),
+  );
+  results.push(
+    measure({
+      id: 'import.json.read',
+      name: '… of which: read and trim the dump',
+      runs: scale(10),
+      warmup: 1,
+      heapRuns: 0,
+      setup: () => json,
+      run: (text) => readKubectlDump(text),
+    }),
+  );
+  const read = readKubectlDump(json);
+  if (!read.ok) throw new Error('the generated dump does not import');
+  const written = writeImportedScenario(read, {});
+  results.push(
+    measure({
+      id: 'import.json.write',
+      name: '… of which: write the scenario and check it (a parse)',
+      runs: scale(10),
+      warmup: 1,
+      heapRuns: 0,
+      setup: () => read,
+      run: (d) => writeImportedScenario(d, {}),
+    }),
+  );
+  results.push(
+    measure({
+      id: 'import.json.parse',
+      name: '… of which: parse the scenario (the worker)',
+      runs: scale(10),
+      warmup: 1,
+      heapRuns: 0,
+      setup: () => written.text,
+      run: (text) => parseScenario(text),
+    }),
+  );
+  results.push(
+    measure({
+      id: 'import.yaml.load',
+      name: 'the same dump as kubectl -o yaml: read, write, parse, build, first walk',
+      runs: quick ? 1 : 2,
+      warmup: 0,
+      heapRuns: 0,
+      setup: () => yamlText,
+      run: load,
+      targetMs: 2000,
+    }),
+  );
+}
+
 // ───────────────────────────── report ─────────────────────────────
 
+const ran = results.filter((r): r is Stats => r !== null);
 const header = ['case', 'runs', 'first', 'median', 'p95', 'min', 'heap Δ MB', 'target', ''];
-const rows = results.map((r) => [
+const rows = ran.map((r) => [
   r.name,
   String(r.runs),
   fmt(r.firstMs),
@@ -403,7 +499,7 @@ console.log(widths.map((w) => '─'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
 for (const l of large)
   console.log(`(model generation, ${l.cni}: ${fmt(l.generateMs)} ms — not part of any case)`);
-const missed = results.filter((r) => r.pass === false);
+const missed = ran.filter((r) => r.pass === false);
 console.log(
   missed.length
     ? `\n${missed.length} target(s) missed: ${missed.map((r) => r.id).join(', ')} — see docs/performance.md`
@@ -412,43 +508,68 @@ console.log(
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results.json');
 // Formatted as the repository's prettier config wants, so `npm run format:check` stays clean after a run.
-const json =
-  JSON.stringify(
-    {
-      generatedAt: new Date().toISOString(),
-      quick,
-      machine: {
-        node: process.version,
-        platform: os.platform(),
-        arch: os.arch(),
-        cpus: cpus.length,
-        cpuModel: cpus[0]?.model ?? null,
-        memoryGB: Math.round(os.totalmem() / 2 ** 30),
-        loadAverage: os.loadavg().map(round),
+const thisRun = {
+  generatedAt: new Date().toISOString(),
+  quick,
+  machine: {
+    node: process.version,
+    platform: os.platform(),
+    arch: os.arch(),
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? null,
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    loadAverage: os.loadavg().map(round),
+  },
+};
+const cases = ran.map((r) => ({
+  ...r,
+  firstMs: round(r.firstMs),
+  medianMs: round(r.medianMs),
+  p95Ms: round(r.p95Ms),
+  minMs: round(r.minMs),
+  maxMs: round(r.maxMs),
+  heapDeltaMB: round(r.heapDeltaMB),
+}));
+const previous =
+  only !== null && existsSync(out)
+    ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>)
+    : null;
+// A partial run (--only) keeps the last full run's header and other cases, and records its own machine and
+// time under `partialRuns`, keyed by the prefix.
+const report = previous
+  ? {
+      ...previous,
+      cases: mergeCases(cases),
+      partialRuns: {
+        ...(previous['partialRuns'] as object | undefined),
+        [only as string]: { ...thisRun, totalSeconds: round((performance.now() - started) / 1000) },
       },
+    }
+  : {
+      ...thisRun,
       large: {
         nodes: NODES,
         podsPerNode: PODS,
         pods: NODES * PODS,
         generateMs: Object.fromEntries(large.map((l) => [l.cni, round(l.generateMs)])),
       },
-      cases: results.map((r) => ({
-        ...r,
-        firstMs: round(r.firstMs),
-        medianMs: round(r.medianMs),
-        p95Ms: round(r.p95Ms),
-        minMs: round(r.minMs),
-        maxMs: round(r.maxMs),
-        heapDeltaMB: round(r.heapDeltaMB),
-      })),
+      cases,
       totalSeconds: round((performance.now() - started) / 1000),
-    },
-    null,
-    2,
-  ) + '\n';
+    };
+// Formatted as the repository's prettier config wants, so `npm run format:check` stays clean after a run.
+const json = JSON.stringify(report, null, 2) + '\n';
 writeFileSync(out, await prettier.format(json, { ...(await prettier.resolveConfig(out)), filepath: out }));
 console.log(`wrote ${out}`);
 void sink;
+
+/** With --only, the cases not run keep their last numbers (and `large` its generation times). */
+function mergeCases(fresh: readonly { id: string }[]): readonly { id: string }[] {
+  const old = (previous?.['cases'] ?? []) as { id: string }[];
+  const byId = new Map(fresh.map((c) => [c.id, c]));
+  const merged = old.map((c) => byId.get(c.id) ?? c);
+  for (const c of fresh) if (!old.some((o) => o.id === c.id)) merged.push(c);
+  return merged;
+}
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;

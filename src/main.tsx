@@ -5,6 +5,7 @@ import { App } from './ui/App.tsx';
 import { decodeShareState, paramsOf, readViewOptions } from './ui/share/urlState.ts';
 import { createEngineClient } from './worker/engineClient.ts';
 import './ui/styles.css';
+import './ui/import/import.css';
 
 const client = createEngineClient(
   () =>

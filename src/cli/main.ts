@@ -189,7 +189,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.badWalk;
     }
     const ns = world.netns(id);
-    for (const e of ns.ruleErrors) io.stderr(`warning: ${e}\n`);
+    for (const e of [...ns.stateWarnings, ...ns.ruleErrors]) io.stderr(`warning: ${e}\n`);
     if (command === 'iptables-save') {
       io.stdout(ns.ruleset ? formatIptablesSave(ns.ruleset) : `# ${id} has no iptables rules\n`);
       return EXIT.ok;
@@ -209,6 +209,13 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 
   if (command === 'validate') {
+    // A NodeState's devices are only known once its node is built: build those nodes to check them.
+    if (loaded.nodeStates?.length) {
+      const world = buildWorld(loaded);
+      for (const s of loaded.nodeStates)
+        for (const w of world.netns(`node/${s.node}`).stateWarnings)
+          io.stderr(`warning: NodeState ${s.node}: ${w}\n`);
+    }
     io.stdout(
       `${scenarioArg}: valid — ${loaded.nodes.length} nodes, ${loaded.pods.length} pods, ${loaded.services.length} services, ${loaded.walks.length} walks\n`,
     );

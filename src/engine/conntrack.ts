@@ -6,7 +6,8 @@
 // inner quoted header included (nf_nat_icmp_reply_translation).
 //
 // Entries live in the walk's state, per namespace: a walk starts with empty tables, as after boot.
-import type { Ip } from './addr.ts';
+import { isIp, type Ip } from './addr.ts';
+import type { TextProblem } from './nodeState.ts';
 import type { IcmpHeader, IpPacket, L4Header } from './packet.ts';
 
 export interface Tuple {
@@ -32,9 +33,33 @@ export interface ConntrackEntry {
   seenReply: boolean;
   /** Until the first packet leaves the last hook (POSTROUTING or INPUT) the entry is unconfirmed. */
   confirmed: boolean;
-  tcpState: 'SYN_SENT' | 'SYN_RECV' | 'ESTABLISHED' | 'CLOSE' | null;
+  tcpState: TcpCtState | null;
   mark: number;
 }
+
+/** nf_conntrack_proto_tcp.c's states as `conntrack -L` prints them. */
+export type TcpCtState =
+  | 'SYN_SENT'
+  | 'SYN_RECV'
+  | 'ESTABLISHED'
+  | 'FIN_WAIT'
+  | 'CLOSE_WAIT'
+  | 'LAST_ACK'
+  | 'TIME_WAIT'
+  | 'CLOSE'
+  | 'SYN_SENT2';
+
+const TCP_CT_STATES: readonly string[] = [
+  'SYN_SENT',
+  'SYN_RECV',
+  'ESTABLISHED',
+  'FIN_WAIT',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'TIME_WAIT',
+  'CLOSE',
+  'SYN_SENT2',
+];
 
 export interface CtLookup {
   readonly entry: ConntrackEntry;
@@ -103,6 +128,11 @@ export class ConntrackTable {
       if (sameTuple(e.reply, t)) return { entry: e, direction: 'reply', related: false };
     }
     return null;
+  }
+
+  /** Entries the node already had (pasted `conntrack -L`), copied so a walk never changes the world's. */
+  preload(entries: readonly ConntrackEntry[]): void {
+    for (const e of entries) this.entries.push({ ...e, id: this.nextId(), netns: this.netns });
   }
 
   /** A new, unconfirmed entry for the first packet of a connection. */
@@ -188,4 +218,118 @@ export function rewrite(
   }
   if (p.vxlan && p.inner) return { ip, l4, vxlan: p.vxlan, inner: p.inner };
   return p.dns ? { ip, l4, dns: p.dns } : { ip, l4 };
+}
+
+// ───────────────────────────── `conntrack -L` text ─────────────────────────────
+
+/**
+ * Reads what `conntrack -L` prints (also with `-o extended`, which starts lines with "ipv4 2"): the original
+ * tuple, the reply tuple, flags and the mark. The NAT of an entry is what the reply tuple says: a reply source
+ * other than the original destination is a DNAT, a reply destination other than the original source a SNAT
+ * (as conntrack itself records it). tcp, udp and icmp entries are kept; other protocols and IPv6 are left out
+ * with a warning. The summary line conntrack prints on stderr is skipped if pasted along.
+ */
+export function parseConntrackList(text: string): { entries: ConntrackEntry[]; problems: TextProblem[] } {
+  const entries: ConntrackEntry[] = [];
+  const problems: TextProblem[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = i + 1;
+    let words = raw
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w !== '');
+    if (words.length === 0 || words[0]!.startsWith('#')) return;
+    if (/^conntrack v[\d.]+/.test(raw.trim())) return;
+    const error = (message: string) => problems.push({ line, message, severity: 'error' });
+    const warn = (message: string) => problems.push({ line, message, severity: 'warning' });
+    if (words[0] === 'ipv6') return warn('IPv6 entries are not modelled; left out');
+    if (words[0] === 'ipv4') words = words.slice(2);
+    const proto = words[0];
+    if (proto !== 'tcp' && proto !== 'udp' && proto !== 'icmp') {
+      if (proto && /^[a-z0-9]+$/.test(proto) && /^\d+$/.test(words[1] ?? ''))
+        return warn(`${proto} entries are not modelled; left out`);
+      return error(`"${proto ?? ''}" is not a conntrack entry (expected tcp, udp or icmp first)`);
+    }
+    let k = 2; // protocol name and number
+    if (/^\d+$/.test(words[k] ?? '')) k++; // the timeout
+    let tcpState: TcpCtState | null = null;
+    if (proto === 'tcp') {
+      const st = words[k];
+      if (!st || !TCP_CT_STATES.includes(st))
+        return error(`TCP state "${st ?? ''}" is not one conntrack prints`);
+      tcpState = st as TcpCtState;
+      k++;
+    }
+    const tuples: Record<string, string>[] = [];
+    let unreplied = false;
+    let mark = 0;
+    for (; k < words.length; k++) {
+      const w = words[k]!;
+      if (w === '[UNREPLIED]') unreplied = true;
+      else if (w.startsWith('['))
+        continue; // [ASSURED], [OFFLOAD], [HW_OFFLOAD]
+      else {
+        const eq = w.indexOf('=');
+        if (eq <= 0) return error(`"${w}" is neither key=value nor a [FLAG]`);
+        const key = w.slice(0, eq);
+        const value = w.slice(eq + 1);
+        if (key === 'src') tuples.push({});
+        if (key === 'mark') {
+          if (!/^\d+$/.test(value)) return error(`mark "${value}": not a number`);
+          mark = Number(value);
+        } else if (['src', 'dst', 'sport', 'dport', 'type', 'code', 'id'].includes(key)) {
+          const t = tuples[tuples.length - 1];
+          if (!t) return error(`${key}= before the first src=`);
+          t[key] = value;
+        }
+        // use=, zone=, secctx=, delta-time=, timestamps: nothing a walk reads.
+      }
+    }
+    if (tuples.length !== 2) return error(`expected two tuples (original and reply), found ${tuples.length}`);
+    const read = (t: Record<string, string>, which: string): Tuple | string => {
+      const src = t['src'];
+      const dst = t['dst'];
+      if (!src || !dst) return `${which} tuple: missing src= or dst=`;
+      if (src.includes(':') || dst.includes(':')) return 'IPv6';
+      if (!isIp(src) || !isIp(dst))
+        return `${which} tuple: "${isIp(src) ? dst : src}" is not an IPv4 address`;
+      const num = (key: string): number | string => {
+        const v = t[key];
+        return v !== undefined && /^\d+$/.test(v) && Number(v) <= 65535
+          ? Number(v)
+          : `${which} tuple: ${key}= missing or not 0-65535`;
+      };
+      const a = num(proto === 'icmp' ? 'id' : 'sport');
+      const b = num(proto === 'icmp' ? 'id' : 'dport');
+      if (typeof a === 'string') return a;
+      if (typeof b === 'string') return b;
+      return { proto, src, dst, sport: a, dport: b };
+    };
+    const original = read(tuples[0]!, 'original');
+    const reply = read(tuples[1]!, 'reply');
+    if (original === 'IPv6' || reply === 'IPv6') return warn('IPv6 entries are not modelled; left out');
+    if (typeof original === 'string') return error(original);
+    if (typeof reply === 'string') return error(reply);
+    const dnat =
+      reply.src !== original.dst || reply.sport !== original.dport
+        ? { ip: reply.src, port: reply.sport }
+        : null;
+    const snat =
+      reply.dst !== original.src || reply.dport !== original.sport
+        ? { ip: reply.dst, port: reply.dport }
+        : null;
+    entries.push({
+      id: entries.length + 1,
+      netns: '',
+      original,
+      reply,
+      dnat,
+      snat,
+      seenReply: !unreplied,
+      confirmed: true,
+      tcpState,
+      mark,
+    });
+  });
+  return { entries, problems };
 }

@@ -129,7 +129,11 @@ class WalkContext implements HookContext {
 
   conntrack(ns: Netns): ConntrackTable {
     let t = this.tables.get(ns.id);
-    if (!t) this.tables.set(ns.id, (t = new ConntrackTable(ns.id, () => ++this.ctIds)));
+    if (!t) {
+      this.tables.set(ns.id, (t = new ConntrackTable(ns.id, () => ++this.ctIds)));
+      // A node with pasted `conntrack -L` output starts with those connections.
+      if (ns.pasted) t.preload(ns.pasted.conntrack);
+    }
     return t;
   }
 
@@ -1282,7 +1286,8 @@ function resolveNeighbour(ctx: WalkContext, ns: Netns, dev: Device, ip: Ip, pkt:
     return stat.mac;
   }
   if (dev.kind === 'loopback') return dev.mac;
-  const learned = ctx.neigh.get(key);
+  // What this walk learned, else what the node had learned before it (a pasted `ip neigh`).
+  const learned = ctx.neigh.get(key) ?? ns.pasted?.neigh.get(dev.name)?.get(ip);
   if (learned) {
     const after = learned.state === 'STALE' ? 'DELAY' : learned.state;
     ctx.decide(
@@ -1447,7 +1452,9 @@ function bridgeForward(
         // MAC (found by the kernel conformance test).
         const state = ns.neigh.get(br.name)?.has(nextHop)
           ? 'PERMANENT'
-          : (ctx.neigh.get(`${ns.id}|${br.name}|${nextHop}`)?.state ?? 'NONE');
+          : (ctx.neigh.get(`${ns.id}|${br.name}|${nextHop}`)?.state ??
+            ns.pasted?.neigh.get(br.name)?.get(nextHop)?.state ??
+            'NONE');
         const mac = resolveNeighbour(ctx, ns, br, nextHop, pre.packet);
         if (!mac)
           return verdict(
@@ -1481,7 +1488,9 @@ function bridgeForward(
     ctx.observe(ns, br, 'in', frame);
     return l2Receive(ctx, ns, br, frame);
   }
-  const port = ctx.fdb.get(key(dst));
+  const walked = ctx.fdb.get(key(dst));
+  // What this walk taught the bridge, else what the node's bridge knew before it (a pasted `bridge fdb`).
+  const port = walked ?? ns.pasted?.bridgeFdb.get(br.name)?.get(dst);
   if (port) {
     ctx.decide(
       ns,
@@ -1492,9 +1501,9 @@ function bridgeForward(
         result: 'port',
         port,
         entry: `${dst} dev ${port} master ${br.name}`,
-        learned: true,
+        learned: walked !== undefined,
       },
-      `fdb ${dst} dev ${port} master ${br.name} (learned)`,
+      `fdb ${dst} dev ${port} master ${br.name} (${walked !== undefined ? 'learned' : "from the node's bridge fdb"})`,
       frame,
     );
     if (ingress && port === ingress.name && !ingress.hairpin)

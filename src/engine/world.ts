@@ -28,6 +28,7 @@ import type { NetOp, NetnsId } from './netops.ts';
 import { mergeRulesets, parseRestoreInput } from './iptables.ts';
 import type { IpsetSet, IpvsTable } from './ipvs.ts';
 import type { Ruleset } from './netfilter.ts';
+import { applyNodeState, type PastedState } from './nodeState.ts';
 import { formatRoute, RouteTable, type Route } from './route.ts';
 import type { ClusterModel } from '../scenario/model.ts';
 
@@ -88,8 +89,9 @@ export interface NeighEntry {
 
 export class Netns {
   readonly devices = new Map<string, Device>();
-  readonly local = new RouteTable();
-  readonly main = new RouteTable();
+  /** Replaced as a whole when a NodeState gives the node's own routes (nodeState.ts). */
+  local = new RouteTable();
+  main = new RouteTable();
   /** Static neighbour entries per device (learned ones live in the walk's state). */
   readonly neigh = new Map<string, Map<Ip, NeighEntry>>();
   ipForward = false;
@@ -102,6 +104,10 @@ export class Netns {
   ipsets: readonly IpsetSet[] | null = null;
   /** Rule text that could not be loaded, with the reason (shown, never silently ignored). */
   readonly ruleErrors: string[] = [];
+  /** What a NodeState pasted beyond the tables it replaced (learned neighbours, bridge FDB, connections). */
+  pasted: PastedState | null = null;
+  /** What applying a NodeState left out or read differently (devices the node does not have). */
+  readonly stateWarnings: string[] = [];
   /** The ops applied here, in order; a batch's (OpBatch) as the function that lists them. */
   private readonly applied: (NetOp | (() => readonly NetOp[]))[] = [];
   private listed: NetOp[] | null = null;
@@ -288,6 +294,11 @@ export class World {
       if (step.apply(ns)) ns.recordOps(() => step.ops());
       else for (const op of step.ops()) applyOp(this, op);
     }
+    // The node's own tables, pasted from the machine, in place of the built ones (NodeState documents).
+    const state = this.model?.nodeStates?.find((s) => `node/${s.node}` === unit);
+    const node = state && this.model?.nodes.find((n) => n.name === state.node);
+    const ns = this.built.get(unit);
+    if (state && node && ns) ns.stateWarnings.push(...applyNodeState(ns, state, node.internalIP, 'eth0'));
   }
 
   /** For applyOp: the namespace being built (no lazy lookup; ops only touch their own unit). */

@@ -265,6 +265,17 @@ export interface NodeFirewallModel {
   readonly allow: readonly NodeFirewallAllowModel[];
 }
 
+/** A NodeState document: what `iptables-save`, `ip route`, `ip neigh`, `bridge fdb` and `conntrack -L`
+ *  printed on a node (null: not given). The engine reads the texts when it builds the node (nodeState.ts). */
+export interface NodeStateModel {
+  readonly node: string;
+  readonly iptablesSave: string | null;
+  readonly ipRoute: string | null;
+  readonly ipNeigh: string | null;
+  readonly bridgeFdb: string | null;
+  readonly conntrack: string | null;
+}
+
 export interface ClusterModel {
   readonly name: string;
   /** The scenario's introduction for a learner (spec.description). */
@@ -305,6 +316,8 @@ export interface ClusterModel {
   readonly nodeFirewall?: readonly NodeFirewallModel[];
   /** networking.k8s.io/v1 NetworkPolicies, validated and defaulted as the API server would, in document order. */
   readonly networkPolicies: readonly NetworkPolicyModel[];
+  /** NodeState documents, at most one per node: tables that replace what the scenario builds on it. */
+  readonly nodeStates?: readonly NodeStateModel[];
   /** Documents kept for later features (CoreDNS ConfigMap, KubeProxyConfiguration), as parsed. */
   readonly extra: {
     readonly corefile: string | null;

@@ -1582,3 +1582,62 @@ describe('DNS fields', () => {
     ]);
   });
 });
+
+describe('JSON documents in a stream (the import writes large scenarios so)', () => {
+  const yamlText = `apiVersion: packetwalk.dev/v1alpha1
+kind: Cluster
+metadata: { name: j }
+spec: { nodeNetwork: 192.168.1.0/24 }
+---
+apiVersion: v1
+kind: Node
+metadata: { name: n1 }
+status: { addresses: [{ type: InternalIP, address: 192.168.1.11 }] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: p, namespace: default }
+spec: { nodeName: n1 }
+`;
+  const jsonText = `# a comment before the first document
+apiVersion: packetwalk.dev/v1alpha1
+kind: Cluster
+metadata: { name: j }
+spec: { nodeNetwork: 192.168.1.0/24 }
+---
+{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"},"status":{"addresses":[{"type":"InternalIP","address":"192.168.1.11"}]}}
+---
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"default"},"spec":{"nodeName":"n1"}}
+`;
+
+  it('read one object per line as JSON give the model the YAML gives', () => {
+    const a = parseScenario(yamlText);
+    const b = parseScenario(jsonText);
+    expect(a.ok && b.ok).toBe(true);
+    if (a.ok && b.ok) expect(b.model).toEqual(a.model);
+  });
+
+  it('name the document and the line of a problem in a JSON document', () => {
+    const bad = jsonText.replace('"nodeName":"n1"', '"nodeName":"n2"');
+    const p = parseScenario(bad);
+    expect(p.ok).toBe(false);
+    if (!p.ok)
+      expect(p.errors.map(formatIssue)).toEqual([
+        'document 3 (Pod default/p), line 9: spec.nodeName: no Node named "n2"',
+      ]);
+    const broken = parseScenario(jsonText.replace('"kind":"Pod",', '"kind":"Pod",,'));
+    expect(broken.ok).toBe(false);
+    if (!broken.ok) expect(broken.errors[0]!.line).toBe(9);
+  });
+
+  it('number documents as the YAML parser does around empty ones', () => {
+    const p = parseScenario(
+      `${yamlText}---\n---\n{"apiVersion":"v1","kind":"Service","metadata":{"name":"s"},"spec":{"ports":[{"port":0}]}}\n`,
+    );
+    expect(p.ok).toBe(false);
+    if (!p.ok)
+      expect(p.errors.map(formatIssue)).toEqual([
+        'document 5 (Service default/s), line 17: spec.ports[0].port: must be 1-65535',
+      ]);
+  });
+});

@@ -47,10 +47,12 @@ import {
   type NetworkPolicyPortModel,
   type NetworkPolicyRuleModel,
   type NodeFirewallAllowModel,
+  type NodeStateModel,
   type PodDnsConfig,
 } from './model.ts';
 
 import { parseCorefile } from '../engine/coredns.ts';
+import { checkNodeState, type NodeStateField } from '../engine/nodeState.ts';
 
 export { parseWalkRef, type WalkRef, type WalkTarget } from './allocate.ts';
 
@@ -97,6 +99,44 @@ export function parseScenario(text: string): ParseResult {
     otherNamespaces: [],
   };
   const reader = new DocumentReader(raw, log);
+  const syntaxErrors = readDocuments(text, log, reader);
+  if (syntaxErrors) return { ok: false, errors: log.errors };
+  if (reader.objects === 0 && log.errors.length === 0) {
+    log.add('error', { ...yamlIssue(null, ''), message: 'no Kubernetes objects found' });
+    return { ok: false, errors: log.errors };
+  }
+  const built = buildModel(raw, log);
+  const nodeStates = reader.nodeStates.flatMap(({ origin, state }) => {
+    if (built?.nodes.some((n) => n.name === state.node)) return [state];
+    log.error(origin, ['metadata', 'name'], `no Node named "${state.node}"`);
+    return [];
+  });
+  if (log.errors.length > 0 || !built) return { ok: false, errors: log.errors };
+  const model = nodeStates.length > 0 ? { ...built, nodeStates } : built;
+  return { ok: true, model, warnings: log.warnings };
+}
+
+/** Reads every document of the text into `reader`; true when the YAML itself is broken somewhere. */
+function readDocuments(text: string, log: IssueLog, reader: DocumentReader): boolean {
+  const chunks = splitDocuments(text);
+  if (chunks) {
+    let syntaxErrors = false;
+    chunks.forEach((chunk, i) => {
+      if (readChunk(chunk, i + 1, log, reader)) syntaxErrors = true;
+    });
+    return syntaxErrors;
+  }
+  return readYaml(text, 0, 1, log, reader);
+}
+
+/** YAML text (a whole stream, or one document's chunk starting at line `offset` + 1). */
+function readYaml(
+  text: string,
+  offset: number,
+  first: number,
+  log: IssueLog,
+  reader: DocumentReader,
+): boolean {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, {
     lineCounter,
@@ -106,8 +146,8 @@ export function parseScenario(text: string): ParseResult {
   });
   let syntaxErrors = false;
   docs.forEach((doc, i) => {
-    const document = i + 1;
-    const at = (pos: number) => lineCounter.linePos(pos).line;
+    const document = first + i;
+    const at = (pos: number) => offset + lineCounter.linePos(pos).line;
     for (const e of doc.errors) log.add('error', { ...yamlIssue(document, e.message), line: at(e.pos[0]) });
     for (const w of doc.warnings)
       log.add('warning', { ...yamlIssue(document, w.message), line: at(w.pos[0]) });
@@ -124,16 +164,87 @@ export function parseScenario(text: string): ParseResult {
       return;
     }
     if (value === null || value === undefined) return;
-    reader.read(value, document, [], (path) => lineOf(doc, lineCounter, path));
+    reader.read(value, document, [], (path) => {
+      const line = lineOf(doc, lineCounter, path);
+      return line === null ? null : offset + line;
+    });
   });
-  if (syntaxErrors) return { ok: false, errors: log.errors };
-  if (reader.objects === 0 && log.errors.length === 0) {
-    log.add('error', { ...yamlIssue(null, ''), message: 'no Kubernetes objects found' });
-    return { ok: false, errors: log.errors };
+  return syntaxErrors;
+}
+
+/** One document of a split stream: JSON through JSON.parse (a large import is thousands of one-line JSON
+ *  documents, ~20x faster so), with its lines found by the YAML parser only when an issue needs one; anything
+ *  else through the YAML parser. */
+function readChunk(chunk: Chunk, document: number, log: IssueLog, reader: DocumentReader): boolean {
+  if (chunk.json) {
+    let value: unknown;
+    try {
+      value = JSON.parse(chunk.text);
+    } catch {
+      return readYaml(chunk.text, chunk.offset, document, log, reader);
+    }
+    let located: { doc: Document; lc: LineCounter } | null = null;
+    reader.read(value, document, [], (path) => {
+      if (!located) {
+        const lc = new LineCounter();
+        const doc = parseAllDocuments(chunk.text, { lineCounter: lc, schema: 'core' })[0];
+        if (!doc) return null;
+        located = { doc, lc };
+      }
+      const line = lineOf(located.doc, located.lc, path);
+      return line === null ? null : chunk.offset + line;
+    });
+    return false;
   }
-  const model = buildModel(raw, log);
-  if (log.errors.length > 0 || !model) return { ok: false, errors: log.errors };
-  return { ok: true, model, warnings: log.warnings };
+  return readYaml(chunk.text, chunk.offset, document, log, reader);
+}
+
+interface Chunk {
+  readonly text: string;
+  /** Lines before the chunk in the whole text. */
+  readonly offset: number;
+  /** The chunk's content starts with "{": likely a JSON document. */
+  readonly json: boolean;
+}
+
+/**
+ * The documents of a stream, split at `---` lines the way the YAML parser numbers them: the part before the
+ * first `---` is a document only when it has content, every part after one is a document (an empty one reads
+ * as nothing). null when the text uses what a line split cannot follow (directives, `...`, content after
+ * `---` on its line): then the YAML parser reads the whole stream.
+ */
+function splitDocuments(text: string): Chunk[] | null {
+  const lines = text.split('\n');
+  const chunks: Chunk[] = [];
+  let start = 0;
+  const content = (from: number, to: number): string | null => {
+    for (let i = from; i < to; i++) {
+      const t = lines[i]!.trim();
+      if (t !== '' && !t.startsWith('#')) return t;
+    }
+    return null;
+  };
+  const push = (from: number, to: number, first: boolean) => {
+    const head = content(from, to);
+    if (first && head === null) return;
+    chunks.push({
+      text: lines.slice(from, to).join('\n'),
+      offset: from,
+      json: head?.startsWith('{') ?? false,
+    });
+  };
+  let first = true;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.startsWith('%') || line.startsWith('...')) return null;
+    if (!line.startsWith('---')) continue;
+    if (line.slice(3).trim() !== '') return null;
+    push(start, i, first);
+    first = false;
+    start = i + 1;
+  }
+  push(start, lines.length, first);
+  return chunks;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -470,7 +581,8 @@ type KindMethod =
   | 'endpointSlice'
   | 'networkPolicy'
   | 'kubeProxy'
-  | 'cluster';
+  | 'cluster'
+  | 'nodeState';
 
 /** How each understood kind is read. Keyed by "apiVersion kind". */
 interface KindSpec {
@@ -494,6 +606,7 @@ const KINDS: Readonly<Record<string, KindSpec>> = {
     method: 'kubeProxy',
   },
   'packetwalk.dev/v1alpha1 Cluster': { namespaced: false, name: dnsLabel, method: 'cluster' },
+  'packetwalk.dev/v1alpha1 NodeState': { namespaced: false, name: dnsSubdomain, method: 'nodeState' },
 };
 
 const WORKLOADS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
@@ -501,6 +614,8 @@ const WORKLOADS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet
 class DocumentReader {
   /** Objects seen (understood or not); an input with none is reported as empty. */
   objects = 0;
+  /** NodeState documents, checked against the nodes once the model is built. */
+  readonly nodeStates: { origin: Origin; state: NodeStateModel }[] = [];
   private readonly singletons = new Map<string, Origin>();
 
   constructor(
@@ -1044,7 +1159,37 @@ class DocumentReader {
     };
     this.raw.cluster = cluster;
   }
+
+  /** A node's pasted tables (docs/import.md). Each text is read now so that its problems name the line. */
+  nodeState(r: Reader, origin: Origin, _ns: string, name: string | null): void {
+    const spec = r.map('spec', true);
+    spec.onlyKeys([...NODE_STATE_FIELDS]);
+    const texts = Object.fromEntries(NODE_STATE_FIELDS.map((f) => [f, spec.string(f)])) as Record<
+      NodeStateField,
+      string | null
+    >;
+    if (NODE_STATE_FIELDS.every((f) => texts[f] === null))
+      spec.error(null, `required: at least one of ${NODE_STATE_FIELDS.join(', ')}`);
+    for (const { field, problem } of checkNodeState(texts)) {
+      const message = `line ${problem.line}: ${problem.message}`;
+      if (problem.severity === 'error') spec.error(field, message);
+      else spec.warn(field, message);
+    }
+    if (name === null) return;
+    const first = this.nodeStates.find((s) => s.state.node === name);
+    if (first) {
+      this.log.error(
+        origin,
+        ['metadata', 'name'],
+        `node ${name} already has a NodeState (document ${first.origin.document})`,
+      );
+      return;
+    }
+    this.nodeStates.push({ origin, state: { node: name, ...texts } });
+  }
 }
+
+const NODE_STATE_FIELDS = ['iptablesSave', 'ipRoute', 'ipNeigh', 'bridgeFdb', 'conntrack'] as const;
 
 // ---------------------------------------------------------------------------------------------------------
 // The node firewall (our own field: an administrator's INPUT rules, engine/cniRules.ts nodeFirewallRestore)

@@ -15,6 +15,7 @@ import { Controls } from './panels/Controls.tsx';
 import { DecisionPanel } from './panels/DecisionPanel.tsx';
 import { EditScenarioButton, EditorSlot, useEditorOpen } from './editor/EditorSlot.tsx';
 import { DeviceCard } from './panels/DeviceCard.tsx';
+import { ImportButton } from './import/ImportDialog.tsx';
 import { HopList } from './panels/HopList.tsx';
 import { NarrationPanel } from './panels/NarrationPanel.tsx';
 import { PacketInspector } from './panels/PacketInspector.tsx';
@@ -129,6 +130,7 @@ export function App({ client, presets, initialPresetId, link = NO_LINK, viewOpti
           <EditScenarioButton open={editing} onToggle={toggleEditing} />
           <SharePanel />
           <ExportPanel />
+          <ImportButton />
         </header>
         <LinkNotice />
         <EditorSlot open={editing} presets={presets} onClose={toggleEditing} />
