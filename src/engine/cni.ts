@@ -581,12 +581,12 @@ const SRC = {
 
 /** The pause container's id (containerd: 64 hex digits, there random), deterministic here. */
 export function sandboxId(pod: Pick<PodModel, 'namespace' | 'name'>): string {
-  return Array.from({ length: 8 }, (_, i) => hashHex(`sandbox|${pod.namespace}/${pod.name}|${i}`)).join('');
+  return Array.from({ length: 8 }, (_, i) => hashHex(`${i}|sandbox|${pod.namespace}/${pod.name}`)).join('');
 }
 
 /** The name containerd gives the pod's network namespace: cni-<uuid> (there a random UUID). */
 export function sandboxNetnsName(pod: Pick<PodModel, 'namespace' | 'name'>): string {
-  const h = Array.from({ length: 4 }, (_, i) => hashHex(`netns|${pod.namespace}/${pod.name}|${i}`)).join('');
+  const h = Array.from({ length: 4 }, (_, i) => hashHex(`${i}|netns|${pod.namespace}/${pod.name}`)).join('');
   return `cni-${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -646,6 +646,8 @@ function netConfs(model: ClusterModel, node: NodeModel): { first: string; delega
   };
 }
 
+/** The plugin run as the runtime runs it: the CNI_* environment, the network config on stdin (a file that
+ *  holds it, or the JSON itself as a here-string). */
 function pluginExec(command: 'ADD' | 'DEL', pod: PodModel, plugin: string, stdin: string): string {
   return [
     `CNI_COMMAND=${command}`,
@@ -653,7 +655,7 @@ function pluginExec(command: 'ADD' | 'DEL', pod: PodModel, plugin: string, stdin
     `CNI_NETNS=/var/run/netns/${sandboxNetnsName(pod)}`,
     'CNI_IFNAME=eth0',
     `CNI_PATH=${CNI_BIN}`,
-    `${CNI_BIN}/${plugin} < ${stdin}`,
+    stdin.startsWith('/') ? `${CNI_BIN}/${plugin} < ${stdin}` : `${CNI_BIN}/${plugin} <<< '${stdin}'`,
   ].join(' ');
 }
 
@@ -697,9 +699,9 @@ export function cniAddSteps(model: ClusterModel, node: NodeModel, pod: PodModel,
       'containerd',
       SRC.sandbox,
       nodeNs,
-      pluginExec('ADD', pod, 'flannel', '/etc/cni/net.d/10-flannel.conflist'),
+      pluginExec('ADD', pod, 'flannel', confs.first),
       confs.first,
-      "containerd runs the plugin named in /etc/cni/net.d (kube-flannel's conflist: flannel), giving it the pod's namespace and the interface name to create",
+      "containerd runs the plugin its config in /etc/cni/net.d names (kube-flannel's 10-flannel.conflist: flannel), with the pod's namespace and the interface to create in the environment and that plugin's network config on stdin",
     );
     note(
       'flannel',
@@ -730,9 +732,9 @@ export function cniAddSteps(model: ClusterModel, node: NodeModel, pod: PodModel,
       'containerd',
       SRC.sandbox,
       nodeNs,
-      pluginExec('ADD', pod, 'bridge', '/etc/cni/net.d/10-bridge.conf'),
+      pluginExec('ADD', pod, 'bridge', confs.first),
       confs.first,
-      "containerd runs the plugin named in /etc/cni/net.d (the bridge plugin with host-local IPAM), giving it the pod's namespace and the interface name to create",
+      "containerd runs the plugin its config in /etc/cni/net.d names (the bridge plugin with host-local IPAM), with the pod's namespace and the interface to create in the environment and the network config on stdin",
     );
   }
   if (first) {
@@ -870,7 +872,7 @@ export function cniDelSteps(model: ClusterModel, node: NodeModel, pod: PodModel)
     note(
       'containerd',
       SRC.stop,
-      pluginExec('DEL', pod, 'flannel', '/etc/cni/net.d/10-flannel.conflist'),
+      pluginExec('DEL', pod, 'flannel', confs.first),
       confs.first,
       `kubelet stops ${pod.namespace}/${pod.name}'s sandbox (StopPodSandbox): containerd runs the plugin with CNI_COMMAND=DEL for the same container and namespace`,
     );
@@ -885,7 +887,7 @@ export function cniDelSteps(model: ClusterModel, node: NodeModel, pod: PodModel)
     note(
       'containerd',
       SRC.stop,
-      pluginExec('DEL', pod, 'bridge', '/etc/cni/net.d/10-bridge.conf'),
+      pluginExec('DEL', pod, 'bridge', confs.first),
       confs.first,
       `kubelet stops ${pod.namespace}/${pod.name}'s sandbox (StopPodSandbox): containerd runs the bridge plugin with CNI_COMMAND=DEL`,
     );

@@ -250,6 +250,11 @@ export class World {
     return now;
   }
 
+  /** True iff the namespace exists now (built, and not deleted since): for a CNI walk's stage. */
+  hasBuilt(id: NetnsId): boolean {
+    return this.built.has(id);
+  }
+
   hasNetns(id: NetnsId): boolean {
     return this.plan.unitOf(id) !== null;
   }

@@ -219,7 +219,7 @@ describe('engine.worker', () => {
   );
 
   it("passes a named walk's seed to the engine: the same seed, the same trace", async () => {
-    const sportOf = (runId: number) => getMessages('done', runId)[0]!.trace.flow.sport;
+    const sportOf = (runId: number) => getMessages('done', runId)[0]!.trace.flow!.sport;
     send({ type: 'run', v, runId: 1, scenarioText: SCENARIO, walk: { name: null, seed: 7 }, overrides: {} });
     await settle();
     send({ type: 'run', v, runId: 2, scenarioText: SCENARIO, walk: { name: null, seed: 8 }, overrides: {} });

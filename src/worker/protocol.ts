@@ -10,7 +10,14 @@
 // Types only plus two constants: both threads import this file, and it must not pull the engine into
 // the UI bundle.
 import type { WorldView } from '../engine/view.ts';
-import type { Flow, LegSummary, Resolution, TRACE_FORMAT_VERSION, TraceEvent } from '../engine/trace.ts';
+import type {
+  Flow,
+  LegSummary,
+  Resolution,
+  TRACE_FORMAT_VERSION,
+  Trace,
+  TraceEvent,
+} from '../engine/trace.ts';
 import type { CniMode } from '../scenario/model.ts';
 import type { ScenarioIssue } from '../scenario/parse.ts';
 
@@ -85,7 +92,10 @@ export interface TraceSummary {
   readonly to: string;
   /** The DNS lookup that came first, when `to` was a name. */
   readonly resolution?: Resolution;
-  readonly flow: Flow;
+  /** The packet's flow; null for a CNI walk. */
+  readonly flow: Flow | null;
+  /** A CNI walk's command, pod, node and address. */
+  readonly cni?: Trace['cni'];
   readonly seed: number;
   /** One entry per leg, in order; the last one is the walk's final verdict. */
   readonly legs: readonly LegSummary[];

@@ -804,7 +804,7 @@ function isTuple(
  * error quoting one.
  */
 export function flowMatcher(trace: Trace): (h: Hop) => boolean {
-  const f = trace.flow;
+  const f = trace.flow!;
   const key: FlowKey = { protocol: f.protocol, dst: f.dst, sport: f.sport, dport: f.dport };
   const tuples = wireTuples(trace);
   return (h) => {
@@ -1067,7 +1067,7 @@ export function listenersOf(
   }
   if (out.size > 0) return [...out.values()];
   const to = resolveRef(world, spec.to, true);
-  const port = trace.flow.dport;
+  const port = trace.flow!.dport;
   if (!to.netns || port === null) return [];
   const listen = world.netns(to.netns).listen;
   return listen === 'any' || listen.includes(port) ? [{ netns: to.netns, port }] : [];
@@ -1100,7 +1100,7 @@ export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptio
     return now;
   };
   const trace = walk(world, spec);
-  const flow = trace.flow;
+  const flow = trace.flow!;
   const prefix = `pwk-${RUN}${(counter++).toString(36)}`;
   const script = labScript(world, { prefix });
   assertConfined(script, prefix);

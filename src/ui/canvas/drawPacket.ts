@@ -14,6 +14,9 @@ export const LEG_INK: Readonly<Record<LegKind, { readonly stroke: string; readon
   'icmp-error': { stroke: '#c2410c', soft: '#ffe3d1' },
   'dns-query': { stroke: '#b45309', soft: '#fdf0d5' },
   'dns-response': { stroke: '#b45309', soft: '#fdf0d5' },
+  // A CNI walk has no packet; its steps highlight the device they touch in the teal of the walk's hop rows.
+  'cni-add': { stroke: '#0e7490', soft: '#d5f1f6' },
+  'cni-del': { stroke: '#0e7490', soft: '#d5f1f6' },
 };
 const ENCAP = { stroke: '#7c3aed', soft: '#ede4ff' };
 const DROP = '#c81e1e';
