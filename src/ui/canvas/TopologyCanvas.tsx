@@ -399,10 +399,10 @@ export function TopologyCanvas() {
             {markers.map((m) => (
               <g
                 key={m.key}
-                className={`marker marker--${m.kind === 'delivered' ? 'delivered' : 'dropped'}`}
+                className={`marker marker--${SUCCESS_VERDICTS.has(m.kind) ? 'delivered' : 'dropped'}`}
                 transform={`translate(${m.point.x},${m.point.y})`}
                 role="img"
-                aria-label={m.kind === 'delivered' ? 'delivered' : m.text}
+                aria-label={SUCCESS_VERDICTS.has(m.kind) ? m.kind : m.text}
               />
             ))}
             <g

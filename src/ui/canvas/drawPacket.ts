@@ -119,7 +119,8 @@ export function drawProgress(ctx: CanvasRenderingContext2D, v: View, cfg: Progre
 
 function drawMarker(ctx: CanvasRenderingContext2D, m: Marker): void {
   const { x, y } = m.point;
-  const delivered = m.kind === 'delivered';
+  // A CNI walk's end (configured, removed) is a success like a delivery.
+  const delivered = m.kind === 'delivered' || m.kind === 'configured' || m.kind === 'removed';
   const colour = delivered ? OK : DROP;
   if (!delivered && m.text) {
     // The reason on a card, so it reads over whatever it covers; the card grows upward from the mark, away
