@@ -286,3 +286,31 @@ describe('engine.worker', () => {
     ]);
   });
 });
+
+describe('a CNI walk', () => {
+  const BORN = readFileSync(new URL('../scenario/presets/pod-is-born.yaml', import.meta.url), 'utf8');
+
+  it('posts the world without the pod (an ADD), then one cni event per step, then a done without a flow', async () => {
+    send({ type: 'run', v, runId: 1, scenarioText: BORN, walk: { name: 'web-is-born' }, overrides: {} });
+    await settle();
+    expect(scope.posted.map((m) => m.type)).toEqual(['world', 'events', 'done']);
+    const world = getMessages('world')[0]!.view;
+    expect(world.namespaces.map((n) => n.id)).not.toContain('pod/default/web');
+    const events = getMessages('events').flatMap((m) => m.events);
+    expect(events.slice(0, -1).every((e) => e.type === 'cni')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'verdict', verdict: { kind: 'configured' } });
+    const done = getMessages('done')[0]!.trace;
+    expect(done).toMatchObject({
+      flow: null,
+      cni: { command: 'ADD', pod: 'default/web' },
+      eventCount: events.length,
+    });
+  });
+
+  it('a DEL starts from the world with the pod', async () => {
+    send({ type: 'run', v, runId: 1, scenarioText: BORN, walk: { name: 'web-is-removed' }, overrides: {} });
+    await settle();
+    expect(getMessages('world')[0]!.view.namespaces.map((n) => n.id)).toContain('pod/default/web');
+    expect(getMessages('done')[0]!.trace.legs[0]!.verdict.kind).toBe('removed');
+  });
+});
