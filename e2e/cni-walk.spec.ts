@@ -69,6 +69,7 @@ test('CNI ADD: the pod, its eth0 and the host-side veth appear step by step', as
   await expect(page.locator('[data-device^="node/node-1|veth"]')).toHaveCount(before + 1);
   await expect(current(page).locator('code')).toContainText(`type veth peer name ${veth.op.peerName}`);
   await expect(page.getByRole('region', { name: 'After this step' })).toContainText('eth0@');
+  await page.screenshot({ path: info.outputPath('cni-add-veth.png') });
 
   // On to the address: the inspector shows it on eth0 (ip -br addr after the step).
   for (let i = vethAt + 1; i <= addrAt; i++) await page.keyboard.press('ArrowRight');
