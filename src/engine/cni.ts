@@ -604,7 +604,22 @@ export function subnetEnv(model: ClusterModel, node: NodeModel): string {
 
 /** The network config the runtime hands the first plugin (kube-flannel's conflist; for the bridge modes the
  *  bridge plugin's own), and the one flannel passes on to bridge. Key order as Go's json.Marshal of a map. */
-function netConfs(model: ClusterModel, node: NodeModel): { first: string; delegate: string | null } {
+function netConfs(model: ClusterModel, node: NodeModel): NetConfs {
+  // The same for every pod of the node: made once per node (a node build asks for each of its pods).
+  const cached = netConfsOfNode.get(node);
+  if (cached?.model === model) return cached.confs;
+  const confs = makeNetConfs(model, node);
+  netConfsOfNode.set(node, { model, confs });
+  return confs;
+}
+
+interface NetConfs {
+  readonly first: string;
+  readonly delegate: string | null;
+}
+const netConfsOfNode = new WeakMap<NodeModel, { model: ClusterModel; confs: NetConfs }>();
+
+function makeNetConfs(model: ClusterModel, node: NodeModel): NetConfs {
   const mtu = podMtu(model);
   const subnet = formatCidr(node.podCIDR);
   if (!model.cni.startsWith('flannel'))
@@ -648,11 +663,16 @@ function netConfs(model: ClusterModel, node: NodeModel): { first: string; delega
 
 /** The plugin run as the runtime runs it: the CNI_* environment, the network config on stdin (a file that
  *  holds it, or the JSON itself as a here-string). */
-function pluginExec(command: 'ADD' | 'DEL', pod: PodModel, plugin: string, stdin: string): string {
+function pluginExec(
+  command: 'ADD' | 'DEL',
+  ids: { readonly cid: string; readonly netns: string },
+  plugin: string,
+  stdin: string,
+): string {
   return [
     `CNI_COMMAND=${command}`,
-    `CNI_CONTAINERID=${sandboxId(pod)}`,
-    `CNI_NETNS=/var/run/netns/${sandboxNetnsName(pod)}`,
+    `CNI_CONTAINERID=${ids.cid}`,
+    `CNI_NETNS=/var/run/netns/${ids.netns}`,
     'CNI_IFNAME=eth0',
     `CNI_PATH=${CNI_BIN}`,
     stdin.startsWith('/') ? `${CNI_BIN}/${plugin} < ${stdin}` : `${CNI_BIN}/${plugin} <<< '${stdin}'`,
@@ -672,6 +692,7 @@ export function cniAddSteps(model: ClusterModel, node: NodeModel, pod: PodModel,
   const mtu = podMtu(model);
   const flannel = model.cni.startsWith('flannel');
   const cid = sandboxId(pod);
+  const ids = { cid, netns: sandboxNetnsName(pod) };
   const confs = netConfs(model, node);
   const steps: CniStep[] = [];
   const op = (actor: CniActor, source: string, o: NetOp): void => void steps.push({ actor, op: o, source });
@@ -687,7 +708,7 @@ export function cniAddSteps(model: ClusterModel, node: NodeModel, pod: PodModel,
   op('containerd', SRC.sandbox, {
     op: 'netns-add',
     netns: ns,
-    why: `kubelet asks the runtime for ${pod.namespace}/${pod.name}'s sandbox (RunPodSandbox): containerd creates its network namespace, ${sandboxNetnsName(pod)}; the pause container will hold it for the pod's life, and every container of the pod joins it`,
+    why: `kubelet asks the runtime for ${pod.namespace}/${pod.name}'s sandbox (RunPodSandbox): containerd creates its network namespace, ${ids.netns}; the pause container will hold it for the pod's life, and every container of the pod joins it`,
   });
   op('loopback', SRC.loopback, {
     op: 'link-add-loopback',
@@ -699,7 +720,7 @@ export function cniAddSteps(model: ClusterModel, node: NodeModel, pod: PodModel,
       'containerd',
       SRC.sandbox,
       nodeNs,
-      pluginExec('ADD', pod, 'flannel', confs.first),
+      pluginExec('ADD', ids, 'flannel', confs.first),
       confs.first,
       "containerd runs the plugin its config in /etc/cni/net.d names (kube-flannel's 10-flannel.conflist: flannel), with the pod's namespace and the interface to create in the environment and that plugin's network config on stdin",
     );
@@ -723,7 +744,7 @@ export function cniAddSteps(model: ClusterModel, node: NodeModel, pod: PodModel,
       'flannel',
       SRC.flannel,
       nodeNs,
-      pluginExec('ADD', pod, 'bridge', `${FLANNEL_DATA_DIR}/${cid}`),
+      pluginExec('ADD', ids, 'bridge', `${FLANNEL_DATA_DIR}/${cid}`),
       confs.delegate,
       'flannel itself creates nothing: it delegates to the bridge plugin with that config',
     );
@@ -732,7 +753,7 @@ export function cniAddSteps(model: ClusterModel, node: NodeModel, pod: PodModel,
       'containerd',
       SRC.sandbox,
       nodeNs,
-      pluginExec('ADD', pod, 'bridge', confs.first),
+      pluginExec('ADD', ids, 'bridge', confs.first),
       confs.first,
       "containerd runs the plugin its config in /etc/cni/net.d names (the bridge plugin with host-local IPAM), with the pod's namespace and the interface to create in the environment and the network config on stdin",
     );
@@ -862,6 +883,7 @@ export function cniDelSteps(model: ClusterModel, node: NodeModel, pod: PodModel)
   const nodeNs = nodeNetns(node.name);
   const ns = podNetns(pod);
   const cid = sandboxId(pod);
+  const ids = { cid, netns: sandboxNetnsName(pod) };
   const flannel = model.cni.startsWith('flannel');
   const confs = netConfs(model, node);
   const steps: CniStep[] = [];
@@ -872,14 +894,14 @@ export function cniDelSteps(model: ClusterModel, node: NodeModel, pod: PodModel)
     note(
       'containerd',
       SRC.stop,
-      pluginExec('DEL', pod, 'flannel', confs.first),
+      pluginExec('DEL', ids, 'flannel', confs.first),
       confs.first,
       `kubelet stops ${pod.namespace}/${pod.name}'s sandbox (StopPodSandbox): containerd runs the plugin with CNI_COMMAND=DEL for the same container and namespace`,
     );
     note(
       'flannel',
       SRC.flannelDel,
-      pluginExec('DEL', pod, 'bridge', `${FLANNEL_DATA_DIR}/${cid}`),
+      pluginExec('DEL', ids, 'bridge', `${FLANNEL_DATA_DIR}/${cid}`),
       confs.delegate,
       'flannel reads back the config it saved at ADD and delegates DEL to the bridge plugin with it',
     );
@@ -887,7 +909,7 @@ export function cniDelSteps(model: ClusterModel, node: NodeModel, pod: PodModel)
     note(
       'containerd',
       SRC.stop,
-      pluginExec('DEL', pod, 'bridge', confs.first),
+      pluginExec('DEL', ids, 'bridge', confs.first),
       confs.first,
       `kubelet stops ${pod.namespace}/${pod.name}'s sandbox (StopPodSandbox): containerd runs the bridge plugin with CNI_COMMAND=DEL`,
     );
@@ -913,7 +935,7 @@ export function cniDelSteps(model: ClusterModel, node: NodeModel, pod: PodModel)
   op('containerd', SRC.stop, {
     op: 'netns-del',
     netns: ns,
-    why: `with the pod's network torn down, containerd removes ${sandboxNetnsName(pod)} (lo goes with it)`,
+    why: `with the pod's network torn down, containerd removes ${ids.netns} (lo goes with it)`,
   });
   return steps;
 }
