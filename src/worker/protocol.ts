@@ -23,8 +23,10 @@ import type { ScenarioIssue } from '../scenario/parse.ts';
 
 /** Bump when a message changes shape; a peer with another version gets an `error` reply.
  *  2: `run` carries `overrides`, `world` carries `settings`, `done`'s trace has `version` and `resolution`,
- *  a named walk may carry a `seed`. */
-export const PROTOCOL_VERSION = 2;
+ *  a named walk may carry a `seed`.
+ *  3: trace format 2 — `events` may hold `cni` events, `done`'s trace has `flow` null and `cni` for a CNI walk,
+ *  and `world` is the world the walk starts in (for a CNI ADD: without the pod). */
+export const PROTOCOL_VERSION = 3;
 
 /** Events per `events` message. A walk has tens of events; batching keeps a pathological loop (the step
  *  budget runs to a few thousand) from costing a message and a React render per event. */
