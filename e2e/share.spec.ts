@@ -199,7 +199,7 @@ test('export: the trace as JSON and the frame as PNG and SVG', async ({ page }) 
     events: unknown[];
     legs: unknown[];
   };
-  expect(trace.version).toBe(1);
+  expect(trace.version).toBe(2);
   expect(trace.flow.dst).toBe('10.244.2.2');
   expect(trace.legs).toHaveLength(2);
   // Every event is a hop-list row.

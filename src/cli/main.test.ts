@@ -23,7 +23,7 @@ describe('packet-walk CLI', () => {
     const r = await run('trace', 'default', '--from', 'client', '--to', '10.244.1.3:80', '--json');
     expect(r.code).toBe(EXIT.ok);
     const trace = JSON.parse(r.out) as { version: number; legs: { verdict: { kind: string } }[] };
-    expect(trace.version).toBe(1);
+    expect(trace.version).toBe(2);
     expect(trace.legs.map((l) => l.verdict.kind)).toEqual(['delivered', 'delivered']);
   });
 

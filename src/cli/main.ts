@@ -77,7 +77,7 @@ Usage:
 <ref>       pod/<namespace>/<name>, a unique pod name, node/<name>, host/<name>, or an IP address
 <target>    an IP, IP:port, svc/<namespace>/<name>:port (the ClusterIP), or a <ref> with an optional :port
 
-Exit codes: 0 delivered (or valid), 1 not delivered, 2 usage, 3 invalid scenario, 4 unknown ref.
+Exit codes: 0 delivered (a CNI walk: done; or valid), 1 not delivered, 2 usage, 3 invalid scenario, 4 unknown ref.
 `;
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
@@ -323,7 +323,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     const frames = trace.events.filter((e) => e.type === 'observe').length;
     io.stdout(`${values.output!}: ${frames} packets, ${bytes.length} bytes (pcapng)\n`);
   } else io.stdout(values.json ? `${JSON.stringify(trace, null, 2)}\n` : formatTrace(trace));
-  return trace.legs.every((l) => l.verdict.kind === 'delivered') ? EXIT.ok : EXIT.notDelivered;
+  // A CNI walk ends `configured` (ADD) or `removed` (DEL) when every step went through.
+  const ok = new Set(['delivered', 'configured', 'removed']);
+  return trace.legs.every((l) => ok.has(l.verdict.kind)) ? EXIT.ok : EXIT.notDelivered;
 }
 
 /** Reads a scenario file (or a built-in by name) and parses it; prints every issue on failure. */

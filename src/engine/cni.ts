@@ -199,6 +199,15 @@ function nodeBuild(
     why: 'kubeadm requires br_netfilter: bridged pod traffic must meet iptables (kube-proxy, policies)',
   });
   const steps: (NetOp | OpBatch)[] = [...ops, ...overlayOps(model, node)];
+  if (model.cni.startsWith('flannel'))
+    steps.push({
+      op: 'file-write',
+      netns: ns,
+      path: SUBNET_ENV,
+      content: subnetEnv(model, node),
+      writer: 'flanneld',
+      why: "flanneld writes the node's lease for the CNI plugin: network, subnet, MTU, masquerade",
+    });
   if (model.nodes.some((n) => n.name !== node.name)) steps.push(leaseBatch(model, node, shared));
   steps.push(...nodeRuleOps(model, node, pods.length > 0, shared));
   pods.forEach((pod, i) => steps.push(...cniAdd(model, node, pod, i === 0)));
@@ -620,8 +629,189 @@ function leaseBatch(model: ClusterModel, node: NodeModel, shared: PlanShared): O
   };
 }
 
-/** CNI ADD for one pod: what the bridge plugin and host-local IPAM do. */
-function cniAdd(model: ClusterModel, node: NodeModel, pod: PodModel, first: boolean): NetOp[] {
+// ─── A pod's CNI ADD and DEL, step by step ────────────────────────────────────────────────────────────
+//
+// kubelet's RunPodSandbox asks the container runtime for the pod's sandbox; containerd creates a network
+// namespace (/var/run/netns/cni-<uuid>), runs the CNI plugins on it, and starts the pause container in it,
+// which keeps it for the pod's life (every container of the pod joins it). StopPodSandbox runs CNI DEL and
+// removes the namespace. Sources: kubernetes pkg/kubelet/kuberuntime/kuberuntime_sandbox.go
+// (createPodSandbox); containerd internal/cri/server/sandbox_run.go (RunPodSandbox: netns.NewNetNS, then
+// setupPodNetwork) and sandbox_stop.go (teardownPodNetwork, then the netns is removed).
+//
+// The plugins, in the order they act:
+// - containernetworking/plugins plugins/main/loopback: lo up, run by containerd before the pod network.
+// - flannel-io/cni-plugin flannel_linux.go doCmdAdd: reads /run/flannel/subnet.env (flannel.go
+//   defaultSubnetFile), fills the delegate's type=bridge, ipMasq = !FLANNEL_IPMASQ, mtu = FLANNEL_MTU,
+//   isGateway=true and host-local IPAM over FLANNEL_SUBNET with a route to FLANNEL_NETWORK (getDelegateIPAM),
+//   saves it to /var/lib/cni/flannel/<container id> for DEL (flannel.go delegateAdd, saveScratchNetConf) and
+//   delegates. doCmdDel reads that file back, delegates DEL and removes it (consumeScratchNetConf).
+// - plugins/main/bridge/bridge.go cmdAdd: setupBridge (create cni0 and bring it up, if missing);
+//   setupVeth → pkg/ip/link_linux.go SetupVethWithName (the pair is made inside the pod's namespace, eth0
+//   there and the peer, vethXXXXXXXX, placed in the host's; the host end up), LinkSetMaster to cni0,
+//   hairpin on the port; ipam.ExecAdd (host-local); pkg/ipam/ipam_linux.go ConfigureIface (addresses, eth0
+//   up, routes — isDefaultGateway adds the default route via the gateway); isGateway: ensureAddr puts the
+//   gateway on cni0 (nothing when it has it already) and enableIPForward. cmdDel: ip.DelLinkByNameAddr
+//   (eth0 and so its peer), then ipam.ExecDel ("call ipam.ExecDel after clean up device in netns").
+// - plugins/ipam/host-local/backend/disk/backend.go: a reservation is a file named after the address in
+//   /var/lib/cni/networks/<network>, holding "<container id>\r\n<ifname>"; last_reserved_ip.0 holds the last
+//   address given (the next search starts after it). DEL removes the reservation, not last_reserved_ip.
+
+/** Who performs a step of a pod's CNI ADD or DEL. */
+export type CniActor = 'containerd' | 'loopback' | 'flannel' | 'bridge' | 'host-local';
+
+/** One step of a pod's CNI ADD or DEL: a NetOp, or a step that changes nothing (reading a file, running the
+ *  next plugin), with the command a person would type to see or do the same. */
+export type CniStep =
+  | { readonly actor: CniActor; readonly op: NetOp; readonly source: string }
+  | {
+      readonly actor: CniActor;
+      readonly op: null;
+      readonly netns: NetnsId;
+      readonly command: string;
+      /** What the step reads or passes on: the file's text, the plugin's network config on stdin. */
+      readonly text: string | null;
+      readonly why: string;
+      readonly source: string;
+    };
+
+/** The CNI network's name (kube-flannel's conflist names it cbr0); host-local keeps its state under it. */
+export const CNI_NETWORK = 'cbr0';
+const CNI_BIN = '/opt/cni/bin';
+const SUBNET_ENV = '/run/flannel/subnet.env';
+const FLANNEL_DATA_DIR = '/var/lib/cni/flannel';
+const HOST_LOCAL_DIR = `/var/lib/cni/networks/${CNI_NETWORK}`;
+
+const SRC = {
+  sandbox:
+    'containerd internal/cri/server/sandbox_run.go (RunPodSandbox), kubelet pkg/kubelet/kuberuntime/kuberuntime_sandbox.go',
+  stop: 'containerd internal/cri/server/sandbox_stop.go (StopPodSandbox)',
+  loopback: 'containernetworking/plugins plugins/main/loopback/loopback.go',
+  flannel: 'flannel-io/cni-plugin flannel_linux.go (doCmdAdd, getDelegateIPAM), flannel.go (delegateAdd)',
+  flannelDel: 'flannel-io/cni-plugin flannel_linux.go (doCmdDel), flannel.go (consumeScratchNetConf)',
+  bridge: 'containernetworking/plugins plugins/main/bridge/bridge.go (cmdAdd, setupBridge)',
+  veth: 'containernetworking/plugins plugins/main/bridge/bridge.go (setupVeth), pkg/ip/link_linux.go (SetupVethWithName)',
+  configure: 'containernetworking/plugins pkg/ipam/ipam_linux.go (ConfigureIface)',
+  gateway:
+    'containernetworking/plugins plugins/main/bridge/bridge.go (cmdAdd: isGateway, ensureAddr, enableIPForward)',
+  bridgeDel: 'containernetworking/plugins plugins/main/bridge/bridge.go (cmdDel)',
+  hostLocal: 'containernetworking/plugins plugins/ipam/host-local/backend/disk/backend.go (Reserve, Release)',
+  weave: 'weaveworks/weave plugin/net/cni.go (CmdAdd), prog/weave-kube/launch.sh (10-weave.conflist)',
+} as const;
+
+/** weave-kube's CNI config (prog/weave-kube/launch.sh writes 10-weave.conflist with this plugin entry). */
+const WEAVE_NETCONF = JSON.stringify({
+  cniVersion: '0.3.0',
+  name: 'weave',
+  type: 'weave-net',
+  hairpinMode: true,
+});
+
+/** The pause container's id (containerd: 64 hex digits, there random), deterministic here. */
+export function sandboxId(pod: Pick<PodModel, 'namespace' | 'name'>): string {
+  return Array.from({ length: 8 }, (_, i) => hashHex(`${i}|sandbox|${pod.namespace}/${pod.name}`)).join('');
+}
+
+/** The name containerd gives the pod's network namespace: cni-<uuid> (there a random UUID). */
+export function sandboxNetnsName(pod: Pick<PodModel, 'namespace' | 'name'>): string {
+  const h = Array.from({ length: 4 }, (_, i) => hashHex(`${i}|netns|${pod.namespace}/${pod.name}`)).join('');
+  return `cni-${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** flanneld's /run/flannel/subnet.env for a node (flannel pkg/subnet WriteSubnetFile): the network, the
+ *  node's subnet as its first address, the pod MTU, and whether flanneld masquerades (kube-flannel: yes). */
+export function subnetEnv(model: ClusterModel, node: NodeModel): string {
+  return [
+    `FLANNEL_NETWORK=${formatCidr(model.clusterCIDR)}`,
+    `FLANNEL_SUBNET=${bridgeGateway(node.podCIDR)}/${node.podCIDR.prefix}`,
+    `FLANNEL_MTU=${podMtu(model)}`,
+    'FLANNEL_IPMASQ=true',
+    '',
+  ].join('\n');
+}
+
+/** The network config the runtime hands the first plugin (kube-flannel's conflist; for the bridge modes the
+ *  bridge plugin's own), and the one flannel passes on to bridge. Key order as Go's json.Marshal of a map. */
+function netConfs(model: ClusterModel, node: NodeModel): NetConfs {
+  // The same for every pod of the node: made once per node (a node build asks for each of its pods).
+  const cached = netConfsOfNode.get(node);
+  if (cached?.model === model) return cached.confs;
+  const confs = makeNetConfs(model, node);
+  netConfsOfNode.set(node, { model, confs });
+  return confs;
+}
+
+interface NetConfs {
+  readonly first: string;
+  readonly delegate: string | null;
+}
+const netConfsOfNode = new WeakMap<NodeModel, { model: ClusterModel; confs: NetConfs }>();
+
+function makeNetConfs(model: ClusterModel, node: NodeModel): NetConfs {
+  const mtu = podMtu(model);
+  const subnet = formatCidr(node.podCIDR);
+  if (!model.cni.startsWith('flannel'))
+    return {
+      first: JSON.stringify({
+        cniVersion: '0.3.1',
+        name: CNI_NETWORK,
+        type: 'bridge',
+        bridge: BRIDGE,
+        isGateway: true,
+        isDefaultGateway: true,
+        mtu,
+        ipam: { type: 'host-local', subnet },
+      }),
+      delegate: null,
+    };
+  return {
+    first: JSON.stringify({
+      cniVersion: '0.3.1',
+      name: CNI_NETWORK,
+      type: 'flannel',
+      delegate: { hairpinMode: true, isDefaultGateway: true },
+    }),
+    delegate: JSON.stringify({
+      cniVersion: '0.3.1',
+      hairpinMode: true,
+      ipMasq: false,
+      ipam: {
+        ranges: [[{ subnet }]],
+        routes: [{ dst: formatCidr(model.clusterCIDR) }],
+        type: 'host-local',
+      },
+      isDefaultGateway: true,
+      isGateway: true,
+      mtu,
+      name: CNI_NETWORK,
+      type: 'bridge',
+    }),
+  };
+}
+
+/** The plugin run as the runtime runs it: the CNI_* environment, the network config on stdin (a file that
+ *  holds it, or the JSON itself as a here-string). */
+function pluginExec(
+  command: 'ADD' | 'DEL',
+  ids: { readonly cid: string; readonly netns: string },
+  plugin: string,
+  stdin: string,
+): string {
+  return [
+    `CNI_COMMAND=${command}`,
+    `CNI_CONTAINERID=${ids.cid}`,
+    `CNI_NETNS=/var/run/netns/${ids.netns}`,
+    'CNI_IFNAME=eth0',
+    `CNI_PATH=${CNI_BIN}`,
+    stdin.startsWith('/') ? `${CNI_BIN}/${plugin} < ${stdin}` : `${CNI_BIN}/${plugin} <<< '${stdin}'`,
+  ].join(' ');
+}
+
+/**
+ * CNI ADD for one pod, step by step: the sandbox's namespace, loopback, (flannel: subnet.env, the saved
+ * delegate config) and the bridge plugin with host-local IPAM. `first`: no pod on the node yet, so cni0 is
+ * created here and gets its gateway address. The node's build applies exactly these steps' ops.
+ */
+export function cniAddSteps(model: ClusterModel, node: NodeModel, pod: PodModel, first: boolean): CniStep[] {
   const nodeNs = nodeNetns(node.name);
   const ns = podNetns(pod);
   const veth = hostVethName(pod, model.cni);
@@ -630,60 +820,167 @@ function cniAdd(model: ClusterModel, node: NodeModel, pod: PodModel, first: bool
   const flannel = model.cni.startsWith('flannel');
   const weave = model.cni === 'weave';
   const bridge = podBridge(model);
-  const ops: NetOp[] = [];
-  if (first && !weave)
-    ops.push(
-      {
-        op: 'link-add-bridge',
-        netns: nodeNs,
-        name: BRIDGE,
-        mac: macOf(nodeNs, BRIDGE),
-        mtu,
-        why: 'bridge plugin: create cni0 on the first pod ADD',
-      },
-      { op: 'link-set-up', netns: nodeNs, name: BRIDGE, why: 'bring the bridge up' },
+  const cid = sandboxId(pod);
+  const ids = { cid, netns: sandboxNetnsName(pod) };
+  const confs = netConfs(model, node);
+  const steps: CniStep[] = [];
+  const op = (actor: CniActor, source: string, o: NetOp): void => void steps.push({ actor, op: o, source });
+  const note = (
+    actor: CniActor,
+    source: string,
+    at: NetnsId,
+    command: string,
+    text: string | null,
+    why: string,
+  ) => void steps.push({ actor, op: null, netns: at, command, text, why, source });
+
+  op('containerd', SRC.sandbox, {
+    op: 'netns-add',
+    netns: ns,
+    why: `kubelet asks the runtime for ${pod.namespace}/${pod.name}'s sandbox (RunPodSandbox): containerd creates its network namespace, ${ids.netns}; the pause container will hold it for the pod's life, and every container of the pod joins it`,
+  });
+  op('loopback', SRC.loopback, {
+    op: 'link-add-loopback',
+    netns: ns,
+    why: 'the loopback plugin, which containerd runs first: lo up, so 127.0.0.1 works inside the pod',
+  });
+  if (flannel) {
+    note(
+      'containerd',
+      SRC.sandbox,
+      nodeNs,
+      pluginExec('ADD', ids, 'flannel', confs.first),
+      confs.first,
+      "containerd runs the plugin its config in /etc/cni/net.d names (kube-flannel's 10-flannel.conflist: flannel), with the pod's namespace and the interface to create in the environment and that plugin's network config on stdin",
     );
-  ops.push(
-    {
-      op: 'netns-add',
-      netns: ns,
-      why: `kubelet creates the pause container of ${pod.namespace}/${pod.name} with a new network namespace`,
-    },
-    { op: 'link-add-loopback', netns: ns, why: 'loopback inside the pod' },
-    {
-      op: 'link-add-veth',
-      netns: ns,
-      name: 'eth0',
-      mac: macOf(ns, 'eth0'),
-      peerName: veth,
-      peerNetns: nodeNs,
-      peerMac: macOf(nodeNs, veth),
-      mtu,
-      why: `${weave ? 'weave-net' : 'bridge'} plugin: a veth pair, eth0 in the pod and its peer on the node`,
-    },
-    {
-      op: 'link-set-master',
+    note(
+      'flannel',
+      SRC.flannel,
+      nodeNs,
+      `cat ${SUBNET_ENV}`,
+      subnetEnv(model, node),
+      "flannel reads what flanneld wrote when it got this node's lease: the cluster network, this node's subnet, the MTU, and that flanneld masquerades",
+    );
+    op('flannel', SRC.flannel, {
+      op: 'file-write',
       netns: nodeNs,
-      name: veth,
-      master: bridge,
-      hairpin: flannel,
-      why: `attach the host end to ${bridge}${flannel ? ' (hairpinMode)' : ''}`,
-    },
-    { op: 'link-set-up', netns: nodeNs, name: veth, why: 'bring the host end up' },
-    {
-      op: 'addr-add',
-      netns: ns,
-      dev: 'eth0',
-      ip: pod.podIP,
-      prefix: weave ? model.clusterCIDR.prefix : node.podCIDR.prefix,
-      why: weave
-        ? "weave IPAM: an address from this peer's share, with the whole range's prefix (one flat pod network)"
-        : 'host-local IPAM: the pod IP',
-    },
-    { op: 'link-set-up', netns: ns, name: 'eth0', why: 'bring eth0 up' },
-  );
+      path: `${FLANNEL_DATA_DIR}/${cid}`,
+      content: confs.delegate!,
+      writer: 'flannel',
+      why: `flannel fills in the bridge plugin's config from subnet.env (isGateway, ipMasq=false because flanneld masquerades, mtu ${mtu}, host-local over ${formatCidr(node.podCIDR)} with a route to ${formatCidr(model.clusterCIDR)}) and saves it for the DEL`,
+    });
+    note(
+      'flannel',
+      SRC.flannel,
+      nodeNs,
+      pluginExec('ADD', ids, 'bridge', `${FLANNEL_DATA_DIR}/${cid}`),
+      confs.delegate,
+      'flannel itself creates nothing: it delegates to the bridge plugin with that config',
+    );
+  } else if (weave) {
+    note(
+      'containerd',
+      SRC.sandbox,
+      nodeNs,
+      pluginExec('ADD', ids, 'weave-net', WEAVE_NETCONF),
+      WEAVE_NETCONF,
+      "containerd runs the plugin its config in /etc/cni/net.d names (weave-kube's 10-weave.conflist: weave-net), which asks the weave router for an address (weave's own IPAM) and plugs the pod into the weave bridge",
+    );
+  } else {
+    note(
+      'containerd',
+      SRC.sandbox,
+      nodeNs,
+      pluginExec('ADD', ids, 'bridge', confs.first),
+      confs.first,
+      "containerd runs the plugin its config in /etc/cni/net.d names (the bridge plugin with host-local IPAM), with the pod's namespace and the interface to create in the environment and the network config on stdin",
+    );
+  }
+  if (weave)
+    note(
+      'bridge',
+      SRC.weave,
+      nodeNs,
+      `ip link show ${WEAVE_BRIDGE}`,
+      null,
+      `${WEAVE_BRIDGE} exists already: the weave router created it when it started on the node`,
+    );
+  else if (first) {
+    op('bridge', SRC.bridge, {
+      op: 'link-add-bridge',
+      netns: nodeNs,
+      name: BRIDGE,
+      mac: macOf(nodeNs, BRIDGE),
+      mtu,
+      why: `the bridge plugin needs ${BRIDGE}; this is the node's first pod, so it creates it`,
+    });
+    op('bridge', SRC.bridge, { op: 'link-set-up', netns: nodeNs, name: BRIDGE, why: `bring ${BRIDGE} up` });
+  } else
+    note(
+      'bridge',
+      SRC.bridge,
+      nodeNs,
+      `ip link show ${BRIDGE}`,
+      null,
+      `${BRIDGE} exists already (an earlier pod's ADD created it) and is up: nothing to do`,
+    );
+  op('bridge', SRC.veth, {
+    op: 'link-add-veth',
+    netns: ns,
+    name: 'eth0',
+    mac: macOf(ns, 'eth0'),
+    peerName: veth,
+    peerNetns: nodeNs,
+    peerMac: macOf(nodeNs, veth),
+    mtu,
+    why: `a veth pair, made inside the pod's namespace: eth0 stays there, its peer ${veth} is placed in the node's`,
+  });
+  op('bridge', SRC.veth, {
+    op: 'link-set-up',
+    netns: nodeNs,
+    name: veth,
+    why: 'bring the host end up',
+  });
+  op('bridge', SRC.veth, {
+    op: 'link-set-master',
+    netns: nodeNs,
+    name: veth,
+    master: bridge,
+    hairpin: flannel,
+    why: `plug the host end into ${bridge}${flannel ? ', with hairpin mode on the port (hairpinMode: a pod may reach itself through a Service)' : ''}`,
+  });
+  if (!weave) hostLocalReserve();
+  function hostLocalReserve(): void {
+    op('host-local', SRC.hostLocal, {
+      op: 'file-write',
+      netns: nodeNs,
+      path: `${HOST_LOCAL_DIR}/${pod.podIP}`,
+      content: `${cid}\r\neth0`,
+      writer: 'host-local',
+      why: `host-local IPAM, run by the bridge plugin, takes the next free address of ${formatCidr(node.podCIDR)}, ${pod.podIP}, and reserves it: a file named after the address, holding the container id`,
+    });
+    op('host-local', SRC.hostLocal, {
+      op: 'file-write',
+      netns: nodeNs,
+      path: `${HOST_LOCAL_DIR}/last_reserved_ip.0`,
+      content: pod.podIP,
+      writer: 'host-local',
+      why: 'host-local remembers the last address it gave; the next search starts after it',
+    });
+  }
+  op('bridge', SRC.configure, {
+    op: 'addr-add',
+    netns: ns,
+    dev: 'eth0',
+    ip: pod.podIP,
+    prefix: weave ? model.clusterCIDR.prefix : node.podCIDR.prefix,
+    why: weave
+      ? "weave IPAM: an address from this peer's share, with the whole range's prefix (one flat pod network)"
+      : 'the address host-local gave, on eth0 (the connected route to the pod subnet comes with it)',
+  });
+  op('bridge', SRC.configure, { op: 'link-set-up', netns: ns, name: 'eth0', why: 'bring eth0 up' });
   if (flannel)
-    ops.push({
+    op('bridge', SRC.configure, {
       op: 'route-add',
       netns: ns,
       dst: formatCidr(model.clusterCIDR),
@@ -691,9 +988,9 @@ function cniAdd(model: ClusterModel, node: NodeModel, pod: PodModel, first: bool
       dev: 'eth0',
       onlink: false,
       type: 'unicast',
-      why: 'flannel IPAM route to the cluster network',
+      why: "flannel IPAM route to the cluster network, via the gateway (the bridge's address)",
     });
-  ops.push({
+  op('bridge', SRC.configure, {
     op: 'route-add',
     netns: ns,
     dst: 'default',
@@ -703,18 +1000,105 @@ function cniAdd(model: ClusterModel, node: NodeModel, pod: PodModel, first: bool
     type: 'unicast',
     why: weave
       ? "weave-net plugin: no routes configured, so a default route via the weave bridge's address"
-      : 'isDefaultGateway: default route via cni0',
+      : `isDefaultGateway: the default route via ${gw}, ${BRIDGE}'s address`,
   });
   if (first && !weave)
-    ops.push({
+    op('bridge', SRC.gateway, {
       op: 'addr-add',
       netns: nodeNs,
       dev: BRIDGE,
       ip: gw,
       prefix: node.podCIDR.prefix,
-      why: 'isGateway: the gateway address on the bridge',
+      why: `isGateway: the gateway address ${gw} on ${BRIDGE}, so the node routes for its pods`,
     });
-  return ops;
+  else if (!weave)
+    note(
+      'bridge',
+      SRC.gateway,
+      nodeNs,
+      `ip addr show dev ${BRIDGE}`,
+      null,
+      `isGateway: ${BRIDGE} has the gateway address ${gw} already (ensureAddr adds nothing)`,
+    );
+  op('bridge', SRC.gateway, {
+    op: 'sysctl',
+    netns: nodeNs,
+    key: 'net.ipv4.ip_forward',
+    value: 1,
+    why: 'isGateway: forwarding on (enableIPForward), so pod traffic can be routed off the node',
+  });
+  return steps;
+}
+
+/** CNI DEL for one pod, step by step (see cniAddSteps): eth0 deleted (and with it the veth's host end), the
+ *  address released, flannel's saved config removed, then the runtime removes the namespace. cni0 stays:
+ *  the bridge plugin never deletes the bridge. */
+export function cniDelSteps(model: ClusterModel, node: NodeModel, pod: PodModel): CniStep[] {
+  const nodeNs = nodeNetns(node.name);
+  const ns = podNetns(pod);
+  const cid = sandboxId(pod);
+  const ids = { cid, netns: sandboxNetnsName(pod) };
+  const flannel = model.cni.startsWith('flannel');
+  const weave = model.cni === 'weave';
+  const confs = netConfs(model, node);
+  const steps: CniStep[] = [];
+  const op = (actor: CniActor, source: string, o: NetOp): void => void steps.push({ actor, op: o, source });
+  const note = (actor: CniActor, source: string, command: string, text: string | null, why: string) =>
+    void steps.push({ actor, op: null, netns: nodeNs, command, text, why, source });
+  if (flannel) {
+    note(
+      'containerd',
+      SRC.stop,
+      pluginExec('DEL', ids, 'flannel', confs.first),
+      confs.first,
+      `kubelet stops ${pod.namespace}/${pod.name}'s sandbox (StopPodSandbox): containerd runs the plugin with CNI_COMMAND=DEL for the same container and namespace`,
+    );
+    note(
+      'flannel',
+      SRC.flannelDel,
+      pluginExec('DEL', ids, 'bridge', `${FLANNEL_DATA_DIR}/${cid}`),
+      confs.delegate,
+      'flannel reads back the config it saved at ADD and delegates DEL to the bridge plugin with it',
+    );
+  } else
+    note(
+      'containerd',
+      SRC.stop,
+      pluginExec('DEL', ids, weave ? 'weave-net' : 'bridge', weave ? WEAVE_NETCONF : confs.first),
+      weave ? WEAVE_NETCONF : confs.first,
+      `kubelet stops ${pod.namespace}/${pod.name}'s sandbox (StopPodSandbox): containerd runs the ${weave ? 'weave-net' : 'bridge'} plugin with CNI_COMMAND=DEL`,
+    );
+  op('bridge', SRC.bridgeDel, {
+    op: 'link-del',
+    netns: ns,
+    name: 'eth0',
+    why: `in the pod's namespace the bridge plugin deletes eth0; a veth pair lives and dies together, so ${hostVethName(pod, model.cni)} leaves ${podBridge(model)} and the node with it`,
+  });
+  if (!weave)
+    op('host-local', SRC.hostLocal, {
+      op: 'file-remove',
+      netns: nodeNs,
+      path: `${HOST_LOCAL_DIR}/${pod.podIP}`,
+      why: `host-local releases ${pod.podIP} (after the device is gone): the next pod may get it`,
+    });
+  if (flannel)
+    op('flannel', SRC.flannelDel, {
+      op: 'file-remove',
+      netns: nodeNs,
+      path: `${FLANNEL_DATA_DIR}/${cid}`,
+      why: 'the DEL went through, so flannel removes the config it saved',
+    });
+  op('containerd', SRC.stop, {
+    op: 'netns-del',
+    netns: ns,
+    why: `with the pod's network torn down, containerd removes ${ids.netns} (lo goes with it)`,
+  });
+  return steps;
+}
+
+/** The ops of a pod's CNI ADD, as the node's build applies them. */
+function cniAdd(model: ClusterModel, node: NodeModel, pod: PodModel, first: boolean): NetOp[] {
+  return cniAddSteps(model, node, pod, first).flatMap((s) => (s.op ? [s.op] : []));
 }
 
 function hostOps(model: ClusterModel, name: string): NetOp[] {

@@ -48,7 +48,7 @@ describe('a walk to a DNS name', () => {
     expect(t.resolution).toMatchObject({ name: 'db-service', address: '10.96.100.10', error: null });
     expect(t.resolution!.candidates[0]).toBe('db-service.default.svc.cluster.local.');
     expect(t.resolution!.resolvConf).toContain('options ndots:5');
-    expect(t.flow.dst).toBe('10.96.100.10');
+    expect(t.flow!.dst).toBe('10.96.100.10');
     // The query leaves the client for the ClusterIP and arrives at the CoreDNS pod, DNATed on node-1.
     const q = t.events.filter(isObserve).filter((e) => e.leg === 0);
     expect(q[0]!.packet.ip.dst).toBe('10.96.0.10');
@@ -92,7 +92,7 @@ describe('a walk to a DNS name', () => {
     expect(t.legs.at(-1)!.verdict.kind).toBe('unresolved');
     expect(t.legs.some((l) => l.kind === 'request')).toBe(false);
     expect(t.resolution).toMatchObject({ address: null, error: 'Name or service not known (EAI_NONAME)' });
-    expect(t.flow.dst).toBe('0.0.0.0');
+    expect(t.flow!.dst).toBe('0.0.0.0');
     // The last candidate, "nope.", is outside cluster.local: CoreDNS forwards it to the resolver host.
     const forwarded = t.events.filter((e) => e.type === 'leg' && e.summary.includes('forwards'));
     expect(forwarded).toHaveLength(1);
@@ -110,7 +110,9 @@ describe('a walk to a DNS name', () => {
     expect(atResolver.packet.ip.src).toBe('192.168.1.12');
     expect(atResolver.packet.ip.dst).toBe('203.0.113.53');
     // The client gets the forwarded answer with its own query id back.
-    const clientQueryId = t.events.find((e) => e.type === 'leg' && e.leg === 6)!.packet.dns!.id;
+    const clientQueryId = (
+      t.events.find((e) => e.type === 'leg' && e.leg === 6) as Extract<TraceEvent, { type: 'leg' }>
+    ).packet.dns!.id;
     const clientAnswer = t.events
       .filter(isObserve)
       .filter((e) => e.at.netns === 'pod/default/client' && e.leg === 9)

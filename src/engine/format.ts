@@ -22,6 +22,12 @@ export function formatEvent(e: TraceEvent): string {
     }
     case 'decide':
       return `${n}${place(e)} ${e.decision.kind.padEnd(18)} ${e.summary}`;
+    case 'cni': {
+      // One line: the command, with a multi-line one (a here-document, a hairpin after the master) shortened.
+      const lines = e.shell.split('\n');
+      const more = lines.length > 1 ? `  (+${lines.length - 1} line${lines.length === 2 ? '' : 's'})` : '';
+      return `${n}${place(e)} ${`cni ${e.actor}`.padEnd(18)} ${lines[0]}${more}`;
+    }
     case 'verdict':
       return `${n}${e.verdict.at.netns.padEnd(22)} VERDICT ${e.verdict.kind}: ${e.verdict.reason}`;
   }
@@ -29,6 +35,14 @@ export function formatEvent(e: TraceEvent): string {
 
 export function formatTrace(t: Trace): string {
   const f = t.flow;
+  if (f === null) {
+    const c = t.cni;
+    const lines = [`walk   ${t.from} -> ${t.to}`];
+    if (c) lines.push(`cni    ${c.command} pod/${c.pod} on ${c.node} (${c.ip})`);
+    for (const e of t.events) lines.push(formatEvent(e));
+    lines.push(`result ${t.legs.map((l) => `${l.kind}: ${l.verdict.kind}`).join(', ')}`);
+    return lines.join('\n') + '\n';
+  }
   const ports = f.sport !== null ? `${f.src}:${f.sport} -> ${f.dst}:${f.dport}` : `${f.src} -> ${f.dst}`;
   const lines = [`walk   ${t.from} -> ${t.to}  (${f.protocol}, seed ${t.seed})`];
   if (t.resolution) {

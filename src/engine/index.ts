@@ -13,6 +13,7 @@ import type { ClusterModel } from '../scenario/model.ts';
 import { CNI_MODES } from '../scenario/model.ts';
 
 export { walk, resolveRef, type WalkSpec } from './walk.ts';
+export { startWorld, cniCommandOf } from './cniWalk.ts';
 export { formatTrace, formatEvent } from './format.ts';
 export { worldView } from './viewOf.ts';
 export { EngineError, World } from './world.ts';

@@ -64,7 +64,9 @@ describe('kube-proxy ipvs mode in walks', () => {
       expect(unnat).toMatchObject({ hook: 'FORWARD', realServer: pin });
       // The client's socket sees the answer from the ClusterIP.
       const last = t.events.at(-1)!;
-      expect(last.type === 'verdict' && 'ip' in last.packet ? last.packet.ip.src : null).toBe('10.96.0.20');
+      expect(last.type === 'verdict' && last.packet && 'ip' in last.packet ? last.packet.ip.src : null).toBe(
+        '10.96.0.20',
+      );
       // nat PREROUTING accepts it by the KUBE-CLUSTER-IP set; nothing DNATs it (IPVS does).
       const rules = t.events.flatMap((e) =>
         e.type === 'decide' && e.decision.kind === 'netfilter' ? e.decision.steps.map((s) => s.rule) : [],
@@ -82,7 +84,7 @@ describe('kube-proxy ipvs mode in walks', () => {
     ]);
     expect(t.legs[0]!.verdict.reason).toContain('KUBE-IPVS-FILTER');
     const err = t.events.find((e) => e.type === 'leg' && e.kind === 'icmp-error');
-    expect(err && 'ip' in err.packet ? err.packet.ip.src : null).toBe('10.96.0.20');
+    expect(err?.type === 'leg' ? err.packet.ip.src : null).toBe('10.96.0.20');
   });
 
   it('a ping to a ClusterIP without the access filter (kube-proxy < 1.27): the node answers', () => {

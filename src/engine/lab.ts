@@ -15,7 +15,7 @@
 // - br_netfilter's bridge-nf-call-iptables is per namespace; every namespace starts with it off and the
 //   nodes turn it on (as kubeadm requires) — the module must be loaded on the machine;
 // - iptables rules are loaded with `iptables-restore --noflush` from a here-document.
-import { routeAddArgs, type NetOp, type NetnsId } from './netops.ts';
+import { fileWriteCommand, routeAddArgs, type NetOp, type NetnsId } from './netops.ts';
 import type { World } from './world.ts';
 
 export interface LabScript {
@@ -126,6 +126,7 @@ export function labScript(world: World, opts: LabOptions): LabScript {
     return name;
   };
 
+  const labNames: CommandNames = { run: nsName, ref: nsName };
   let unit: string | null = null;
   for (const op of ops) {
     const u = plan.unitOf(op.netns);
@@ -141,34 +142,6 @@ export function labScript(world: World, opts: LabOptions): LabScript {
         namespaces.push(ns);
         baseline(ns);
         break;
-      case 'link-add-loopback':
-        say(op.why);
-        ipn(ns, 'link set lo up');
-        break;
-      case 'link-add-veth':
-        say(op.why);
-        ipn(
-          ns,
-          `link add ${op.name} address ${op.mac} mtu ${op.mtu} type veth peer name ${op.peerName} address ${op.peerMac} mtu ${op.mtu} netns ${nsName(op.peerNetns)}`,
-        );
-        break;
-      case 'link-add-bridge':
-        say(op.why);
-        ipn(ns, `link add ${op.name} address ${op.mac} mtu ${op.mtu} type bridge`);
-        break;
-      case 'link-add-vxlan':
-        say(op.why);
-        ipn(
-          ns,
-          `link add ${op.name} address ${op.mac} mtu ${op.mtu} type vxlan id ${op.vni} local ${op.local} dev ${op.underlay} dstport ${op.port}${op.learning ? '' : ' nolearning'}${op.df ? ' df set' : ''}`,
-        );
-        break;
-      case 'link-add-dummy':
-      case 'ipvs-load':
-        // The conformance kernels have neither dummy links nor IPVS; ipvs-mode scenarios are engine-only.
-        throw new Error(
-          `the kernel lab cannot build ${op.op === 'link-add-dummy' ? `the dummy link ${op.name}` : 'IPVS tables and ipsets'} (${op.netns}): kube-proxy's ipvs mode is not supported in the lab`,
-        );
       case 'link-add-physical': {
         const sw = switchOf(op.segment);
         const port = switchPortName(op.segment, op.netns, op.name);
@@ -181,55 +154,112 @@ export function labScript(world: World, opts: LabOptions): LabScript {
         ipn(sw, `link set ${port} up`);
         break;
       }
-      case 'link-set-master':
-        say(op.why);
-        ipn(ns, `link set ${op.name} master ${op.master}`);
-        if (op.hairpin) up.push(`bridge -n ${ns} link set dev ${op.name} hairpin on`);
-        break;
-      case 'link-set-up':
-        say(op.why);
-        ipn(ns, `link set ${op.name} up`);
-        break;
-      case 'addr-add':
-        say(op.why);
-        ipn(ns, `addr add ${op.ip}/${op.prefix} dev ${op.dev}`);
-        break;
-      case 'route-add': {
-        say(op.why);
-        ipn(ns, `route ${routeAddArgs(op)}`);
-        break;
-      }
-      case 'neigh-add':
-        say(op.why);
-        ipn(ns, `neigh add ${op.ip} lladdr ${op.mac} dev ${op.dev} nud permanent`);
-        break;
-      case 'fdb-add':
-        say(op.why);
-        up.push(`bridge -n ${ns} fdb append ${op.mac} dev ${op.dev} dst ${op.dst} self permanent`);
-        break;
-      case 'sysctl':
-        say(op.why);
-        up.push(`ip netns exec ${ns} sysctl -qw ${op.key}=${op.value}`);
-        break;
       case 'iptables-restore': {
         say(`${op.writer}: ${op.why}`);
         // nfacct counters need nfacct objects (kube-proxy creates them over netlink); they only count
         // packets, so the lab leaves the match out rather than depend on the nfacct tool.
-        const text = op.text.replace(/ -m nfacct --nfacct-name \S+/g, '');
-        if (text !== op.text) say('lab: -m nfacct matches removed (they only count)');
-        up.push(
-          `ip netns exec ${ns} iptables-restore --noflush <<'${HEREDOC_END}'`,
-          ...text.trimEnd().split('\n'),
-          HEREDOC_END,
-        );
+        if (/ -m nfacct --nfacct-name \S+/.test(op.text))
+          say('lab: -m nfacct matches removed (they only count)');
+        up.push(...opCommands(op, labNames));
         break;
       }
+      case 'file-write':
+      case 'file-remove':
+        // State files of CNI plugins live on the node's disk; the lab writes nothing outside its namespaces.
+        say(`${op.why} — lab: ${op.path} is not written (not kernel state)`);
+        break;
+      default:
+        say(op.why);
+        up.push(...opCommands(op, labNames));
     }
   }
   if (up[0] === '') up.shift();
 
   const down = [...namespaces].reverse().map((ns) => `ip netns del ${ns}`);
   return { up, down, nsName, namespaces, switches };
+}
+
+/** How commands name namespaces. */
+export interface CommandNames {
+  /** The namespace a command runs in: its name for `ip -n NAME`, or null for the shell's own (a person on the
+   *  node types `ip link …` for the node's root namespace). */
+  run(id: NetnsId): string | null;
+  /** How `… netns X` names another namespace: a name, or a PID whose namespace it is (`1`: the node's). */
+  ref(id: NetnsId): string;
+}
+
+/**
+ * The commands of one op, acting in the namespaces `names` gives: the lab's for the kernel lab, the node's
+ * own shell and `cni-…` names for the steps of a CNI walk (cniWalk.ts) — one rendering for both, so what the
+ * walk shows is what the conformance test runs. A NIC on a segment (link-add-physical) is the lab's to make
+ * concrete (labScript); here it is a comment.
+ */
+export function opCommands(op: NetOp, names: CommandNames): string[] {
+  const ns = names.run(op.netns);
+  const ip = (cmd: string): string => (ns === null ? `ip ${cmd}` : `ip -n ${ns} ${cmd}`);
+  const bridge = (cmd: string): string => (ns === null ? `bridge ${cmd}` : `bridge -n ${ns} ${cmd}`);
+  const exec = (cmd: string): string => (ns === null ? cmd : `ip netns exec ${ns} ${cmd}`);
+  switch (op.op) {
+    case 'netns-add':
+      return [`ip netns add ${names.ref(op.netns)}`];
+    case 'netns-del':
+      return [`ip netns del ${names.ref(op.netns)}`];
+    case 'link-add-loopback':
+      return [ip('link set lo up')];
+    case 'link-add-veth':
+      return [
+        ip(
+          `link add ${op.name} address ${op.mac} mtu ${op.mtu} type veth peer name ${op.peerName} address ${op.peerMac} mtu ${op.mtu} netns ${names.ref(op.peerNetns)}`,
+        ),
+      ];
+    case 'link-add-bridge':
+      return [ip(`link add ${op.name} address ${op.mac} mtu ${op.mtu} type bridge`)];
+    case 'link-add-vxlan':
+      return [
+        ip(
+          `link add ${op.name} address ${op.mac} mtu ${op.mtu} type vxlan id ${op.vni} local ${op.local} dev ${op.underlay} dstport ${op.port}${op.learning ? '' : ' nolearning'}${op.df ? ' df set' : ''}`,
+        ),
+      ];
+    case 'link-add-dummy':
+    case 'ipvs-load':
+      // The conformance kernels have neither dummy links nor IPVS; ipvs-mode scenarios are engine-only.
+      throw new Error(
+        `the kernel lab cannot build ${op.op === 'link-add-dummy' ? `the dummy link ${op.name}` : 'IPVS tables and ipsets'} (${op.netns}): kube-proxy's ipvs mode is not supported in the lab`,
+      );
+    case 'link-add-physical':
+      return [`# ${op.name} (${op.mac}, mtu ${op.mtu}) is plugged into ${op.segment}`];
+    case 'link-set-master':
+      return [
+        ip(`link set ${op.name} master ${op.master}`),
+        ...(op.hairpin ? [bridge(`link set dev ${op.name} hairpin on`)] : []),
+      ];
+    case 'link-set-up':
+      return [ip(`link set ${op.name} up`)];
+    case 'link-del':
+      return [ip(`link del ${op.name}`)];
+    case 'addr-add':
+      return [ip(`addr add ${op.ip}/${op.prefix} dev ${op.dev}`)];
+    case 'route-add':
+      return [ip(`route ${routeAddArgs(op)}`)];
+    case 'neigh-add':
+      return [ip(`neigh add ${op.ip} lladdr ${op.mac} dev ${op.dev} nud permanent`)];
+    case 'fdb-add':
+      return [bridge(`fdb append ${op.mac} dev ${op.dev} dst ${op.dst} self permanent`)];
+    case 'sysctl':
+      return [exec(`sysctl -qw ${op.key}=${op.value}`)];
+    case 'iptables-restore': {
+      const text = op.text.replace(/ -m nfacct --nfacct-name \S+/g, '');
+      return [
+        exec(`iptables-restore --noflush <<'${HEREDOC_END}'`),
+        ...text.trimEnd().split('\n'),
+        HEREDOC_END,
+      ];
+    }
+    case 'file-write':
+      return [fileWriteCommand(op.path, op.content)];
+    case 'file-remove':
+      return [`rm ${op.path}`];
+  }
 }
 
 /** The script as one shell text: `set -e`, the commands, and how to undo them. */

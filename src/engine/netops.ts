@@ -117,6 +117,32 @@ export type NetOp =
       readonly why: string;
     }
   | {
+      /** `ip link del NAME`: for a veth, the kernel deletes the peer too (a pair lives and dies together), and a
+       *  bridge port leaves its bridge. */
+      readonly op: 'link-del';
+      readonly netns: NetnsId;
+      readonly name: string;
+      readonly why: string;
+    }
+  | {
+      /** `ip netns del`: the namespace goes, with every device in it (a veth's peer elsewhere with it). */
+      readonly op: 'netns-del';
+      readonly netns: NetnsId;
+      readonly why: string;
+    }
+  | {
+      /** A file a component keeps its state in (host-local's reservations, flannel's subnet.env): not kernel
+       *  state, but what the next ADD or DEL reads. `netns` is the node's (the file is on the node's disk). */
+      readonly op: 'file-write';
+      readonly netns: NetnsId;
+      readonly path: string;
+      readonly content: string;
+      /** Who writes it, e.g. "host-local", "flanneld". */
+      readonly writer: string;
+      readonly why: string;
+    }
+  | { readonly op: 'file-remove'; readonly netns: NetnsId; readonly path: string; readonly why: string }
+  | {
       /** `iptables-restore --noflush`: rules in iptables-save format, added to what the namespace has. */
       readonly op: 'iptables-restore';
       readonly netns: NetnsId;
@@ -170,9 +196,25 @@ export function formatNetOp(op: NetOp): string {
       return `iptables-restore --noflush <<'EOF'\n${op.text.trimEnd()}\nEOF`;
     case 'ipvs-load':
       return `${ipsetRestoreText(op.ipsets)}\n${ipvsadmRestoreText(op.table)}`;
+    case 'link-del':
+      return `ip link del ${op.name}`;
+    case 'netns-del':
+      return `ip netns del ${op.netns}`;
+    case 'file-write':
+      return fileWriteCommand(op.path, op.content);
+    case 'file-remove':
+      return `rm ${op.path}`;
   }
 }
 
+/** A shell command that writes `content` to `path` byte for byte: a here-document for a text file of lines,
+ *  else printf with escapes (host-local's reservation is "<id>\r\n<ifname>", no final newline). */
+export function fileWriteCommand(path: string, content: string): string {
+  if (content.endsWith('\n') && !content.includes('\r') && !content.includes('EOF'))
+    return `cat > ${path} <<'EOF'\n${content}EOF`;
+  const printable = content.replace(/\\/g, '\\\\').replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  return `printf '%b' '${printable.replace(/'/g, `'\\''`)}' > ${path}`;
+}
 /** `add …` arguments of `ip route` for a route-add op (shared by the command text and the kernel lab). */
 export function routeAddArgs(op: Extract<NetOp, { op: 'route-add' }>): string {
   const head = op.type === 'unicast' ? op.dst : `${op.type} ${op.dst}`;

@@ -286,7 +286,7 @@ describe('NodeState in a scenario', () => {
     const spec = { from: 'pod/shop/client', to: 'svc/shop/web:80', protocol: 'tcp' as const, seed: 7 };
     const first = walk(buildWorld(base), spec);
     expect(first.legs.map((l) => l.verdict.kind)).toEqual(['delivered', 'delivered']);
-    const sport = first.flow.sport;
+    const sport = first.flow!.sport;
     // cp-1 already tracks this very connection, DNATed to the pod's address on another port.
     const ct = `tcp      6 431999 ESTABLISHED src=10.244.0.7 dst=10.103.77.12 sport=${sport} dport=80 src=10.244.1.5 dst=10.244.0.7 sport=9090 dport=${sport} [ASSURED] mark=0 use=1\n`;
     const m = model(withNodeState(importedText(), 'cp-1', { conntrack: ct }));

@@ -146,7 +146,7 @@ export function captureOf(trace: Trace, options: CaptureOptions = {}): Capture {
       comment: `#${e.seq} leg ${e.leg} ${leg.kind}: ${e.direction} ${e.device} in ${e.at.netns}`,
     });
   }
-  const proto = trace.flow.protocol;
+  const proto = trace.flow?.protocol ?? 'no packet';
   return {
     interfaces,
     packets,

@@ -71,6 +71,17 @@ export class RouteTable {
   routes(): readonly Route[] {
     return this.all;
   }
+
+  /** Drops every route out of `dev` (a device that is deleted takes its routes with it: fib_sync_down_dev in
+   *  net/ipv4/fib_semantics.c); a multipath route goes when one of its nexthops used it. */
+  removeDev(dev: string): void {
+    const uses = (r: Route): boolean => r.dev === dev || (r.nexthops ?? []).some((h) => h.dev === dev);
+    const kept = this.all.filter((r) => !uses(r));
+    this.all.length = 0;
+    this.byLength.clear();
+    this.lengths = [];
+    for (const r of kept) this.add(r);
+  }
 }
 
 /** The reference implementation the property tests compare `lookup` against: scan everything. */

@@ -2,10 +2,14 @@
 // each leg ending in one verdict. Events carry a snapshot of the packet after the step, so a viewer can
 // seek to any event without re-running the engine. The JSON form is documented in docs/trace-format.md.
 import type { Ip, Mac } from './addr.ts';
+import type { NetOp } from './netops.ts';
 import type { Frame, IpPacket } from './packet.ts';
+import type { NetnsView } from './view.ts';
 
-/** Bump when the JSON shape of events changes incompatibly. */
-export const TRACE_FORMAT_VERSION = 1;
+/** Bump when the JSON shape of events changes incompatibly.
+ *  2: `cni` events and CNI walks (legs `cni-add`/`cni-del`, verdicts `configured`/`removed`, `flow` null,
+ *  a verdict's `packet` null when there is none). */
+export const TRACE_FORMAT_VERSION = 2;
 
 /** A place in the world: a network namespace (and the node it lives on). */
 export interface Where {
@@ -25,7 +29,11 @@ export type LegKind =
   /** A DNS query: the resolver's to its nameserver, or CoreDNS's forwarded to an upstream. */
   | 'dns-query'
   /** The DNS answer coming back. */
-  | 'dns-response';
+  | 'dns-response'
+  /** A pod's CNI ADD: the steps that give it its network (no packet). */
+  | 'cni-add'
+  /** A pod's CNI DEL: the steps that take it away. */
+  | 'cni-del';
 
 /** What consulted which table, and what it found. */
 export type Decision =
@@ -223,7 +231,11 @@ export type VerdictKind =
   /** The walk's step budget ran out (a forwarding loop without a TTL, e.g. an L2 loop). */
   | 'loop'
   /** The name did not resolve: the answer reached the resolver, which gives up (getaddrinfo fails). */
-  | 'unresolved';
+  | 'unresolved'
+  /** A CNI ADD finished: the pod has its interface, address and routes (the result goes to the runtime). */
+  | 'configured'
+  /** A CNI DEL finished: the pod's network and its namespace are gone. */
+  | 'removed';
 
 export interface Verdict {
   readonly kind: VerdictKind;
@@ -264,7 +276,36 @@ export type TraceEvent =
       /** The packet as it is at this point (an IP packet before it has an Ethernet header). */
       readonly packet: Frame | IpPacket;
     })
-  | (EventBase & { readonly type: 'verdict'; readonly verdict: Verdict; readonly packet: Frame | IpPacket });
+  | (EventBase & {
+      /** One step of a pod's CNI ADD or DEL: what the runtime or a plugin did, as the command a person would
+       *  type, and the namespaces it changed as they are after it. */
+      readonly type: 'cni';
+      /** Where the step acts: the node's root namespace or the pod's. */
+      readonly at: Where;
+      readonly command: 'ADD' | 'DEL';
+      /** Who acts: the runtime (containerd) or a plugin. */
+      readonly actor: 'containerd' | 'loopback' | 'flannel' | 'bridge' | 'host-local';
+      /** The change, or null for a step that changes nothing (reading a file, running the next plugin). */
+      readonly op: NetOp | null;
+      /** The command(s) a person would type for the step, one per line, in the node's shell (a pod's
+       *  namespace by its `ip netns` name, `cni-…`). */
+      readonly shell: string;
+      /** What the step reads or passes on (a file's text, a plugin's network config), or null. */
+      readonly text: string | null;
+      /** Why the plugin does it. */
+      readonly why: string;
+      /** The upstream source the step follows. */
+      readonly source: string;
+      /** The namespaces the step changed, after it: `view` null when the namespace is gone. Their iptables
+       *  rules are left out (no step changes them). Empty for a step that changes nothing. */
+      readonly state: readonly { readonly netns: string; readonly view: NetnsView | null }[];
+    })
+  | (EventBase & {
+      readonly type: 'verdict';
+      readonly verdict: Verdict;
+      /** The packet as it last was; null when the walk has none (a CNI walk). */
+      readonly packet: Frame | IpPacket | null;
+    });
 
 export type TraceEventType = TraceEvent['type'];
 
@@ -299,7 +340,15 @@ export interface Trace {
   /** Present when `to` was a DNS name: the lookup that came before the connection. When it failed, the trace
    *  ends with the DNS legs and `flow` is the connection that was never attempted (dst 0.0.0.0). */
   readonly resolution?: Resolution;
-  readonly flow: Flow;
+  /** The packet's flow; null for a CNI walk, which sends none. */
+  readonly flow: Flow | null;
+  /** A CNI walk: the command, the pod, its node and address. */
+  readonly cni?: {
+    readonly command: 'ADD' | 'DEL';
+    readonly pod: string;
+    readonly node: string;
+    readonly ip: Ip;
+  };
   readonly seed: number;
   readonly events: readonly TraceEvent[];
   readonly legs: readonly LegSummary[];

@@ -35,6 +35,9 @@ export interface NetnsView {
   /** The namespace's iptables rules as `iptables-save` prints them; absent when nothing wrote any (pods).
    *  The tables panel shows the chains a netfilter decision traversed from it. */
   readonly iptablesSave?: string;
+  /** State files on a node's disk that the CNI plugins read and write (flannel's subnet.env, host-local's
+   *  reservations), by path; absent when there are none. */
+  readonly files?: readonly { readonly path: string; readonly content: string }[];
 }
 
 export interface LinkView {

@@ -87,7 +87,7 @@ describe('same-node traffic is bridged', () => {
         protocol: 'tcp',
         src: '10.244.1.2',
         dst: '10.244.1.3',
-        sport: t.flow.sport,
+        sport: t.flow!.sport,
         dport: 80,
       });
       const syn = deliveredPacket(t, 0);
@@ -313,7 +313,7 @@ describe('node to pod', () => {
       pods: [...threeNodes().pods, pod('kube-system', 'agent', 'node-1', '192.168.1.11', [10250], true)],
     });
     const t = run(model, { from: 'node/node-1', to: 'pod/default/web-2:80', protocol: 'tcp' });
-    expect(t.flow.src).toBe('10.244.1.0');
+    expect(t.flow!.src).toBe('10.244.1.0');
     expect(decisions(t, 'deliver', 1)[0]!.d).toEqual({
       kind: 'deliver',
       socket: 'the socket that sent the request',
@@ -639,7 +639,7 @@ describe('references', () => {
 
   it('an IP as source is the source address; the walk is otherwise the same', () => {
     const t = walk(world, { from: '10.244.1.2', to: '10.244.2.2', protocol: 'icmp' });
-    expect(t.flow.src).toBe('10.244.1.2');
+    expect(t.flow!.src).toBe('10.244.1.2');
     expect(verdicts(t)).toEqual(['request:delivered@pod/default/db', 'reply:delivered@pod/default/client']);
   });
 
@@ -694,7 +694,7 @@ describe('references', () => {
     });
     const w = buildWorld(model);
     expect(() => walk(w, { from: 'web', to: 'pod/default/db', protocol: 'icmp' })).toThrow(EngineError);
-    expect(walk(w, { from: 'pod/other/web', to: 'pod/default/db', protocol: 'icmp' }).flow.src).toBe(
+    expect(walk(w, { from: 'pod/other/web', to: 'pod/default/db', protocol: 'icmp' }).flow!.src).toBe(
       '10.244.2.9',
     );
   });
@@ -707,7 +707,7 @@ describe('determinism and streaming', () => {
     const b = walk(buildWorld(threeNodes()), spec);
     expect(a).toEqual(b);
     const ports = new Set(
-      [1, 2, 3, 4, 5].map((seed) => walk(buildWorld(threeNodes()), { ...spec, seed }).flow.sport),
+      [1, 2, 3, 4, 5].map((seed) => walk(buildWorld(threeNodes()), { ...spec, seed }).flow!.sport),
     );
     expect(ports.size).toBeGreaterThan(1);
     for (const p of ports) expect(p).toBeGreaterThanOrEqual(32768);

@@ -14,6 +14,7 @@
 // Netfilter hooks are marked here; the Services issue fills them. Legs: the request, then the reply of the
 // process that got it (or an ICMP error some router sent back), each ending in one verdict.
 import { BROADCAST_MAC, cidrContains, cidrOf, formatCidr, isIp, parseIp, type Ip, type Mac } from './addr.ts';
+import { cniCommandOf, cniWalk } from './cniWalk.ts';
 import { arpAnswerer } from './neigh.ts';
 import type { LearnedNeigh } from './neigh.ts';
 import type { NetnsId } from './netops.ts';
@@ -207,6 +208,8 @@ export function resolveRef(world: World, text: string, allowPort: boolean): Reso
 /** Walks a packet from `spec.from` to `spec.to` and returns the whole trace (streaming each event). When `to`
  *  is a DNS name, the source's resolver looks it up first: each query and answer is a leg of its own. */
 export function walk(world: World, spec: WalkSpec, onEvent?: (e: TraceEvent) => void): Trace {
+  // `from: cni/add` / `cni/del`: the pod's CNI ADD or DEL, step by step, instead of a packet (cniWalk.ts).
+  if (cniCommandOf(spec.from)) return cniWalk(world, spec, onEvent);
   const seed = spec.seed ?? 1;
   const rng = mulberry32(seed);
   const from = resolveRef(world, spec.from, false);

@@ -102,6 +102,9 @@ export class Netns {
   /** kube-proxy's ipvs mode: the IPVS virtual servers (null without IPVS) and the ipsets its rules match. */
   ipvs: IpvsTable | null = null;
   ipsets: readonly IpsetSet[] | null = null;
+  /** Files components keep their state in on the node (host-local's reservations, flannel's subnet.env and
+   *  saved delegate configs), by path: not kernel state, but what the next CNI ADD or DEL reads. */
+  readonly files = new Map<string, string>();
   /** Rule text that could not be loaded, with the reason (shown, never silently ignored). */
   readonly ruleErrors: string[] = [];
   /** What a NodeState pasted beyond the tables it replaced (learned neighbours, bridge FDB, connections). */
@@ -258,6 +261,11 @@ export class World {
     return now;
   }
 
+  /** True iff the namespace exists now (built, and not deleted since): for a CNI walk's stage. */
+  hasBuilt(id: NetnsId): boolean {
+    return this.built.has(id);
+  }
+
   hasNetns(id: NetnsId): boolean {
     return this.plan.unitOf(id) !== null;
   }
@@ -306,6 +314,29 @@ export class World {
     const n = this.built.get(id);
     if (!n) throw new EngineError(`op refers to namespace ${id}, which its unit does not create`);
     return n;
+  }
+
+  /**
+   * A CNI walk's own stage (cniWalk.ts) grows and shrinks as the steps run: a namespace its unit did not
+   * create, made by a netns-add op applied afterwards. Only for worlds private to such a walk: a world shared
+   * with walks stays read-only.
+   */
+  createNetns(meta: {
+    id: NetnsId;
+    kind: 'node' | 'pod' | 'host';
+    node: string | null;
+    label: string;
+    listen: readonly number[] | 'any';
+  }): Netns {
+    if (this.built.has(meta.id)) throw new EngineError(`network namespace ${meta.id} already exists`);
+    const ns = new Netns(meta.id, meta.kind, meta.node, meta.label, meta.listen);
+    this.built.set(meta.id, ns);
+    return ns;
+  }
+
+  /** For applyOp's netns-del: the namespace is gone. */
+  dropNetns(id: NetnsId): void {
+    this.built.delete(id);
   }
 }
 
@@ -487,7 +518,44 @@ export function applyOp(world: World, op: NetOp): void {
       ns.ipvs = op.table;
       ns.ipsets = op.ipsets;
       return;
+    case 'file-write':
+      ns.files.set(op.path, op.content);
+      return;
+    case 'file-remove':
+      ns.files.delete(op.path);
+      return;
+    case 'link-del': {
+      const dev = ns.device(op.name);
+      deleteDevice(ns, dev);
+      if (dev.kind === 'veth') {
+        const peerNs = world.building(dev.peer.netns);
+        deleteDevice(peerNs, peerNs.device(dev.peer.name));
+      }
+      return;
+    }
+    case 'netns-del':
+      // Every device goes with the namespace; a veth's peer elsewhere with it (the kernel destroys the pair).
+      for (const d of [...ns.devices.values()]) {
+        if (d.kind !== 'veth') continue;
+        const peerNs = world.building(d.peer.netns);
+        const peer = peerNs.devices.get(d.peer.name);
+        if (peer) deleteDevice(peerNs, peer);
+      }
+      world.dropNetns(op.netns);
+      return;
   }
+}
+
+/** Removes a device as `ip link del` does: out of its bridge, with its addresses' and routes' entries. */
+function deleteDevice(ns: Netns, dev: Device): void {
+  if (dev.master) {
+    const br = ns.devices.get(dev.master);
+    if (br?.kind === 'bridge') br.ports.splice(br.ports.indexOf(dev.name), 1);
+  }
+  ns.devices.delete(dev.name);
+  ns.local.removeDev(dev.name);
+  ns.main.removeDev(dev.name);
+  ns.neigh.delete(dev.name);
 }
 
 /** The route a route-add op installs. */

@@ -142,6 +142,8 @@ export interface RawWalk {
   readonly to: string | null;
   readonly protocol: IpProtocol;
   readonly size: number | null;
+  /** A CNI walk's command (from is then cni/add or cni/del, and to the pod, written `pod:`). */
+  readonly cni: 'ADD' | 'DEL' | null;
 }
 
 /** A `spec.nodeFirewall[]` entry as parse.ts read it: the nodes not yet looked up. */
@@ -1246,11 +1248,42 @@ function buildWalks(
     }
   };
 
+  /** Why a CNI walk's pod cannot be walked, or null. */
+  const cniPodProblem = (text: string): string | null => {
+    const ref = parseWalkRef(text, 'from');
+    if (typeof ref === 'string') return ref;
+    if (ref.target.kind !== 'pod' || ref.port !== null)
+      return `"${text}": a CNI walk's pod is pod/<namespace>/<name>`;
+    const problem = refProblem(ref, 'from', 'tcp');
+    if (problem) return problem;
+    const t = ref.target;
+    const pod = pods.find(
+      (p) => p.value.name === t.name && (t.namespace === null || p.value.namespace === t.namespace),
+    );
+    if (pod?.value.hostNetwork)
+      return `${pod.value.namespace}/${pod.value.name} uses the node's network (hostNetwork): CNI is never called for it`;
+    return null;
+  };
+
   for (const w of c.walks) {
     if (w.name !== null) {
       if (names.has(w.name))
         log.error(c.origin, ['spec', 'walks', w.index, 'name'], `duplicate walk "${w.name}"`);
       names.add(w.name);
+    }
+    if (w.cni !== null) {
+      const problem = w.to === null ? null : cniPodProblem(w.to);
+      if (problem) log.error(c.origin, ['spec', 'walks', w.index, 'pod'], problem);
+      if (w.name === null || w.from === null || w.to === null || problem) continue;
+      walks.push({
+        name: w.name,
+        description: w.description,
+        from: w.from,
+        to: w.to,
+        protocol: 'tcp',
+        size: null,
+      });
+      continue;
     }
     const fromOk = w.from !== null && check(w, 'from', w.from);
     const toOk = w.to !== null && check(w, 'to', w.to);

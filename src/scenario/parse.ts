@@ -1100,18 +1100,39 @@ class DocumentReader {
     });
     const walks = spec.list('walks').map((item, index) => {
       const w = item.map(null);
-      w.onlyKeys(['name', 'description', 'from', 'to', 'protocol', 'size']);
+      w.onlyKeys(['name', 'description', 'from', 'to', 'protocol', 'size', 'cni', 'pod']);
+      const name = w.string('name', { required: true, check: dnsLabel });
+      const description = w.string('description') ?? '';
+      // A CNI walk (`cni: ADD|DEL`, `pod: ...`): the pod's CNI steps instead of a packet. It is written
+      // `from: cni/add|del`, `to: <pod>` in the model, which is how the engine and the CLI take it.
+      if (w.has('cni')) {
+        const cni = w.oneOf('cni', ['ADD', 'DEL'] as const, 'ADD');
+        for (const key of ['from', 'to', 'protocol', 'size'])
+          if (w.has(key)) w.error(key, `a CNI walk (cni: ${cni}) names its pod in "pod" and sends no packet`);
+        return {
+          index,
+          name,
+          description,
+          from: `cni/${cni.toLowerCase()}`,
+          to: w.string('pod', { required: true }),
+          protocol: 'tcp' as const,
+          size: null,
+          cni,
+        };
+      }
+      if (w.has('pod')) w.error('pod', 'only a CNI walk has a pod: add cni: ADD or cni: DEL');
       const protocol = w.oneOf('protocol', ['tcp', 'udp', 'icmp'] as const, 'tcp');
       // The largest payload that fits a 65535-byte IP packet after the IP and L4 headers.
       const maxSize = 65535 - 20 - (protocol === 'tcp' ? 20 : 8);
       return {
         index,
-        name: w.string('name', { required: true, check: dnsLabel }),
-        description: w.string('description') ?? '',
+        name,
+        description,
         from: w.string('from', { required: true }),
         to: w.string('to', { required: true }),
         protocol,
         size: w.int('size', 0, maxSize),
+        cni: null,
       };
     });
     const description = (spec.string('description') ?? '').trim();

@@ -107,7 +107,7 @@ describe('App', () => {
       v,
       runId,
       trace: {
-        version: 1,
+        version: 2,
         from: 'a',
         to: 'b',
         flow: { protocol: 'tcp', src: '1.1.1.1', dst: '2.2.2.2', sport: 1, dport: 2 },
@@ -146,7 +146,7 @@ describe('App', () => {
       v,
       runId,
       trace: {
-        version: 1,
+        version: 2,
         from: 'a',
         to: 'b',
         flow: { protocol: 'tcp', src: '1.1.1.1', dst: '2.2.2.2', sport: 1, dport: 2 },

@@ -772,6 +772,14 @@ export function anchorsFor(events: readonly TraceEvent[], layout: WorldLayout): 
       case 'leg':
         a = { point: stackOf(e.at.netns), netns: e.at.netns, device: null };
         break;
+      case 'cni':
+        // A CNI step sits on the device it made or changed (when the layout has it), else its namespace.
+        a = onDevice(e.at.netns, cniDevice(e)) ?? {
+          point: stackOf(e.at.netns),
+          netns: e.at.netns,
+          device: null,
+        };
+        break;
       case 'verdict':
         a =
           prev && prev.netns === e.verdict.at.netns
@@ -783,6 +791,31 @@ export function anchorsFor(events: readonly TraceEvent[], layout: WorldLayout): 
     prev = a;
   }
   return out;
+}
+
+/** The device a CNI step acts on, or null (a namespace, a file, a plugin run). */
+function cniDevice(e: Extract<TraceEvent, { type: 'cni' }>): string | null {
+  const op = e.op;
+  if (!op) return null;
+  switch (op.op) {
+    case 'link-add-veth':
+    case 'link-add-bridge':
+    case 'link-add-vxlan':
+    case 'link-add-dummy':
+    case 'link-add-physical':
+    case 'link-set-master':
+    case 'link-set-up':
+    case 'link-del':
+      return op.name;
+    case 'addr-add':
+    case 'neigh-add':
+    case 'fdb-add':
+      return op.dev;
+    case 'route-add':
+      return op.dev;
+    default:
+      return null;
+  }
 }
 
 /** The route the packet takes between two anchors: along a veth pair's line between its ends; along the bus

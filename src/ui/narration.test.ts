@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { buildWorld, walk } from '../engine/index.ts';
+import { parseScenario } from '../scenario/parse.ts';
 import type { Decision, TraceEvent } from '../engine/trace.ts';
 import { narrate, ownerOf } from './narration.ts';
 import { fixtureWorld, frame, trace } from './testWorld.ts';
@@ -336,5 +339,73 @@ describe('narrate: legs, observations, verdicts', () => {
     expect(n(3).text).toMatch(/192\.168\.1\.11 → 192\.168\.1\.12.*10\.244\.1\.2 → 10\.244\.2\.2/);
     expect(n(4).text).toMatch(/TTL.*ttl 0 at node-2/);
     expect(new Set([0, 1, 2, 3, 4].map((i) => n(i).text)).size).toBe(5);
+  });
+});
+
+describe('narrate: a CNI walk, step by step', () => {
+  const model = (() => {
+    const p = parseScenario(
+      readFileSync(new URL('../scenario/presets/pod-is-born.yaml', import.meta.url), 'utf8'),
+    );
+    if (!p.ok) throw new Error('pod-is-born does not parse');
+    return p.model;
+  })();
+  const add = walk(buildWorld(model), { from: 'cni/add', to: 'pod/default/cache', protocol: 'tcp' });
+  const del = walk(buildWorld(model), { from: 'cni/del', to: 'pod/default/web', protocol: 'tcp' });
+  const say = (t: typeof add, i: number) => narrate(t.events[i]!, { events: t.events, index: i, view: null });
+
+  it('every step has a concept and one to three sentences, and consecutive steps differ', () => {
+    for (const t of [add, del]) {
+      const texts = t.events.map((_, i) => say(t, i));
+      for (const n of texts) {
+        expect(n.concept.length).toBeGreaterThan(3);
+        expect(n.text.split(/[.!?]\s+(?=[A-Z][a-z])/).length).toBeLessThanOrEqual(3);
+      }
+      for (let i = 1; i < texts.length; i++)
+        if (t.events[i]!.type === 'cni' && t.events[i - 1]!.type === 'cni')
+          expect(texts[i]!.text).not.toBe(texts[i - 1]!.text);
+    }
+  });
+
+  it.each([
+    ['netns-add', "The pod's network namespace", /pause container/],
+    ['link-add-bridge', 'A bridge per node', /first pod/],
+    ['link-add-veth', "A veth pair: the pod's cable", /eth0, the other, veth[0-9a-f]{8}/],
+    ['link-set-master', 'Plugged into the bridge', /Hairpin mode/],
+    ['addr-add', "The pod's IP", /10\.244\.2\.2\/24/],
+  ])('ADD %s: %s', (op, concept, text) => {
+    const i = add.events.findIndex((e) => e.type === 'cni' && e.op?.op === op);
+    expect(say(add, i)).toMatchObject({ concept, text: expect.stringMatching(text) });
+  });
+
+  it('explains the plugin run (the course notes’ net-script.sh), subnet.env, IPAM and the gateway', () => {
+    const by = (f: (e: (typeof add.events)[number]) => boolean) => say(add, add.events.findIndex(f));
+    expect(by((e) => e.type === 'cni' && e.actor === 'containerd' && e.op === null).text).toMatch(
+      /net-script\.sh add <container> <namespace>/,
+    );
+    expect(by((e) => e.type === 'cni' && e.shell.startsWith('cat ')).concept).toBe("flannel's lease");
+    expect(by((e) => e.type === 'cni' && e.op?.op === 'file-write' && e.actor === 'host-local').concept).toBe(
+      'IPAM: an address for the pod',
+    );
+    expect(
+      by((e) => e.type === 'cni' && e.op?.op === 'addr-add' && e.op.netns.startsWith('node/')).concept,
+    ).toBe('The gateway address');
+    expect(say(add, add.events.length - 1)).toMatchObject({
+      concept: 'The pod has a network',
+      text: expect.stringContaining('eth0 10.244.2.2/24'),
+    });
+  });
+
+  it('DEL: one end deletes both, the address is released, the namespace goes', () => {
+    const concepts = del.events.map((_, i) => say(del, i).concept);
+    expect(concepts).toEqual(
+      expect.arrayContaining([
+        'CNI DEL',
+        'One end deleted, both gone',
+        'The address is released',
+        'The namespace goes',
+        'The pod network is gone',
+      ]),
+    );
   });
 });

@@ -29,6 +29,8 @@ export function narrate(event: TraceEvent, context: NarrationContext): Narration
       return narrateObserve(event, context.view);
     case 'decide':
       return narrateDecision(event.decision, event, context);
+    case 'cni':
+      return narrateCni(event);
     case 'verdict':
       return narrateVerdict(event.verdict.kind, event.verdict.reason);
   }
@@ -98,6 +100,10 @@ function narrateLeg(
         concept: 'Name resolution first',
         text: `Before it can connect, the program needs an address: the C library's stub resolver sends a DNS query over UDP to ${dst}:53, the nameserver in its /etc/resolv.conf.`,
       };
+    case 'cni-add':
+    case 'cni-del':
+      // A CNI walk has no leg events (it sends no packet); the steps narrate themselves (narrateCni).
+      return { concept: LEG_CONCEPT[kind], text: e.summary };
     case 'dns-response':
       return {
         concept: 'The DNS answer',
@@ -477,8 +483,132 @@ function narratePolicy(d: Extract<Decision, { kind: 'policy' }>): Narration {
   }
 }
 
+const LEG_CONCEPT = { 'cni-add': 'CNI ADD', 'cni-del': 'CNI DEL' } as const;
+
+/**
+ * A step of a pod's CNI ADD or DEL, for a learner: what the step is in the course's terms (the
+ * `net-script.sh add <container> <namespace>` every node would otherwise run), and why the plugin does it.
+ * Driven by the step's op (or, for a step that changes nothing, by who acts and what it runs).
+ */
+export function narrateCni(e: Extract<TraceEvent, { type: 'cni' }>): Narration {
+  const op = e.op;
+  if (!op) {
+    if (e.shell.includes('CNI_COMMAND='))
+      return e.actor === 'containerd'
+        ? {
+            concept: e.command === 'ADD' ? 'The runtime calls CNI' : 'CNI DEL',
+            text:
+              e.command === 'ADD'
+                ? 'CNI is a contract, not a daemon: the runtime runs a plugin binary from /opt/cni/bin with CNI_COMMAND=ADD, the container id, the path of the pod\u2019s network namespace and the interface to create in its environment, and the network config on stdin. It is the course\u2019s `net-script.sh add <container> <namespace>`, done by a real plugin.'
+                : 'The pod is going away: the runtime runs the same plugin with CNI_COMMAND=DEL for the same container and namespace, so it can undo what ADD did — the `net-script.sh del` of the course.',
+          }
+        : {
+            concept: 'One plugin hands over to another',
+            text: `${e.why}. flannel knows the node's subnet; the bridge plugin knows how to wire a pod to a bridge. Plugins chain this way by running each other with the same CNI_* environment.`,
+          };
+    if (e.shell.startsWith('cat '))
+      return {
+        concept: "flannel's lease",
+        text: `${e.why}. flanneld, not the CNI plugin, got this node its subnet of the cluster network: every pod on the node will get an address from FLANNEL_SUBNET.`,
+      };
+    return {
+      concept: 'Already there',
+      text: `${e.why}. The bridge plugin checks before it creates, so every ADD after the first leaves the node's side as it is.`,
+    };
+  }
+  switch (op.op) {
+    case 'netns-add':
+      return {
+        concept: "The pod's network namespace",
+        text: "Every pod gets a network namespace of its own — its own interfaces, routes and ports. containerd creates it for the pod's sandbox and runs the pause container in it; the app containers join it later, which is why they share one IP and localhost. It is empty: not even lo is up yet.",
+      };
+    case 'link-add-loopback':
+      return {
+        concept: 'Loopback',
+        text: 'Before the pod network, the runtime runs the loopback plugin: lo comes up with 127.0.0.1, so the pod\u2019s containers can talk to each other over localhost.',
+      };
+    case 'link-add-bridge':
+      return {
+        concept: 'A bridge per node',
+        text: `${op.name} is a virtual switch in the node's own namespace. Every pod's veth will plug into it, so pods on this node reach each other at layer 2. This is the node's first pod, so its ADD creates it.`,
+      };
+    case 'link-add-veth':
+      return {
+        concept: "A veth pair: the pod's cable",
+        text: `A veth pair is a virtual cable with two ends. The plugin makes it inside the pod's namespace: one end is the pod's ${op.name}, the other, ${op.peerName}, is placed in the node's namespace (\u201cnetns 1\u201d). Whatever enters one end leaves the other.`,
+      };
+    case 'link-set-master':
+      return {
+        concept: 'Plugged into the bridge',
+        text: `${op.name} becomes a port of ${op.master}: frames from the pod now reach the bridge, and the bridge learns the pod's MAC behind this port.${op.hairpin ? ' Hairpin mode lets a frame go back out of the port it came in on — needed when a pod reaches itself through a Service.' : ''}`,
+      };
+    case 'link-set-up':
+      return {
+        concept: 'Bringing a link up',
+        text: `A new link is down until someone sets it up: ${op.name} can carry frames from now on.`,
+      };
+    case 'file-write':
+      return op.writer === 'host-local'
+        ? {
+            concept: 'IPAM: an address for the pod',
+            text: `${op.why}. host-local is the IP address manager: it remembers every address it gave as a file, so two pods never get the same one, and a DEL frees it by deleting the file.`,
+          }
+        : {
+            concept: 'Saved for the DEL',
+            text: `${op.why}. At DEL time flannel reads it back, so it tears down exactly what it set up even if subnet.env has changed since.`,
+          };
+    case 'file-remove':
+      return {
+        concept: op.path.includes('/networks/') ? 'The address is released' : 'Cleaning up',
+        text: `${op.why}.`,
+      };
+    case 'addr-add':
+      return op.netns.startsWith('pod/')
+        ? {
+            concept: "The pod's IP",
+            text: `${op.ip}/${op.prefix} goes on the pod's ${op.dev}. With it the kernel adds the connected route: the whole pod subnet is reachable directly on ${op.dev}, through the bridge.`,
+          }
+        : {
+            concept: 'The gateway address',
+            text: `${op.ip} on ${op.dev} makes the bridge the pods' gateway: the node's own IP stack answers there, and routes whatever leaves the pod subnet.`,
+          };
+    case 'route-add':
+      return {
+        concept: 'Routes in the pod',
+        text: `${op.dst === 'default' ? 'The default route' : `A route to ${op.dst}`} via ${op.gateway ?? '?'}, the bridge's address: traffic the pod subnet does not cover goes to the node, which routes it on.`,
+      };
+    case 'sysctl':
+      return {
+        concept: 'Forwarding on',
+        text: 'As the gateway, the node must forward packets between cni0 and its other links; the plugin makes sure ip_forward is 1 (it is already, on a Kubernetes node).',
+      };
+    case 'link-del':
+      return {
+        concept: 'One end deleted, both gone',
+        text: `Deleting ${op.name} inside the pod deletes the whole veth pair: the node's end leaves the bridge too, and the routes through ${op.name} go with it. No second command is needed.`,
+      };
+    case 'netns-del':
+      return {
+        concept: 'The namespace goes',
+        text: "With the pod's network torn down and its containers stopped, the runtime deletes the namespace. The bridge stays: it serves the node's other pods.",
+      };
+    default:
+      return { concept: 'A CNI step', text: `${e.why}.` };
+  }
+}
+
 function narrateVerdict(kind: VerdictKind, reason: string): Narration {
   switch (kind) {
+    case 'configured':
+      return {
+        concept: 'The pod has a network',
+        text: `The plugin returns its result — the interface, address and gateway — to the runtime, which starts the pod's containers in the namespace; kubelet reports the address as the pod's IP: ${reason}.`,
+      };
+    case 'removed':
+      return {
+        concept: 'The pod network is gone',
+        text: `Everything the ADD made is undone except what other pods share (the bridge): ${reason}.`,
+      };
     case 'delivered':
       return { concept: 'Delivered', text: `The packet reached its destination: ${reason}.` };
     case 'ttl-exceeded':

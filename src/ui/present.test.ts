@@ -1,5 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { buildWorld, startWorld, walk, worldView } from '../engine/index.ts';
+import type { WorldView } from '../engine/view.ts';
+import { parseScenario } from '../scenario/parse.ts';
 import {
+  ipAddrLines,
+  lastStateIndex,
+  viewAt,
   changedFields,
   decisionAt,
   consultedTables,
@@ -323,5 +330,80 @@ describe('consultedTables: iptables, conntrack, neighbours', () => {
     const c = consultedTables(events, 3, base);
     expect(c.tables[1]!.rows.map((r) => r.mark)).toEqual([null, 'match']);
     expect(c.tables[1]!.rows[1]!.text).toContain('KUBE-SVC-AAA');
+  });
+});
+
+describe('viewAt: a CNI walk grows (or shrinks) the world with the cursor', () => {
+  const model = (() => {
+    const p = parseScenario(
+      readFileSync(new URL('../scenario/presets/pod-is-born.yaml', import.meta.url), 'utf8'),
+    );
+    if (!p.ok) throw new Error('pod-is-born does not parse');
+    return p.model;
+  })();
+  const spec = { from: 'cni/add', to: 'pod/default/web', protocol: 'tcp' } as const;
+  const world = buildWorld(model);
+  const t = walk(world, spec);
+  const start = worldView(startWorld(world, spec));
+  const full = worldView(world);
+  const ids = (v: WorldView | null) => v!.namespaces.map((n) => n.id);
+  const vethAt = t.events.findIndex((e) => e.type === 'cni' && e.op?.op === 'link-add-veth');
+
+  it('returns the view itself for a packet walk', () => {
+    const events = trace([{ leg: 'request', at: 'pod/default/p1-1' }]);
+    const v = fixtureWorld([1]);
+    expect(viewAt(v, events, 0)).toBe(v);
+    expect(lastStateIndex(events, 0)).toBe(-1);
+  });
+
+  it('adds the pod at the netns step, its eth0 and the veth link at the veth step', () => {
+    expect(ids(start)).not.toContain('pod/default/web');
+    const at0 = viewAt(start, t.events, 0)!;
+    expect(ids(at0)).toContain('pod/default/web');
+    expect(at0.namespaces.find((n) => n.id === 'pod/default/web')!.devices).toEqual([]);
+    // After its node's other namespaces, before node-2.
+    expect(ids(at0).indexOf('pod/default/web')).toBe(ids(at0).indexOf('pod/default/client') + 1);
+    const before = viewAt(start, t.events, vethAt - 1)!;
+    const after = viewAt(start, t.events, vethAt)!;
+    const webLinks = (v: WorldView) =>
+      v.links.filter((l) => l.kind === 'veth' && [l.a.netns, l.b.netns].includes('pod/default/web'));
+    expect(webLinks(before)).toEqual([]);
+    expect(webLinks(after)).toHaveLength(1);
+    // client's veth link is still there once, and node-1 keeps its iptables rules.
+    expect(
+      after.links.filter((l) => l.kind === 'veth' && [l.a.netns, l.b.netns].includes('pod/default/client')),
+    ).toHaveLength(1);
+    const node = (v: WorldView) => v.namespaces.find((n) => n.id === 'node/node-1')!;
+    expect(node(after).iptablesSave).toBe(node(start).iptablesSave);
+    expect(lastStateIndex(t.events, vethAt)).toBe(vethAt);
+  });
+
+  it('at the end is the whole scenario’s world (same namespaces, devices, routes, links)', () => {
+    const end = viewAt(start, t.events, t.events.length - 1)!;
+    const pick = (v: WorldView) =>
+      v.namespaces.map((n) => ({ id: n.id, devices: n.devices, routes: n.routes, ip: n.iptablesSave }));
+    expect(pick(end).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      pick(full).sort((a, b) => a.id.localeCompare(b.id)),
+    );
+    const key = (l: WorldView['links'][number]) =>
+      [`${l.a.netns}|${l.a.device}`, `${l.b.netns}|${l.b.device}`].sort().join('~');
+    expect(end.links.map(key).sort()).toEqual(full.links.map(key).sort());
+  });
+
+  it('a DEL removes the pod when its namespace goes', () => {
+    const d = walk(world, { from: 'cni/del', to: 'pod/default/web', protocol: 'tcp' });
+    const end = viewAt(full, d.events, d.events.length - 1)!;
+    expect(ids(end)).not.toContain('pod/default/web');
+    expect(end.links.some((l) => [l.a.netns, l.b.netns].includes('pod/default/web'))).toBe(false);
+  });
+
+  it('ipAddrLines: name@peer, kind, mtu, master, addresses', () => {
+    const pod = viewAt(start, t.events, t.events.length - 1)!.namespaces.find(
+      (n) => n.id === 'pod/default/web',
+    )!;
+    expect(ipAddrLines(pod)).toEqual([
+      'lo  loopback mtu 65536  127.0.0.1/8',
+      expect.stringMatching(/^eth0@veth[0-9a-f]{8} {2}veth mtu 1450 {2}10\.244\.1\.3\/24$/),
+    ]);
   });
 });

@@ -14,7 +14,12 @@ export const VERDICT_LABELS: Record<VerdictKind, string> = {
   'local-error': 'Refused by the sender',
   loop: 'Forwarding loop',
   unresolved: 'Name not resolved',
+  configured: 'Pod network ready',
+  removed: 'Pod network removed',
 };
+
+/** Verdicts that mean the walk did what it set out to do: a packet delivered, a CNI ADD or DEL done. */
+export const SUCCESS_VERDICTS: ReadonlySet<VerdictKind> = new Set(['delivered', 'configured', 'removed']);
 
 export const LEG_LABELS: Record<LegKind, string> = {
   request: 'Request',
@@ -22,6 +27,8 @@ export const LEG_LABELS: Record<LegKind, string> = {
   'icmp-error': 'ICMP error',
   'dns-query': 'DNS query',
   'dns-response': 'DNS answer',
+  'cni-add': 'CNI ADD',
+  'cni-del': 'CNI DEL',
 };
 
 /** "Delivered", or "<Label>: <reason>" for every other verdict. */
@@ -106,6 +113,8 @@ export function eventLine(e: TraceEvent, view: WorldView | null): { where: strin
         where: netnsLabel(view, e.at.netns),
         what: `${DECISION_LABELS[e.decision.kind]}: ${decisionBrief(e)}`,
       };
+    case 'cni':
+      return { where: netnsLabel(view, e.at.netns), what: `${e.actor}: ${e.shell.split('\n')[0] ?? ''}` };
     case 'verdict':
       return { where: netnsLabel(view, e.verdict.at.netns), what: verdictText(e.verdict) };
   }
@@ -180,7 +189,14 @@ export function hopGroups(events: readonly TraceEvent[]): HopGroup[] {
     } else {
       out.push({
         leg: e.leg,
-        kind: e.type === 'leg' ? e.kind : 'request',
+        kind:
+          e.type === 'leg'
+            ? e.kind
+            : e.type === 'cni'
+              ? e.command === 'ADD'
+                ? 'cni-add'
+                : 'cni-del'
+              : 'request',
         first: i,
         last: i,
         verdict: e.type === 'verdict' ? e.verdict : null,
@@ -355,6 +371,88 @@ export function previousObserved(events: readonly TraceEvent[], cursor: number):
     if (e.type === 'observe') return e.packet;
   }
   return null;
+}
+
+// ─── A CNI walk's world, step by step ─────────────────────────────────────────────────────────────────
+
+/** Index of the last `cni` event at or before `cursor` that changed a namespace, or -1: the world view at
+ *  the cursor depends only on it (for memoising viewAt). */
+export function lastStateIndex(events: readonly TraceEvent[], cursor: number): number {
+  for (let i = Math.min(cursor, events.length - 1); i >= 0; i--) {
+    const e = events[i];
+    if (e?.type === 'cni' && e.state.length > 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * The world as it is at `cursor`: the run's view (for a CNI ADD the world before the pod) with every
+ * namespace the `cni` events up to the cursor changed as they left it — a new pod appears, a deleted one
+ * goes — and the veth links recomputed for those namespaces. For walks without such events, `view` itself.
+ * Pure: reads only its arguments.
+ */
+export function viewAt(
+  view: WorldView | null,
+  events: readonly TraceEvent[],
+  cursor: number,
+): WorldView | null {
+  if (!view) return null;
+  const changed = new Map<string, NetnsView | null>();
+  for (let i = 0; i <= cursor && i < events.length; i++) {
+    const e = events[i];
+    if (e?.type === 'cni') for (const s of e.state) changed.set(s.netns, s.view);
+  }
+  if (changed.size === 0) return view;
+  const namespaces: NetnsView[] = [];
+  const seen = new Set<string>();
+  // Snapshots leave the iptables rules out (no CNI step changes them): keep the view's.
+  const merged = (old: NetnsView | undefined, v: NetnsView): NetnsView =>
+    old?.iptablesSave !== undefined ? { ...v, iptablesSave: old.iptablesSave } : v;
+  for (const ns of view.namespaces) {
+    if (!changed.has(ns.id)) namespaces.push(ns);
+    else {
+      seen.add(ns.id);
+      const v = changed.get(ns.id);
+      if (v) namespaces.push(merged(ns, v));
+    }
+  }
+  // A namespace the view did not have (a pod being born): after the last namespace of its node.
+  for (const [id, v] of changed) {
+    if (seen.has(id) || !v) continue;
+    let at = namespaces.length;
+    for (let i = namespaces.length - 1; i >= 0; i--)
+      if (namespaces[i]!.node === v.node) {
+        at = i + 1;
+        break;
+      }
+    namespaces.splice(at, 0, v);
+  }
+  const links = view.links.filter(
+    (l) => l.kind !== 'veth' || (!changed.has(l.a.netns) && !changed.has(l.b.netns)),
+  );
+  const present = new Set(namespaces.map((n) => n.id));
+  const keys = new Set<string>();
+  for (const id of changed.keys()) {
+    const ns = namespaces.find((n) => n.id === id);
+    for (const d of ns?.devices ?? []) {
+      if (!d.peer || !present.has(d.peer.netns)) continue;
+      const key = [`${id}|${d.name}`, `${d.peer.netns}|${d.peer.device}`].sort().join('~');
+      if (keys.has(key)) continue;
+      keys.add(key);
+      links.push({ kind: 'veth', a: { netns: id, device: d.name }, b: d.peer, segment: null });
+    }
+  }
+  return { ...view, namespaces, links };
+}
+
+/** A namespace's devices as `ip -br addr`-like lines: name(@peer), kind, mtu, master, addresses. */
+export function ipAddrLines(ns: NetnsView): string[] {
+  return ns.devices.map((d) => {
+    const name = d.peer ? `${d.name}@${d.peer.device}` : d.name;
+    const master = d.master ? ` master ${d.master}` : '';
+    const addrs = d.addrs.length ? `  ${d.addrs.join(' ')}` : '';
+    return `${name}  ${d.kind} mtu ${d.mtu}${master}${addrs}`;
+  });
 }
 
 /** A decision's fields as label/value pairs, for the decision panel. */

@@ -29,7 +29,7 @@ describe('app store', () => {
       v,
       runId: 1,
       trace: {
-        version: 1,
+        version: 2,
         from: 'a',
         to: 'b',
         flow: { protocol: 'tcp', src: 'x', dst: 'y', sport: 1, dport: 2 },

@@ -219,7 +219,7 @@ describe('engine.worker', () => {
   );
 
   it("passes a named walk's seed to the engine: the same seed, the same trace", async () => {
-    const sportOf = (runId: number) => getMessages('done', runId)[0]!.trace.flow.sport;
+    const sportOf = (runId: number) => getMessages('done', runId)[0]!.trace.flow!.sport;
     send({ type: 'run', v, runId: 1, scenarioText: SCENARIO, walk: { name: null, seed: 7 }, overrides: {} });
     await settle();
     send({ type: 'run', v, runId: 2, scenarioText: SCENARIO, walk: { name: null, seed: 8 }, overrides: {} });
@@ -330,5 +330,33 @@ describe('engine.worker', () => {
     const [failed] = getMessages('export-failed', 3);
     expect(failed).toMatchObject({ requestId: 9 });
     expect(failed!.message).toContain('no longer');
+  });
+});
+
+describe('a CNI walk', () => {
+  const BORN = readFileSync(new URL('../scenario/presets/pod-is-born.yaml', import.meta.url), 'utf8');
+
+  it('posts the world without the pod (an ADD), then one cni event per step, then a done without a flow', async () => {
+    send({ type: 'run', v, runId: 1, scenarioText: BORN, walk: { name: 'web-is-born' }, overrides: {} });
+    await settle();
+    expect(scope.posted.map((m) => m.type)).toEqual(['world', 'events', 'done']);
+    const world = getMessages('world')[0]!.view;
+    expect(world.namespaces.map((n) => n.id)).not.toContain('pod/default/web');
+    const events = getMessages('events').flatMap((m) => m.events);
+    expect(events.slice(0, -1).every((e) => e.type === 'cni')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'verdict', verdict: { kind: 'configured' } });
+    const done = getMessages('done')[0]!.trace;
+    expect(done).toMatchObject({
+      flow: null,
+      cni: { command: 'ADD', pod: 'default/web' },
+      eventCount: events.length,
+    });
+  });
+
+  it('a DEL starts from the world with the pod', async () => {
+    send({ type: 'run', v, runId: 1, scenarioText: BORN, walk: { name: 'web-is-removed' }, overrides: {} });
+    await settle();
+    expect(getMessages('world')[0]!.view.namespaces.map((n) => n.id)).toContain('pod/default/web');
+    expect(getMessages('done')[0]!.trace.legs[0]!.verdict.kind).toBe('removed');
   });
 });

@@ -5,7 +5,15 @@
 // Runs are deferred by one task and coalesced: when the user clicks through walks faster than the engine
 // answers, only the newest queued run executes, and `cancel` can stop one that has not started. A walk
 // itself is synchronous and short (tens of events), so a run that has started always finishes.
-import { buildWorld, formatLabScript, labScript, walk, worldView, type World } from '../engine/index.ts';
+import {
+  buildWorld,
+  formatLabScript,
+  labScript,
+  startWorld,
+  walk,
+  worldView,
+  type World,
+} from '../engine/index.ts';
 import { tracePcapng } from '../engine/pcapng.ts';
 import { parseScenario } from '../scenario/parse.ts';
 import { locateIssues } from '../scenario/positions.ts';
@@ -129,7 +137,8 @@ function run({ runId, scenarioText, walk: asked, overrides }: Extract<ToWorker, 
       to,
       protocol,
     }));
-    post({ type: 'world', v, runId, view: worldView(world, walks), settings });
+    // The world as the walk starts: for a CNI ADD without the pod, which the walk's events then add.
+    post({ type: 'world', v, runId, view: worldView(startWorld(world, spec), walks), settings });
     const trace = walk(world, spec, (e) => {
       batch.push(e);
       if (batch.length >= EVENT_BATCH_SIZE) flush();
@@ -142,8 +151,17 @@ function run({ runId, scenarioText, walk: asked, overrides }: Extract<ToWorker, 
         flush();
       }
     }
-    const { version, from, to, resolution, flow, seed, legs } = trace;
-    const summary = { version, from, to, ...(resolution ? { resolution } : {}), flow, seed, legs };
+    const { version, from, to, resolution, flow, cni, seed, legs } = trace;
+    const summary = {
+      version,
+      from,
+      to,
+      ...(resolution ? { resolution } : {}),
+      flow,
+      ...(cni ? { cni } : {}),
+      seed,
+      legs,
+    };
     finished = { runId, world, trace };
     post({ type: 'done', v, runId, trace: { ...summary, eventCount: sent } });
   } catch (err) {

@@ -15,7 +15,14 @@
 // Types only plus two constants: both threads import this file, and it must not pull the engine into
 // the UI bundle.
 import type { WorldView } from '../engine/view.ts';
-import type { Flow, LegSummary, Resolution, TRACE_FORMAT_VERSION, TraceEvent } from '../engine/trace.ts';
+import type {
+  Flow,
+  LegSummary,
+  Resolution,
+  TRACE_FORMAT_VERSION,
+  Trace,
+  TraceEvent,
+} from '../engine/trace.ts';
 import type { CniMode } from '../scenario/model.ts';
 import type { ScenarioIssue } from '../scenario/parse.ts';
 import type { TextRange } from '../scenario/positions.ts';
@@ -24,8 +31,10 @@ import type { TextRange } from '../scenario/positions.ts';
  *  2: `run` carries `overrides`, `world` carries `settings`, `done`'s trace has `version` and `resolution`,
  *  a named walk may carry a `seed`.
  *  3: `validate` / `validated` (the scenario editor's check).
- *  4: `export` / `exported` / `export-failed` (pcapng of the trace, the lab script of the world). */
-export const PROTOCOL_VERSION = 4;
+ *  4: `export` / `exported` / `export-failed` (pcapng of the trace, the lab script of the world).
+ *  5: trace format 2 — `events` may hold `cni` events, `done`'s trace has `flow` null and `cni` for a CNI walk,
+ *  and `world` is the world the walk starts in (for a CNI ADD: without the pod). */
+export const PROTOCOL_VERSION = 5;
 
 /** What the worker can export from a finished run. */
 export type ExportFormat =
@@ -106,7 +115,10 @@ export interface TraceSummary {
   readonly to: string;
   /** The DNS lookup that came first, when `to` was a name. */
   readonly resolution?: Resolution;
-  readonly flow: Flow;
+  /** The packet's flow; null for a CNI walk. */
+  readonly flow: Flow | null;
+  /** A CNI walk's command, pod, node and address. */
+  readonly cni?: Trace['cni'];
   readonly seed: number;
   /** One entry per leg, in order; the last one is the walk's final verdict. */
   readonly legs: readonly LegSummary[];

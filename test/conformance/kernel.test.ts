@@ -670,7 +670,7 @@ describe.skipIf(!can.ok)('kernel conformance (real namespaces, veth, bridge, VXL
       const err = r.hops.at(-1)!;
       expect(`${placeOf(err)} ${err.ip.src} > ${err.ip.dst} ${describeHop(err).split(' icmp ')[1]}`).toBe(
         'pod/default/client in eth0 10.244.1.1 > 10.244.1.2 3/3 {quote tcp 10.244.1.2 > 10.96.100.50 ttl 63 ' +
-          `${r.trace.flow.sport} > 80}`,
+          `${r.trace.flow!.sport} > 80}`,
       );
       expectCounters(r);
     },

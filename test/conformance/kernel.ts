@@ -793,7 +793,7 @@ function isTuple(
  * error quoting one.
  */
 export function flowMatcher(trace: Trace): (h: Hop) => boolean {
-  const f = trace.flow;
+  const f = trace.flow!;
   const key: FlowKey = { protocol: f.protocol, dst: f.dst, sport: f.sport, dport: f.dport };
   const tuples = wireTuples(trace);
   return (h) => {
@@ -1056,7 +1056,7 @@ export function listenersOf(
   }
   if (out.size > 0) return [...out.values()];
   const to = resolveRef(world, spec.to, true);
-  const port = trace.flow.dport;
+  const port = trace.flow!.dport;
   if (!to.netns || port === null) return [];
   const listen = world.netns(to.netns).listen;
   return listen === 'any' || listen.includes(port) ? [{ netns: to.netns, port }] : [];
@@ -1288,11 +1288,13 @@ export async function runInLab(lab: KernelLab, spec: WalkSpec, opts: RunOptions 
   // A random endpoint choice: one engine walk per endpoint, the kernel's choice picks one after the capture.
   const pinned = randomEndpoints(world, trace).map((pin) => ({ pin, trace: walk(world, { ...spec, pin }) }));
   for (const p of pinned)
-    if (p.trace.flow.sport !== trace.flow.sport)
+    if (p.trace.flow?.sport !== trace.flow?.sport)
       throw new Error(
         `pinning ${p.pin} changed the walk's source port: the engine's draws are not independent`,
       );
   const flow = trace.flow;
+  if (flow === null)
+    throw new Error(`${spec.from} → ${spec.to} is not a packet walk: nothing to run in the lab`);
   const shared = lab.walks > 0;
   const walkDir = join(lab.dir, `walk-${lab.walks++}`);
   const children: ChildProcess[] = [];

@@ -115,13 +115,19 @@ export function presetCases(): PresetCase[] {
         return { preset, walk: w, spec, trace: null, skip, kernelSpec: spec, part: null };
       }
       const trace = walk(world, spec);
+      if (trace.flow === null) {
+        // A CNI ADD/DEL walk sends no packet; cni-walk.test.ts runs its commands in the kernel.
+        const skip = 'not a packet walk (a CNI ADD/DEL: its commands are checked in cni-walk.test.ts)';
+        return { preset, walk: w, spec, trace, skip, kernelSpec: spec, part: null };
+      }
       const skip = whyNotChecked(refusal, trace);
       if (skip !== null || !isDnsWalk(trace))
         return { preset, walk: w, spec, trace, skip, kernelSpec: spec, part: null };
       // A walk to a name: the harness runs no resolver, so the lab checks the connection the walk makes once
       // resolved, sent to the address the engine's resolver answered (the query's own path to the kube-dns
       // ClusterIP is checked in kernel.test.ts). The address walk is classified again like any other.
-      const to = `${trace.flow.dst}${trace.flow.dport !== null ? `:${trace.flow.dport}` : ''}`;
+      const flow = trace.flow;
+      const to = `${flow.dst}${flow.dport !== null ? `:${flow.dport}` : ''}`;
       const kernelSpec: WalkSpec = { ...spec, to };
       const again = whyNotChecked(refusal, walk(world, kernelSpec));
       const part = `the connection to ${to} after resolution`;

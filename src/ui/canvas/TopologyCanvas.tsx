@@ -32,7 +32,7 @@ import {
   type WorldLayout,
 } from '../layout.ts';
 import { BASE_TICK_MS } from '../playbackMachine.ts';
-import { legKinds, verdictText } from '../present.ts';
+import { SUCCESS_VERDICTS, lastStateIndex, legKinds, verdictText, viewAt } from '../present.ts';
 import {
   drawPacket,
   drawProgress,
@@ -61,6 +61,8 @@ const LEG_LABEL: Readonly<Record<LegKind, string>> = {
   'icmp-error': 'ICMP error',
   'dns-query': 'DNS query',
   'dns-response': 'DNS answer',
+  'cni-add': 'CNI ADD',
+  'cni-del': 'CNI DEL',
 };
 
 /** What the moving layer shows at the cursor (computed when the cursor changes, drawn every frame). */
@@ -76,11 +78,14 @@ interface Scene {
 
 export function TopologyCanvas() {
   const { store } = useServices();
-  const view = useAppState((s) => s.run?.view ?? null);
+  const runView = useAppState((s) => s.run?.view ?? null);
   const runId = useAppState((s) => s.run?.runId ?? 0);
   const events = useAppState((s) => s.run?.events ?? NO_EVENTS);
   const selected = useAppState((s) => s.selectedDevice);
   const cursor = useCursor();
+  // The world at the cursor: a CNI walk's steps add (or remove) the pod's namespace and devices.
+  const stateIndex = lastStateIndex(events, cursor);
+  const view = useMemo(() => viewAt(runView, events, stateIndex), [runView, events, stateIndex]);
   const mode = useMode();
   const speed = useSpeed();
 
@@ -271,7 +276,14 @@ export function TopologyCanvas() {
               path: hopPath(layout, from, to),
               start: now,
               duration,
-              wrapFrom: before && before.leg === current.leg && isEncapsulated(before.packet) ? 1 : 0,
+              wrapFrom:
+                before &&
+                before.leg === current.leg &&
+                'packet' in before &&
+                before.packet &&
+                isEncapsulated(before.packet)
+                  ? 1
+                  : 0,
             }
           : null,
       at: to.point,
@@ -387,10 +399,10 @@ export function TopologyCanvas() {
             {markers.map((m) => (
               <g
                 key={m.key}
-                className={`marker marker--${m.kind === 'delivered' ? 'delivered' : 'dropped'}`}
+                className={`marker marker--${SUCCESS_VERDICTS.has(m.kind) ? 'delivered' : 'dropped'}`}
                 transform={`translate(${m.point.x},${m.point.y})`}
                 role="img"
-                aria-label={m.kind === 'delivered' ? 'delivered' : m.text}
+                aria-label={SUCCESS_VERDICTS.has(m.kind) ? m.kind : m.text}
               />
             ))}
             <g
@@ -436,6 +448,16 @@ export function progressOf(
 ): ProgressConfig {
   const current = events[cursor];
   if (!current) return EMPTY_PROGRESS;
+  const device = anchors[cursor]?.device;
+  // A CNI walk moves no packet: no trail, only the device the step acts on (and the verdict's marker).
+  if (current.type === 'cni' || (current.type === 'verdict' && current.packet === null))
+    return {
+      ...EMPTY_PROGRESS,
+      legKind,
+      current: device ? (layout.devices.get(device) ?? null) : null,
+      selected: selected ? (layout.devices.get(selected) ?? null) : null,
+      markers: markersOf(events, anchors, layout, cursor),
+    };
   const visited: Rect[] = [];
   const seen = new Set<string>();
   for (let i = 0; i <= cursor; i++) {
@@ -448,7 +470,6 @@ export function progressOf(
   }
   let last = cursor;
   while (events[last + 1]?.leg === current.leg) last++;
-  const device = anchors[cursor]?.device;
   return {
     trail: legPathTo(events, anchors, layout, cursor),
     ahead: legPathTo(events, anchors, layout, last),
@@ -474,7 +495,7 @@ function markersOf(
     const a = anchors[i];
     if (!e || !a || e.type !== 'verdict') continue;
     const box = layout.namespaces.get(e.verdict.at.netns);
-    const delivered = e.verdict.kind === 'delivered';
+    const delivered = SUCCESS_VERDICTS.has(e.verdict.kind);
     markers.push({
       key: `v${e.seq}`,
       point:
@@ -505,7 +526,9 @@ function isEncapsulated(p: Frame | IpPacket): boolean {
   return p.inner !== undefined;
 }
 
-export function packetConfig(e: TraceEvent, legKind: LegKind): PacketConfig {
+/** The packet's envelope at an event; null where there is no packet (a CNI walk). */
+export function packetConfig(e: TraceEvent, legKind: LegKind): PacketConfig | null {
+  if (e.type === 'cni' || e.packet === null) return null;
   const p: Frame | IpPacket = e.packet;
   const l4 = innermostOf(p).l4;
   const what =

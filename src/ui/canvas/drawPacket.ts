@@ -14,6 +14,9 @@ export const LEG_INK: Readonly<Record<LegKind, { readonly stroke: string; readon
   'icmp-error': { stroke: '#c2410c', soft: '#ffe3d1' },
   'dns-query': { stroke: '#b45309', soft: '#fdf0d5' },
   'dns-response': { stroke: '#b45309', soft: '#fdf0d5' },
+  // A CNI walk has no packet; its steps highlight the device they touch in the teal of the walk's hop rows.
+  'cni-add': { stroke: '#0e7490', soft: '#d5f1f6' },
+  'cni-del': { stroke: '#0e7490', soft: '#d5f1f6' },
 };
 const ENCAP = { stroke: '#7c3aed', soft: '#ede4ff' };
 const DROP = '#c81e1e';
@@ -116,7 +119,8 @@ export function drawProgress(ctx: CanvasRenderingContext2D, v: View, cfg: Progre
 
 function drawMarker(ctx: CanvasRenderingContext2D, m: Marker): void {
   const { x, y } = m.point;
-  const delivered = m.kind === 'delivered';
+  // A CNI walk's end (configured, removed) is a success like a delivery.
+  const delivered = m.kind === 'delivered' || m.kind === 'configured' || m.kind === 'removed';
   const colour = delivered ? OK : DROP;
   if (!delivered && m.text) {
     // The reason on a card, so it reads over whatever it covers; the card grows upward from the mark, away

@@ -127,7 +127,8 @@ export async function renderWalk(
     if (to) {
       const at = t < 1 && from ? pointAlong(hopPath(layout, from, to), t) : to.point;
       const nat = natText(e);
-      drawPacket(movingCtx, at, packetConfig(e, legKind), nat && t === 1 ? { text: nat, strength: 1 } : null);
+      const packet = packetConfig(e, legKind);
+      if (packet) drawPacket(movingCtx, at, packet, nat && t === 1 ? { text: nat, strength: 1 } : null);
     }
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = '#ffffff';

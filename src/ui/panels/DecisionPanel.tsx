@@ -4,6 +4,7 @@
 // matched ones marked, the tested ones dimmed), the conntrack table, the resolver's candidates, the DNS
 // answer, the NetworkPolicy verdict. Untrusted text (rules, names, records) is rendered as text only.
 import type { TraceEvent } from '../../engine/trace.ts';
+import type { WorldView } from '../../engine/view.ts';
 import { useAppState, useCursor } from '../context.ts';
 import {
   DECISION_LABELS,
@@ -13,6 +14,7 @@ import {
   netnsLabel,
   type TableRow,
   type TableView,
+  viewAt,
 } from '../present.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
@@ -23,6 +25,7 @@ export function DecisionPanel() {
   const cursor = useCursor();
   const d = decisionAt(events, cursor);
   const consulted = d ? consultedTables(events, d.seq, view) : null;
+  if (events[0]?.type === 'cni') return <CniFilesPanel events={events} cursor={cursor} view={view} />;
 
   return (
     <section className="panel decision" aria-labelledby="decision-title">
@@ -83,5 +86,43 @@ function ConsultedTable({ table }: { table: TableView }) {
         </ol>
       )}
     </div>
+  );
+}
+
+/** A CNI walk consults no table; what it keeps is files: the node's CNI state (flannel's subnet.env and saved
+ *  configs, host-local's reservations) as it is at the cursor. */
+function CniFilesPanel({
+  events,
+  cursor,
+  view,
+}: {
+  events: readonly TraceEvent[];
+  cursor: number;
+  view: WorldView | null;
+}) {
+  const at = viewAt(view, events, cursor);
+  const first = events[0];
+  const node = first && first.type === 'cni' ? first.at.node : null;
+  const ns = at?.namespaces.find((n) => n.kind === 'node' && n.node === node) ?? null;
+  const current = events[cursor];
+  const touched = current?.type === 'cni' && current.op && 'path' in current.op ? current.op.path : null;
+  const files = ns?.files ?? [];
+  return (
+    <section className="panel decision" aria-labelledby="decision-title">
+      <h2 id="decision-title">CNI state files</h2>
+      <p className="panel-sub">On {ns?.label ?? node ?? 'the node'}, after this step</p>
+      {files.length === 0 ? (
+        <p className="muted">No files.</p>
+      ) : (
+        <ol className="table-lines" aria-label="CNI state files">
+          {files.map((f) => (
+            <li key={f.path} className={f.path === touched ? 'match' : undefined}>
+              <code>{f.path}</code>
+              <span className="row-note">{f.content.replace(/\r\n/g, ' ').replace(/\n/g, ' ').trim()}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
   );
 }

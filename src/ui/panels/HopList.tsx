@@ -6,7 +6,14 @@ import { memo, useEffect, useMemo, useRef } from 'react';
 import type { LegKind, TraceEvent } from '../../engine/trace.ts';
 import type { WorldView } from '../../engine/view.ts';
 import { useAppState, useCursor, useServices } from '../context.ts';
-import { eventLine, hopGroups, LEG_LABELS, VERDICT_LABELS, type HopGroup } from '../present.ts';
+import {
+  eventLine,
+  hopGroups,
+  LEG_LABELS,
+  SUCCESS_VERDICTS,
+  VERDICT_LABELS,
+  type HopGroup,
+} from '../present.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
 
@@ -64,7 +71,8 @@ const Hop = memo(function Hop(props: {
 }) {
   const { event: e, index, view, group, legKind, current, seek } = props;
   const { where, what } = eventLine(e, view);
-  const verdict = e.type === 'verdict' ? (e.verdict.kind === 'delivered' ? ' hop--ok' : ' hop--bad') : '';
+  const verdict =
+    e.type === 'verdict' ? (SUCCESS_VERDICTS.has(e.verdict.kind) ? ' hop--ok' : ' hop--bad') : '';
   return (
     <li
       className={`hop hop--${e.type} leg--${legKind}${verdict}`}
@@ -74,7 +82,15 @@ const Hop = memo(function Hop(props: {
       <button type="button" onClick={() => seek(index)}>
         {/* Spaces between the grid cells keep the accessible name readable ("12 node-1 eth0 → out"). */}
         <span className="hop-seq">{e.seq}</span> <span className="hop-where">{where}</span>{' '}
-        <span className="hop-what">{what}</span>
+        {e.type === 'cni' ? (
+          // A CNI step: who acts, the command a person would type, and why.
+          <span className="hop-what hop-cni">
+            <span className="hop-actor">{e.actor}</span> <code className="hop-shell">{e.shell}</code>{' '}
+            <span className="hop-why">{e.why}</span>
+          </span>
+        ) : (
+          <span className="hop-what">{what}</span>
+        )}
         {group ? (
           <>
             {' '}

@@ -1,9 +1,12 @@
 // The current event's packet, layer by layer (outer, then inner when encapsulated). Fields that changed
-// since the previous observe of the same leg are marked, with the old value.
+// since the previous observe of the same leg are marked, with the old value. A CNI walk has no packet: for
+// its steps the panel shows the command, what the step read or wrote, and each namespace it changed as
+// `ip addr` and `ip route` would print it after the step.
 import { useMemo } from 'react';
 import type { TraceEvent } from '../../engine/trace.ts';
 import { useAppState, useCursor } from '../context.ts';
-import { changedFields, headerLayers, netnsLabel, previousObserved } from '../present.ts';
+import type { WorldView } from '../../engine/view.ts';
+import { changedFields, headerLayers, ipAddrLines, netnsLabel, previousObserved } from '../present.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
 
@@ -12,11 +15,24 @@ export function PacketInspector() {
   const view = useAppState((s) => s.run?.view ?? null);
   const cursor = useCursor();
   const e = events[cursor];
-  const layers = useMemo(() => (e ? headerLayers(e.packet) : []), [e]);
+  const packet = e && e.type !== 'cni' ? e.packet : null;
+  const layers = useMemo(() => (packet ? headerLayers(packet) : []), [packet]);
   const changed = useMemo(
-    () => (e ? changedFields(previousObserved(events, cursor), e.packet) : new Map<string, string | null>()),
-    [e, events, cursor],
+    () =>
+      packet ? changedFields(previousObserved(events, cursor), packet) : new Map<string, string | null>(),
+    [packet, events, cursor],
   );
+  if (e?.type === 'cni') return <CniStepPanel event={e} view={view} />;
+  if (e && !packet)
+    return (
+      <section className="panel inspector" aria-labelledby="inspector-title" tabIndex={0}>
+        <h2 id="inspector-title">Packet</h2>
+        <p className="muted">
+          This walk sends no packet: it is a pod&apos;s CNI{' '}
+          {events[0]?.type === 'cni' ? events[0].command : ''}.
+        </p>
+      </section>
+    );
 
   return (
     <section className="panel inspector" aria-labelledby="inspector-title" tabIndex={0}>
@@ -66,6 +82,69 @@ export function PacketInspector() {
           </div>
         </>
       )}
+    </section>
+  );
+}
+
+/** A CNI step: the command(s), what it read or wrote, and the namespaces it changed as they are after it. */
+function CniStepPanel({
+  event: e,
+  view,
+}: {
+  event: Extract<TraceEvent, { type: 'cni' }>;
+  view: WorldView | null;
+}) {
+  return (
+    <section className="panel inspector cni-step" aria-labelledby="inspector-title" tabIndex={0}>
+      <h2 id="inspector-title">After this step</h2>
+      <p className="panel-sub">
+        #{e.seq} {e.actor} · {netnsLabel(view, e.at.netns)}
+      </p>
+      <pre className="cni-shell" aria-label="Command">
+        <code>{e.shell}</code>
+      </pre>
+      {e.text !== null ? (
+        <>
+          <h3>
+            {e.op?.op === 'file-write'
+              ? `Written to ${e.op.path}`
+              : e.shell.startsWith('cat ')
+                ? 'The file'
+                : 'Network config on stdin'}
+          </h3>
+          <pre className="cni-text">
+            <code>{e.text.replace(/\r\n/g, '\\r\\n')}</code>
+          </pre>
+        </>
+      ) : null}
+      {e.state.length === 0 ? (
+        <p className="muted">This step changes no network namespace.</p>
+      ) : (
+        e.state.map((s) => (
+          <div className="layer" key={s.netns}>
+            <h3>{netnsLabel(view, s.netns)}</h3>
+            {s.view === null ? (
+              <p className="muted">Deleted: the namespace is gone, with every device in it.</p>
+            ) : (
+              <>
+                <p className="cni-cmd">
+                  <code>ip -br addr</code>
+                </p>
+                <pre className="cni-table">
+                  <code>{ipAddrLines(s.view).join('\n') || '(no devices)'}</code>
+                </pre>
+                <p className="cni-cmd">
+                  <code>ip route</code>
+                </p>
+                <pre className="cni-table">
+                  <code>{s.view.routes.join('\n') || '(no routes)'}</code>
+                </pre>
+              </>
+            )}
+          </div>
+        ))
+      )}
+      <p className="cni-source">Modelled on {e.source}</p>
     </section>
   );
 }

@@ -3,7 +3,7 @@
 // "Delivered" once the current leg arrived, else "In flight"; below it, every leg reached so far.
 import type { TraceEvent, Verdict } from '../../engine/trace.ts';
 import { useAppState, useCursor } from '../context.ts';
-import { LEG_LABELS, VERDICT_LABELS, legKinds, verdictText } from '../present.ts';
+import { LEG_LABELS, SUCCESS_VERDICTS, VERDICT_LABELS, legKinds, verdictText } from '../present.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
 
@@ -20,24 +20,33 @@ export function VerdictBanner() {
   else if (!current) text = run.error ? 'The walk did not start.' : 'Walking…';
   else {
     const kinds = legKinds(events);
+    // A CNI walk has no leg events: its one leg is the ADD or the DEL.
+    if (events[0]?.type === 'cni') kinds.set(0, events[0].command === 'ADD' ? 'cni-add' : 'cni-del');
     const reached = new Map<number, Verdict>();
     for (let i = 0; i <= cursor; i++) {
       const e = events[i];
       if (e?.type === 'verdict') reached.set(e.leg, e.verdict);
     }
-    const failed = [...reached.values()].find((v) => v.kind !== 'delivered');
+    const failed = [...reached.values()].find((v) => !SUCCESS_VERDICTS.has(v.kind));
+    const done = reached.get(current.leg);
     if (failed) {
       text = verdictText(failed);
       tone = 'bad';
-    } else if (reached.has(current.leg)) {
-      text = VERDICT_LABELS.delivered;
+    } else if (done) {
+      // A CNI walk's end says what the pod got ("Pod network ready: eth0 10.244.1.3/24, …").
+      text = done.kind === 'delivered' ? VERDICT_LABELS.delivered : verdictText(done);
       tone = 'ok';
-    } else text = 'In flight';
+    } else
+      text =
+        current.type === 'cni'
+          ? `${LEG_LABELS[kinds.get(current.leg) ?? 'request']}: step ${cursor + 1}`
+          : 'In flight';
     const legs = [...new Set(events.slice(0, cursor + 1).map((e) => e.leg))];
     detail = legs
       .map((leg) => {
         const v = reached.get(leg);
-        return `${LEG_LABELS[kinds.get(leg) ?? 'request']}: ${v ? VERDICT_LABELS[v.kind] : 'in flight'}`;
+        const still = kinds.get(leg)?.startsWith('cni') ? 'in progress' : 'in flight';
+        return `${LEG_LABELS[kinds.get(leg) ?? 'request']}: ${v ? VERDICT_LABELS[v.kind] : still}`;
       })
       .join(' · ');
   }

@@ -69,7 +69,7 @@ describe('trace export', () => {
     const run = { runId: 1, view: null, settings: null, events: [], done: null, error: null };
     expect(traceDocument(run)).toBeNull();
     const done = {
-      version: 1 as const,
+      version: 2 as const,
       from: 'a',
       to: 'b',
       flow: { protocol: 'tcp' as const, src: '1.1.1.1', dst: '2.2.2.2', sport: 1, dport: 2 },
@@ -78,7 +78,7 @@ describe('trace export', () => {
       eventCount: 0,
     };
     const doc = traceDocument({ ...run, done });
-    expect(doc).toEqual({ version: 1, from: 'a', to: 'b', flow: done.flow, seed: 1, legs: [], events: [] });
+    expect(doc).toEqual({ version: 2, from: 'a', to: 'b', flow: done.flow, seed: 1, legs: [], events: [] });
   });
 
   it('names files with letters, digits and dashes only', () => {

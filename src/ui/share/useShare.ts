@@ -3,7 +3,7 @@
 import { useEffect } from 'react';
 import type { TraceEvent, Verdict } from '../../engine/trace.ts';
 import type { PlaybackActor } from '../context.ts';
-import { VERDICT_LABELS, verdictText } from '../present.ts';
+import { SUCCESS_VERDICTS, VERDICT_LABELS, verdictText } from '../present.ts';
 import type { AppStore } from '../store.ts';
 import { shareStateOf } from './appLink.ts';
 import { parseEmbedCommand, playbackEventOf, type EmbedState } from './embedApi.ts';
@@ -42,9 +42,11 @@ export function verdictAt(events: readonly TraceEvent[], cursor: number): string
     const e = events[i];
     if (e?.type === 'verdict') reached.set(e.leg, e.verdict);
   }
-  const failed = [...reached.values()].find((v) => v.kind !== 'delivered');
+  const failed = [...reached.values()].find((v) => !SUCCESS_VERDICTS.has(v.kind));
   if (failed) return verdictText(failed);
-  return reached.has(current.leg) ? VERDICT_LABELS.delivered : 'In flight';
+  const done = reached.get(current.leg);
+  if (!done) return current.type === 'cni' ? 'In progress' : 'In flight';
+  return done.kind === 'delivered' ? VERDICT_LABELS.delivered : verdictText(done);
 }
 
 export function embedStateOf(store: AppStore, playback: PlaybackActor): EmbedState {
