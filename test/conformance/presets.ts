@@ -120,7 +120,13 @@ export function presetCases(): PresetCase[] {
         const skip = 'not a packet walk (a CNI ADD/DEL: its commands are checked in cni-walk.test.ts)';
         return { preset, walk: w, spec, trace, skip, kernelSpec: spec, part: null };
       }
-      const skip = whyNotChecked(refusal, trace);
+      // The lab's TCP sender is a real socket: it cannot put payload bytes into a SYN (a preset's TCP walk
+      // with a size shows what a full-size segment would meet; topologies.test.ts sends the same IP length
+      // as a ping instead).
+      const skip =
+        spec.protocol === 'tcp' && (spec.size ?? 0) > 0
+          ? `a TCP SYN carrying ${spec.size} payload bytes: a real socket cannot send data in a SYN`
+          : whyNotChecked(refusal, trace);
       if (skip !== null || !isDnsWalk(trace))
         return { preset, walk: w, spec, trace, skip, kernelSpec: spec, part: null };
       // A walk to a name: the harness runs no resolver, so the lab checks the connection the walk makes once
