@@ -33,7 +33,7 @@ test('share link round trip: copy link, open it in a new page, same walk, toggle
   await page.getByRole('button', { name: 'Copy link' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Link copied.' })).toBeVisible();
   const link = await page.evaluate(() => navigator.clipboard.readText());
-  expect(link).toMatch(/#v=1&s=default&w=pod-to-service&cni=flannel-host-gw(&seed=\d+)?&hop=5$/);
+  expect(link).toMatch(/#v=1&s=default&w=pod-to-service&cni=flannel-host-gw(&seed=\d+)?&hop=5&lang=en$/);
   // The address bar holds the same state.
   expect(page.url()).toBe(link);
 

@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { DEFAULT_PRESET_ID, PRESETS } from './scenario/presets.ts';
 import { App } from './ui/App.tsx';
+import { startLanguage } from './ui/i18n/browser.ts';
 import { decodeShareState, paramsOf, readViewOptions } from './ui/share/urlState.ts';
 import { createEngineClient } from './worker/engineClient.ts';
 import './ui/styles.css';
@@ -26,6 +27,8 @@ const viewOptions = readViewOptions(params);
 // app's own updates use history.replaceState, which fires no hashchange.)
 window.addEventListener('hashchange', () => window.location.reload());
 if (viewOptions.embed) document.documentElement.classList.add('embedded');
+// Before the first render, so the page never flashes in another language.
+startLanguage();
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');

@@ -7,6 +7,7 @@
 //   toolbar, keys ──play/step──▶ playback machine (cursor, speed) ──▶ canvas + panels
 import { useActorRef } from '@xstate/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { EngineClient } from '../worker/engineClient.ts';
 import type { NamedWalkRef, WalkRequest } from '../worker/protocol.ts';
 import { TopologyCanvas } from './canvas/TopologyCanvas.tsx';
@@ -16,6 +17,7 @@ import { DecisionPanel } from './panels/DecisionPanel.tsx';
 import { EditScenarioButton, EditorSlot, useEditorOpen } from './editor/EditorSlot.tsx';
 import { DeviceCard } from './panels/DeviceCard.tsx';
 import { ImportButton } from './import/ImportDialog.tsx';
+import { LanguageSelect } from './i18n/LanguageSelect.tsx';
 import { HopList } from './panels/HopList.tsx';
 import { NarrationPanel } from './panels/NarrationPanel.tsx';
 import { PacketInspector } from './panels/PacketInspector.tsx';
@@ -48,6 +50,7 @@ const NO_LINK: DecodeResult = { kind: 'empty' };
 const FULL_VIEW: ViewOptions = { embed: false, autoplay: false };
 
 export function App({ client, presets, initialPresetId, link = NO_LINK, viewOptions = FULL_VIEW }: AppProps) {
+  const { t } = useTranslation();
   const [start] = useState(() => startFrom(link, presets, initialPresetId));
   const [store] = useState(() => createAppStore(start.init));
   const playback = useActorRef(playbackMachine);
@@ -131,22 +134,23 @@ export function App({ client, presets, initialPresetId, link = NO_LINK, viewOpti
           <SharePanel />
           <ExportPanel />
           <ImportButton />
+          <LanguageSelect />
         </header>
         <LinkNotice />
         <EditorSlot open={editing} presets={presets} onClose={toggleEditing} />
-        <main className="stage" aria-label="Cluster">
+        <main className="stage" aria-label={t('app.cluster')}>
           <TopologyCanvas />
           <Legend />
           <DeviceCard />
           <ScenarioErrors />
         </main>
-        <aside className="side" aria-label="Playback and hops">
+        <aside className="side" aria-label={t('app.side')}>
           <Controls />
           <VerdictBanner />
           <NarrationPanel />
           <HopList />
         </aside>
-        <section className="details" aria-label="Details">
+        <section className="details" aria-label={t('app.details')}>
           <PacketInspector />
           <DecisionPanel />
         </section>
@@ -157,21 +161,22 @@ export function App({ client, presets, initialPresetId, link = NO_LINK, viewOpti
 
 /** The chrome-less view for an iframe: the picture, compact controls and the verdict. */
 function EmbedView() {
+  const { t } = useTranslation();
   return (
     <div className="app app--embed">
-      <main className="stage" aria-label="Cluster">
+      <main className="stage" aria-label={t('app.cluster')}>
         <TopologyCanvas />
         <ScenarioErrors />
         <LinkNotice />
       </main>
-      <footer className="embed-bar" aria-label="Playback">
+      <footer className="embed-bar" aria-label={t('app.playback')}>
         <Controls />
         <div className="embed-status">
           <VerdictBanner />
           <EmbedHop />
         </div>
         <a className="embed-open" href={fullViewHref()} target="_blank" rel="noopener noreferrer">
-          Open in Packet Walk
+          {t('app.openFull')}
         </a>
       </footer>
     </div>
@@ -191,14 +196,15 @@ function toProtocol(p: string): WalkRequest['protocol'] {
 }
 
 function Legend() {
+  const { t } = useTranslation();
   return (
-    <ul className="legend" aria-label="Legend">
-      <li className="legend-request">request</li>
-      <li className="legend-reply">reply</li>
-      <li className="legend-icmp-error">ICMP error</li>
-      <li className="legend-dns">DNS</li>
-      <li className="legend-encap">encapsulated (VXLAN)</li>
-      <li className="legend-hint">drag to pan · wheel to zoom · double-click to fit</li>
+    <ul className="legend" aria-label={t('legend.label')}>
+      <li className="legend-request">{t('legend.request')}</li>
+      <li className="legend-reply">{t('legend.reply')}</li>
+      <li className="legend-icmp-error">{t('legend.icmpError')}</li>
+      <li className="legend-dns">{t('legend.dns')}</li>
+      <li className="legend-encap">{t('legend.encap')}</li>
+      <li className="legend-hint">{t('legend.hint')}</li>
     </ul>
   );
 }

@@ -1,9 +1,11 @@
 // Narration: one or two plain sentences per hop saying WHY the packet did what it did — the concept behind
 // the step, for someone learning Kubernetes networking (a CKA candidate). Driven only by the event's type,
 // its decision's kind and fields and the world view; never by the walk's name.
-// Pure: takes the event and its context, returns text; must not read the store or the machine.
+// Pure: takes the event, its context and a `t` (the language's messages, narration.* in i18n/en.ts; English
+// by default), returns text; must not read the store or the machine.
 import type { Decision, LegKind, TraceEvent, VerdictKind } from '../engine/trace.ts';
 import type { WorldView } from '../engine/view.ts';
+import { enT, type T } from './i18n/index.ts';
 import { originalTuple } from './present.ts';
 
 export interface NarrationContext {
@@ -21,18 +23,18 @@ export interface Narration {
   readonly text: string;
 }
 
-export function narrate(event: TraceEvent, context: NarrationContext): Narration {
+export function narrate(event: TraceEvent, context: NarrationContext, t: T = enT): Narration {
   switch (event.type) {
     case 'leg':
-      return narrateLeg(event.kind, event, context);
+      return narrateLeg(event.kind, event, context, t);
     case 'observe':
-      return narrateObserve(event, context.view);
+      return narrateObserve(event, context.view, t);
     case 'decide':
-      return narrateDecision(event.decision, event, context);
+      return narrateDecision(event.decision, event, context, t);
     case 'cni':
       return narrateCni(event);
     case 'verdict':
-      return narrateVerdict(event.verdict.kind, event.verdict.reason);
+      return narrateVerdict(event.verdict.kind, event.verdict.reason, t);
   }
 }
 
@@ -64,98 +66,94 @@ function deviceKind(ctx: NarrationContext, dev: string | null): string | null {
   return ns?.devices.find((d) => d.name === dev)?.kind ?? null;
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const hostOf = (ipPort: string) => ipPort.replace(/:\d+$/, '');
 
 function narrateLeg(
   kind: LegKind,
   e: Extract<TraceEvent, { type: 'leg' }>,
   ctx: NarrationContext,
+  t: T,
 ): Narration {
-  const { src, dst } = e.packet.ip;
+  const ip = { src: e.packet.ip.src, dst: e.packet.ip.dst };
   switch (kind) {
     case 'request': {
-      if (isVirtual(ctx, dst))
+      if (isVirtual(ctx, ip.dst))
         return {
-          concept: 'A Service address',
-          text: `No interface anywhere has ${dst}: a Service's ClusterIP is a virtual address that exists only in kube-proxy's rules. The packet leaves ${src} by its default route, and a node's DNAT will swap ${dst} for a real pod address.`,
+          concept: t('narration.request.virtual.concept'),
+          text: t('narration.request.virtual.text', ip),
         };
-      return {
-        concept: 'The request',
-        text: `${src} sends the first packet to ${dst}. Each hop below is one kernel decision, made from that namespace's own tables — nothing knows the whole path in advance.`,
-      };
+      return { concept: t('narration.request.plain.concept'), text: t('narration.request.plain.text', ip) };
     }
     case 'reply':
-      return {
-        concept: 'The reply',
-        text: `The receiver answers, so source and destination swap: ${src} → ${dst}. The reply is routed on its own; only conntrack on the nodes remembers the request (and any NAT it got).`,
-      };
+      return { concept: t('narration.reply.concept'), text: t('narration.reply.text', ip) };
     case 'icmp-error':
-      return {
-        concept: 'An ICMP error',
-        text: `A router or host could not deliver the request, so ${src} sends an ICMP error back to ${dst}, quoting the headers of the packet it refused.`,
-      };
+      return { concept: t('narration.icmpError.concept'), text: t('narration.icmpError.text', ip) };
     case 'dns-query':
-      return {
-        concept: 'Name resolution first',
-        text: `Before it can connect, the program needs an address: the C library's stub resolver sends a DNS query over UDP to ${dst}:53, the nameserver in its /etc/resolv.conf.`,
-      };
+      return { concept: t('narration.dnsQuery.concept'), text: t('narration.dnsQuery.text', ip) };
     case 'cni-add':
     case 'cni-del':
       // A CNI walk has no leg events (it sends no packet); the steps narrate themselves (narrateCni).
-      return { concept: LEG_CONCEPT[kind], text: e.summary };
+      return { concept: t(`leg.${kind}`), text: e.summary };
     case 'dns-response':
-      return {
-        concept: 'The DNS answer',
-        text: `The DNS server answers from port 53 back to the resolver's ephemeral port at ${dst}; on the way back it is just another UDP packet of a known conntrack flow.`,
-      };
+      return { concept: t('narration.dnsResponse.concept'), text: t('narration.dnsResponse.text', ip) };
   }
 }
 
-function narrateObserve(e: Extract<TraceEvent, { type: 'observe' }>, view: WorldView | null): Narration {
+function narrateObserve(
+  e: Extract<TraceEvent, { type: 'observe' }>,
+  view: WorldView | null,
+  t: T,
+): Narration {
   const ns = view?.namespaces.find((n) => n.id === e.at.netns);
   const dev = ns?.devices.find((d) => d.name === e.device);
   const p = e.packet;
+  const device = e.device;
   if (p.inner && p.vxlan)
     return {
-      concept: 'On the node network',
-      text: `On ${e.device} the packet is a UDP datagram between node addresses ${p.ip.src} → ${p.ip.dst} (VXLAN VNI ${p.vxlan.vni}); the pod packet ${p.inner.ip.src} → ${p.inner.ip.dst} rides inside, untouched. The underlay only has to know how to reach the nodes.`,
+      concept: t('narration.underlay.concept'),
+      text: t('narration.underlay.text', {
+        device,
+        src: p.ip.src,
+        dst: p.ip.dst,
+        vni: p.vxlan.vni,
+        innerSrc: p.inner.ip.src,
+        innerDst: p.inner.ip.dst,
+      }),
     };
   switch (dev?.kind) {
-    case 'veth':
-      return e.direction === 'out'
-        ? {
-            concept: 'A veth pair',
-            text: `A veth pair is a virtual cable between two namespaces: what leaves ${e.device} here comes out of its peer${dev.peer ? ` ${dev.peer.device} in ${dev.peer.netns}` : ''} at once.`,
-          }
-        : {
-            concept: 'A veth pair',
-            text: `The frame arrives through the veth pair's ${e.device} end${dev.master ? `, which is a port of the bridge ${dev.master}: the bridge looks at it next` : ', inside the receiving namespace'}.`,
-          };
+    case 'veth': {
+      const concept = t('narration.veth.concept');
+      if (e.direction === 'out')
+        return {
+          concept,
+          text: dev.peer
+            ? t('narration.veth.outPeer', { device, peer: dev.peer.device, peerNetns: dev.peer.netns })
+            : t('narration.veth.out', { device }),
+        };
+      return {
+        concept,
+        text: dev.master
+          ? t('narration.veth.inBridge', { device, bridge: dev.master })
+          : t('narration.veth.in', { device }),
+      };
+    }
     case 'bridge':
       return e.direction === 'in'
-        ? {
-            concept: 'Up to the IP stack',
-            text: `The frame was addressed to the bridge ${e.device} itself, so it enters the node's own IP stack through ${e.device} — from here the node acts as a router.`,
-          }
-        : {
-            concept: 'Into the bridge',
-            text: `The node sends the packet out of the bridge ${e.device}; the bridge now switches the frame to the port behind which the destination MAC lives.`,
-          };
+        ? { concept: t('narration.bridgeIn.concept'), text: t('narration.bridgeIn.text', { device }) }
+        : { concept: t('narration.bridgeOut.concept'), text: t('narration.bridgeOut.text', { device }) };
     case 'vxlan':
       return e.direction === 'out'
-        ? {
-            concept: 'Into the overlay',
-            text: `${e.device} is a VXLAN device: a frame sent out of it is not put on a wire but wrapped in UDP and sent to another node's real address.`,
-          }
-        : {
-            concept: 'Out of the overlay',
-            text: `The original frame appears on ${e.device}, unwrapped, as if a cable from the other node ended here; the pod addresses in it are unchanged.`,
-          };
+        ? { concept: t('narration.vxlanOut.concept'), text: t('narration.vxlanOut.text', { device }) }
+        : { concept: t('narration.vxlanIn.concept'), text: t('narration.vxlanIn.text', { device }) };
     default:
       return {
-        concept: 'On the wire',
-        text: `tcpdump -i ${e.device} in ${ns?.label ?? e.at.netns} would show the packet here (${e.direction === 'in' ? 'arriving' : 'leaving'}): ${p.ip.src} → ${p.ip.dst}.`,
+        concept: t('narration.wire.concept'),
+        text: t(e.direction === 'in' ? 'narration.wire.in' : 'narration.wire.out', {
+          device,
+          netns: ns?.label ?? e.at.netns,
+          src: p.ip.src,
+          dst: p.ip.dst,
+        }),
       };
   }
 }
@@ -164,195 +162,239 @@ function narrateDecision(
   d: Decision,
   e: Extract<TraceEvent, { type: 'decide' }>,
   ctx: NarrationContext,
+  t: T,
 ): Narration {
   switch (d.kind) {
     case 'route':
-      return narrateRoute(d, ctx);
-    case 'neigh':
+      return narrateRoute(d, ctx, t);
+    case 'neigh': {
+      const at = { ip: d.ip, device: d.device };
       if (d.arp)
         return {
-          concept: 'ARP',
-          text: `To build the Ethernet frame the kernel needs the MAC address of the next hop ${d.ip}. There was no neighbour entry, so it broadcast "who has ${d.ip}?" and ${d.arp.answeredBy} answered ${d.mac ?? ''} from ${d.arp.device}.`,
+          concept: t('narration.arp.concept'),
+          text: t('narration.arp.text', {
+            ...at,
+            answeredBy: d.arp.answeredBy,
+            mac: d.mac ?? '',
+            device: d.arp.device,
+          }),
         };
       if (d.stateBefore === 'PERMANENT')
         return {
-          concept: 'A permanent neighbour',
-          text: `The next hop ${d.ip} has a PERMANENT neighbour entry on ${d.device}, written by whoever set up the device (flanneld does this for each node's VTEP), so no ARP is sent.`,
+          concept: t('narration.neighPermanent.concept'),
+          text: t('narration.neighPermanent.text', at),
         };
       if (d.stateBefore === 'NONE')
         return {
-          concept: 'No neighbour',
-          text: `There is no MAC address for ${d.ip} on ${d.device} and nobody answered ARP (${d.stateAfter}), so the frame cannot be built.`,
+          concept: t('narration.neighNone.concept'),
+          text: t('narration.neighNone.text', { ...at, state: d.stateAfter }),
         };
       return {
-        concept: 'The neighbour cache',
-        text: `The kernel already knows ${d.ip}'s MAC ${d.mac ?? ''} on ${d.device} (${d.stateBefore}, learned earlier), so no new ARP is needed${d.stateAfter === 'DELAY' ? '; it will just confirm the entry is still good' : ''}.`,
+        concept: t('narration.neighCached.concept'),
+        text: t(d.stateAfter === 'DELAY' ? 'narration.neighCached.delay' : 'narration.neighCached.text', {
+          ...at,
+          mac: d.mac ?? '',
+          state: d.stateBefore,
+        }),
       };
-    case 'fdb':
+    }
+    case 'fdb': {
+      const at = { bridge: d.bridge, mac: d.mac };
       if (d.result === 'local')
-        return {
-          concept: 'A bridge does not route',
-          text: `The destination MAC ${d.mac} is the bridge ${d.bridge}'s own, so the bridge does not switch the frame: it hands it up to the node's IP stack. A bridge works at layer 2 only — getting to another subnet is the router's (the node's) job.`,
-        };
+        return { concept: t('narration.fdbLocal.concept'), text: t('narration.fdbLocal.text', at) };
       if (d.result === 'flood')
-        return {
-          concept: 'Flooding',
-          text: `The bridge ${d.bridge} has no entry for ${d.mac}, so it floods the frame out of every port except the one it came in on; the owner of the MAC will answer and be learned.`,
-        };
+        return { concept: t('narration.fdbFlood.concept'), text: t('narration.fdbFlood.text', at) };
       return {
-        concept: 'Bridge switching',
-        text: `The bridge ${d.bridge} finds ${d.mac} behind port ${d.port ?? '?'} in its forwarding database and switches the frame there, without looking at the IP header${d.learned ? ' — it learned that port from the source MAC of an earlier frame' : ''}.`,
+        concept: t('narration.fdbPort.concept'),
+        text: t(d.learned ? 'narration.fdbPort.learned' : 'narration.fdbPort.text', {
+          ...at,
+          port: d.port ?? '?',
+        }),
       };
+    }
     case 'vxlan-fdb':
       return {
-        concept: 'The VXLAN FDB',
-        text: `${d.device}'s forwarding database says the inner destination MAC ${d.mac} lives behind the node ${d.remote ?? '(unknown)'}: that is where the encapsulated frame will be sent.`,
+        concept: t('narration.vxlanFdb.concept'),
+        text: t('narration.vxlanFdb.text', {
+          device: d.device,
+          mac: d.mac,
+          remote: d.remote ?? t('narration.unknown'),
+        }),
       };
     case 'encap':
       return {
-        concept: 'VXLAN encapsulation',
-        text: `${d.device} wraps the whole Ethernet frame in VXLAN (VNI ${d.vni}) inside UDP port ${d.port}, from ${d.local} to ${d.remote}. The node network only knows node addresses, so the pod addresses travel inside where it never looks.`,
+        concept: t('narration.encap.concept'),
+        text: t('narration.encap.text', {
+          device: d.device,
+          vni: d.vni,
+          port: d.port,
+          local: d.local,
+          remote: d.remote,
+        }),
       };
     case 'decap':
       return {
-        concept: 'VXLAN decapsulation',
-        text: `The UDP datagram reached port ${d.port}, where the VXLAN device ${d.device} listens; the kernel strips the outer Ethernet, IP, UDP and VXLAN headers and the inner frame enters ${d.device}.`,
+        concept: t('narration.decap.concept'),
+        text: t('narration.decap.text', { port: d.port, device: d.device }),
       };
     case 'forward':
       return d.ipForward
         ? {
-            concept: 'IP forwarding',
-            text: `The packet is not for this namespace, and ip_forward=1 makes it a router: it forwards the packet and lowers the TTL from ${d.ttlBefore} to ${d.ttlAfter}, which is what ends a routing loop.`,
+            concept: t('narration.forward.concept'),
+            text: t('narration.forward.text', { ttlBefore: d.ttlBefore, ttlAfter: d.ttlAfter }),
           }
-        : {
-            concept: 'Not a router',
-            text: `The packet is not for this namespace and ip_forward=0 here, so it is not forwarded.`,
-          };
+        : { concept: t('narration.notRouter.concept'), text: t('narration.notRouter.text') };
     case 'mtu':
       return {
-        concept: 'MTU',
-        text: `The packet is ${d.length} bytes but ${d.device}'s MTU is ${d.mtu}${d.df ? ', and DF (do not fragment) is set, so it cannot be split: the sender must send smaller packets' : ''}. Overlay MTUs are smaller because VXLAN adds 50 bytes of headers.`,
+        concept: t('narration.mtu.concept'),
+        text: t(d.df ? 'narration.mtu.df' : 'narration.mtu.text', {
+          length: d.length,
+          device: d.device,
+          mtu: d.mtu,
+        }),
       };
     case 'deliver':
       return d.listening
         ? {
-            concept: 'Delivered to a socket',
-            text: `The destination address is this namespace's own, so the kernel hands the packet up to ${d.socket}.`,
+            concept: t('narration.delivered.concept'),
+            text: t('narration.delivered.text', { socket: d.socket }),
           }
         : {
-            concept: 'Nothing listens',
-            text: `The address is local, but nothing listens (${d.socket}), so the kernel answers with a TCP reset or an ICMP port unreachable.`,
+            concept: t('narration.notListening.concept'),
+            text: t('narration.notListening.text', { socket: d.socket }),
           };
     case 'l2-drop':
       return {
-        concept: 'Not my MAC',
-        text: `The frame's destination MAC is not ${d.device}'s, so the interface discards it: ${d.reason}.`,
+        concept: t('narration.l2Drop.concept'),
+        text: t('narration.l2Drop.text', { device: d.device, reason: d.reason }),
       };
     case 'icmp-redirect':
       return {
-        concept: 'ICMP redirect',
-        text: `The router is sending the packet back out of the interface it came in on, so it tells the sender that ${d.gateway} is a better first hop for ${d.to}.`,
+        concept: t('narration.icmpRedirect.concept'),
+        text: t('narration.icmpRedirect.text', { gateway: d.gateway, to: d.to }),
       };
     case 'netfilter':
-      return narrateNetfilter(d);
+      return narrateNetfilter(d, t);
     case 'conntrack':
-      return narrateConntrack(d, e, ctx);
+      return narrateConntrack(d, e, ctx, t);
     case 'nat':
-      return narrateNat(d);
+      return narrateNat(d, t);
     case 'ipvs':
       return {
-        concept: 'IPVS',
+        concept: t('narration.ipvs.concept'),
         text:
           d.action === 'forward'
-            ? `kube-proxy's IPVS virtual service ${d.service ?? ''} schedules the connection to the real server ${d.realServer ?? '?'} and rewrites the destination; conntrack remembers it for the reply.`
+            ? t('narration.ipvs.forward', { service: d.service ?? '', realServer: d.realServer ?? '?' })
             : d.action === 'un-nat'
-              ? `IPVS recognises the reply from ${d.realServer ?? 'the real server'} and rewrites its source back to the virtual service ${d.service ?? ''}.`
-              : `IPVS looks at the packet at ${d.hook} and lets it pass (${d.action}).`,
+              ? t('narration.ipvs.unNat', {
+                  realServer: d.realServer ?? t('narration.ipvs.theRealServer'),
+                  service: d.service ?? '',
+                })
+              : t('narration.ipvs.pass', { hook: d.hook, action: d.action }),
       };
     case 'resolver':
-      return narrateResolver(d);
+      return narrateResolver(d, t);
     case 'dns':
-      return narrateDns(d);
+      return narrateDns(d, t);
     case 'policy':
-      return narratePolicy(d);
+      return narratePolicy(d, t);
   }
 }
 
-function narrateRoute(d: Extract<Decision, { kind: 'route' }>, ctx: NarrationContext): Narration {
+function narrateRoute(d: Extract<Decision, { kind: 'route' }>, ctx: NarrationContext, t: T): Narration {
+  const dst = d.dst;
   switch (d.result) {
     case 'local':
-      return {
-        concept: 'A local address',
-        text: `${d.dst} is one of this namespace's own addresses — the local table is consulted before main — so the packet is for this host and goes up the stack instead of being forwarded.`,
-      };
+      return { concept: t('narration.routeLocal.concept'), text: t('narration.routeLocal.text', { dst }) };
     case 'unicast': {
-      const unowned = isVirtual(ctx, d.dst);
+      const unowned = isVirtual(ctx, dst);
+      const dev = d.dev ?? '?';
       const via = d.gateway
-        ? `to the gateway ${d.gateway} via ${d.dev ?? '?'}`
-        : `directly out of ${d.dev ?? '?'} (on-link)`;
+        ? t('narration.via.gateway', { gateway: d.gateway, dev })
+        : t('narration.via.onLink', { dev });
       const isDefault = d.route?.startsWith('default') ?? false;
       if (unowned && isDefault)
         return {
-          concept: 'A ClusterIP has no route',
-          text: `No route names ${d.dst} — no interface owns a ClusterIP — so the default route sends it ${via}; the node's iptables will translate it there.`,
+          concept: t('narration.clusterIpRoute.concept'),
+          text: t('narration.clusterIpRoute.text', { dst, via }),
         };
       return {
-        concept: 'Longest-prefix match',
-        text: `The most specific route containing ${d.dst} is "${d.route ?? '?'}", so the packet goes ${via}.${deviceKind(ctx, d.dev) === 'vxlan' ? ` ${d.dev ?? ''} is a VXLAN device: the pod subnets of other nodes are reached through the overlay.` : ''}`,
+        concept: t('narration.lpm.concept'),
+        text: t(deviceKind(ctx, d.dev) === 'vxlan' ? 'narration.lpm.vxlan' : 'narration.lpm.text', {
+          dst,
+          route: d.route ?? '?',
+          via,
+          dev,
+        }),
       };
     }
     case 'broadcast':
-      return {
-        concept: 'Broadcast',
-        text: `${d.dst} is a broadcast address of this subnet, so every host on the link receives it.`,
-      };
+      return { concept: t('narration.broadcast.concept'), text: t('narration.broadcast.text', { dst }) };
     default:
       return {
-        concept: 'No route',
-        text: `No route matches ${d.dst} (${d.result}): the sender gets an error, and a router sends back ICMP unreachable.`,
+        concept: t('narration.noRoute.concept'),
+        text: t('narration.noRoute.text', { dst, result: d.result }),
       };
   }
 }
 
-function narrateNetfilter(d: Extract<Decision, { kind: 'netfilter' }>): Narration {
+function narrateNetfilter(d: Extract<Decision, { kind: 'netfilter' }>, t: T): Narration {
   const matched = d.steps.filter((s) => s.index >= 0);
   const last = matched[matched.length - 1];
   const chains = [...new Set(d.steps.map((s) => s.chain))];
   // kube-proxy's per-Service chains end in a 16-character hash; "KUBE-SVC-…" says enough in a sentence.
   const short = (c: string) => c.replace(/^(KUBE-(?:SVC|SEP|EXT|FW|XLB)-)[A-Z0-9]{16}$/, '$1…');
   const random = d.steps.find((s) => s.random);
-  const evaluated = `${plural(d.evaluated, 'rule')} evaluated`;
+  const evaluated = t('narration.evaluated', { count: d.evaluated });
+  const at = { table: d.table, hook: d.hook, evaluated };
   const dnat = last && /^DNAT/.test(last.action);
   if (dnat && last) {
     const to = /--to-destination (\S+)/.exec(last.action)?.[1] ?? last.action;
     return {
-      concept: "kube-proxy's DNAT",
-      text: `In the nat table at ${d.hook}, kube-proxy's chains (${chains.slice(1).map(short).join(' → ')}) match the Service address and port and DNAT the packet to one endpoint, ${to}${random ? ', chosen at random by -m statistic' : ''}. This rule is all a ClusterIP is (${evaluated}).`,
+      concept: t('narration.kubeDnat.concept'),
+      text: t(random ? 'narration.kubeDnat.random' : 'narration.kubeDnat.text', {
+        hook: d.hook,
+        chains: chains.slice(1).map(short).join(' → '),
+        to,
+        evaluated,
+      }),
     };
   }
   if (last && /^(MASQUERADE|SNAT)/.test(last.action))
     return {
-      concept: 'Source NAT',
-      text: `At ${d.hook} a ${last.action.split(' ')[0]} rule in ${last.chain} rewrites the source to this node's address, so the answer comes back to this node, which undoes it (${evaluated}).`,
+      concept: t('narration.sourceNat.concept'),
+      text: t('narration.sourceNat.text', {
+        hook: d.hook,
+        target: last.action.split(' ')[0] ?? '',
+        chain: last.chain,
+        evaluated,
+      }),
     };
-  if (d.verdict !== 'ACCEPT')
-    return {
-      concept: `iptables ${d.verdict}`,
-      text: `A rule in the ${d.table} table at ${d.hook}${last ? ` (chain ${last.chain})` : ''} ${d.verdict === 'DROP' ? 'drops the packet silently' : 'rejects the packet'} (${evaluated}).`,
-    };
+  if (d.verdict !== 'ACCEPT') {
+    const drop = d.verdict === 'DROP';
+    const text = last
+      ? t(drop ? 'narration.iptablesVerdict.dropChain' : 'narration.iptablesVerdict.rejectChain', {
+          ...at,
+          chain: last.chain,
+        })
+      : t(drop ? 'narration.iptablesVerdict.drop' : 'narration.iptablesVerdict.reject', at);
+    return { concept: t('narration.iptablesVerdict.concept', { verdict: d.verdict }), text };
+  }
   if (last && /RELATED,ESTABLISHED/.test(last.rule))
     return {
-      concept: 'Established connections pass',
-      text: `The packet belongs to a connection conntrack already knows, so the rule for RELATED,ESTABLISHED traffic in ${last.chain} accepts it at once — only a connection's first packet walks the full rule set (${evaluated}).`,
+      concept: t('narration.established.concept'),
+      text: t('narration.established.text', { chain: last.chain, evaluated }),
     };
+  const concept = t('narration.iptablesChain.concept', { table: d.table, hook: d.hook });
+  const bridged = d.bridged ? t('narration.iptablesChain.bridged') : '';
   if (last && last.action === 'ACCEPT')
-    return {
-      concept: `iptables ${d.table} ${d.hook}`,
-      text: `The kernel runs the ${d.table} table's ${d.hook} chain${d.bridged ? ' (for a bridged frame too, because br_netfilter is on)' : ''}; a rule in ${last.chain} accepts the packet, so the rest of the chain is not consulted (${evaluated}).`,
-    };
+    return { concept, text: t('narration.iptablesChain.accept', { ...at, bridged, chain: last.chain }) };
   return {
-    concept: `iptables ${d.table} ${d.hook}`,
-    text: `The kernel runs the ${d.table} table's ${d.hook} chain${d.bridged ? ' (for a bridged frame too, because br_netfilter is on)' : ''}; ${chains.length > 1 ? `it jumps through ${chains.slice(1).join(', ')}, ` : ''}no rule changes the packet, so it is accepted (${evaluated}).`,
+    concept,
+    text:
+      chains.length > 1
+        ? t('narration.iptablesChain.passJumps', { ...at, bridged, chains: chains.slice(1).join(', ') })
+        : t('narration.iptablesChain.pass', { ...at, bridged }),
   };
 }
 
@@ -360,130 +402,146 @@ function narrateConntrack(
   d: Extract<Decision, { kind: 'conntrack' }>,
   e: Extract<TraceEvent, { type: 'decide' }>,
   ctx: NarrationContext,
+  t: T,
 ): Narration {
   const tuple = originalTuple(d.entry) ?? d.entry;
   if (d.action === 'new')
     return {
-      concept: 'conntrack: a new connection',
-      text: `conntrack has never seen ${tuple}, so it creates an entry (state NEW) holding both directions. Any NAT decided for this first packet is stored in it, so later packets and the reply are translated without walking the rules again.`,
+      concept: t('narration.conntrackNew.concept'),
+      text: t('narration.conntrackNew.text', { tuple }),
     };
   if (d.action === 'confirmed')
     return {
-      concept: 'conntrack: confirmed',
-      text: `The first packet of ${tuple} passed every hook on ${ctx.view?.namespaces.find((n) => n.id === e.at.netns)?.label ?? e.at.netns}, so its entry is confirmed into the table: from now on packets of this flow match it.`,
+      concept: t('narration.conntrackConfirmed.concept'),
+      text: t('narration.conntrackConfirmed.text', {
+        tuple,
+        netns: ctx.view?.namespaces.find((n) => n.id === e.at.netns)?.label ?? e.at.netns,
+      }),
     };
   return d.direction === 'reply'
     ? {
-        concept: 'conntrack: the reply',
-        text: `This packet matches the entry for ${tuple} in the reply direction, so conntrack knows it answers that connection (${d.state}). Any NAT done to the request is undone from the entry, and rules for established traffic let it through.`,
+        concept: t('narration.conntrackReply.concept'),
+        text: t('narration.conntrackReply.text', { tuple, state: d.state }),
       }
     : {
-        concept: 'conntrack: a known flow',
-        text: `The packet matches the existing entry for ${tuple} (${d.state}): NAT and policy decided for the first packet apply again without new rule lookups.`,
+        concept: t('narration.conntrackKnown.concept'),
+        text: t('narration.conntrackKnown.text', { tuple, state: d.state }),
       };
 }
 
-function narrateNat(d: Extract<Decision, { kind: 'nat' }>): Narration {
+function narrateNat(d: Extract<Decision, { kind: 'nat' }>, t: T): Narration {
+  const at = { before: d.before, after: d.after };
   if (d.how === 'conntrack')
     return d.field === 'src'
-      ? {
-          concept: 'Reply un-DNAT',
-          text: `The request was DNATed, so its reply comes from ${d.before}; conntrack rewrites the source back to ${d.after}, the address the client connected to. Without this the client would drop an answer from an address it never called.`,
-        }
-      : {
-          concept: 'Reply un-SNAT',
-          text: `The request's source was rewritten on the way out, so the reply is addressed to ${d.before}; conntrack restores the original destination ${d.after}.`,
-        };
-  if (d.how === 'DNAT')
-    return {
-      concept: 'DNAT',
-      text: `The destination changes from ${d.before} to ${d.after}: the pod that will really answer. conntrack stores the translation, so every later packet of the connection gets the same endpoint.`,
-    };
-  return {
-    concept: d.how === 'MASQUERADE' ? 'MASQUERADE' : 'SNAT',
-    text: `The source changes from ${d.before} to ${d.after}${d.how === 'MASQUERADE' ? ', the outgoing interface\u2019s address' : ''}, so replies come back to this host; conntrack undoes it for them (${hostOf(d.after)} → ${hostOf(d.before)}).`,
-  };
+      ? { concept: t('narration.unDnat.concept'), text: t('narration.unDnat.text', at) }
+      : { concept: t('narration.unSnat.concept'), text: t('narration.unSnat.text', at) };
+  if (d.how === 'DNAT') return { concept: t('narration.dnat.concept'), text: t('narration.dnat.text', at) };
+  const hosts = { ...at, afterHost: hostOf(d.after), beforeHost: hostOf(d.before) };
+  return d.how === 'MASQUERADE'
+    ? { concept: t('narration.masquerade.concept'), text: t('narration.masquerade.text', hosts) }
+    : { concept: t('narration.snat.concept'), text: t('narration.snat.text', hosts) };
 }
 
-function narrateResolver(d: Extract<Decision, { kind: 'resolver' }>): Narration {
+function narrateResolver(d: Extract<Decision, { kind: 'resolver' }>, t: T): Narration {
   const ndots = Number(/ndots:(\d+)/.exec(d.resolvConf)?.[1] ?? 1);
   const dots = (d.name.replace(/\.$/, '').match(/\./g) ?? []).length;
-  const position = `${d.candidates.indexOf(d.candidate) + 1} of ${d.candidates.length}`;
   switch (d.outcome) {
     case 'try': {
-      let why: string;
-      if (d.name.endsWith('.'))
-        why = `"${d.name}" ends with a dot, so it is absolute: one query, no search list.`;
-      else if (dots < ndots)
-        why = `"${d.name}" has ${plural(dots, 'dot')}, fewer than ndots:${ndots}, so the search domains come first and the name as given last.`;
-      else
-        why = `"${d.name}" has ${plural(dots, 'dot')}, at least ndots:${ndots}, so it is tried as given first, then with the search domains.`;
+      const name = d.name;
+      const counted = { name, dots: t('narration.dots', { count: dots }), ndots };
+      const why = name.endsWith('.')
+        ? t('narration.resolverTry.absolute', { name })
+        : dots < ndots
+          ? t('narration.resolverTry.fewer', counted)
+          : t('narration.resolverTry.enough', counted);
       return {
-        concept: 'The search list and ndots',
-        text: `${why} Now trying ${d.candidate} (${position}).`,
+        concept: t('narration.resolverTry.concept'),
+        text: t('narration.resolverTry.now', {
+          why,
+          candidate: d.candidate,
+          n: d.candidates.indexOf(d.candidate) + 1,
+          total: d.candidates.length,
+        }),
       };
     }
     case 'use':
       return {
-        concept: 'An address',
-        text: `${d.candidate} answered ${d.address ?? '?'}; getaddrinfo returns it and the program connects to that address — it never sees the name again.`,
+        concept: t('narration.resolverUse.concept'),
+        text: t('narration.resolverUse.text', { candidate: d.candidate, address: d.address ?? '?' }),
       };
     case 'next':
       return {
-        concept: 'Next candidate',
-        text: `${d.candidate} gave no address (NXDOMAIN, or no record), so the resolver moves on to the next name the search list makes.`,
+        concept: t('narration.resolverNext.concept'),
+        text: t('narration.resolverNext.text', { candidate: d.candidate }),
       };
     case 'fail':
       return {
-        concept: 'getaddrinfo fails',
-        text: `No candidate of "${d.name}" resolved, so getaddrinfo fails and the program never opens a connection.`,
+        concept: t('narration.resolverFail.concept'),
+        text: t('narration.resolverFail.text', { name: d.name }),
       };
   }
 }
 
-function narrateDns(d: Extract<Decision, { kind: 'dns' }>): Narration {
+function narrateDns(d: Extract<Decision, { kind: 'dns' }>, t: T): Narration {
+  const at = { server: d.server, question: d.question };
   if (d.rcode === null)
     return {
-      concept: 'CoreDNS forwards',
-      text: `${d.question} is outside the cluster's zones, so ${d.server} forwards the query to ${d.forwardTo ?? 'its upstream'} (the forward plugin) and waits for that answer.`,
+      concept: t('narration.dnsForward.concept'),
+      text: t('narration.dnsForward.text', {
+        ...at,
+        upstream: d.forwardTo ?? t('narration.dnsForward.upstream'),
+      }),
     };
   if (d.answer.length > 0)
     return {
-      concept: 'The DNS answer',
-      text: `${d.server} answers ${d.question} with "${d.answer.map((a) => a.replace(/\s+/g, ' ')).join('; ')}". For a Service name the kubernetes plugin answers from the API: the ClusterIP, not a pod.`,
+      concept: t('narration.dnsAnswer.concept'),
+      text: t('narration.dnsAnswer.text', {
+        ...at,
+        answer: d.answer.map((a) => a.replace(/\s+/g, ' ')).join('; '),
+      }),
     };
   return {
-    concept: d.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : `No answer (${d.rcode})`,
-    text: `${d.server} has no record for ${d.question} (${d.rcode}); the resolver will try its next candidate, if any.`,
+    concept:
+      d.rcode === 'NXDOMAIN'
+        ? t('narration.dnsNone.nxdomain')
+        : t('narration.dnsNone.concept', { rcode: d.rcode }),
+    text: t('narration.dnsNone.text', { ...at, rcode: d.rcode }),
   };
 }
 
-function narratePolicy(d: Extract<Decision, { kind: 'policy' }>): Narration {
+function narratePolicy(d: Extract<Decision, { kind: 'policy' }>, t: T): Narration {
+  const at = { pod: d.pod, direction: d.direction };
   switch (d.result) {
     case 'established':
       return {
-        concept: 'Replies pass NetworkPolicy',
-        text: `This packet belongs to a connection that was allowed when it started (conntrack ESTABLISHED), so no policy rule is consulted: that is why the reply of an allowed connection is never blocked.`,
+        concept: t('narration.policyEstablished.concept'),
+        text: t('narration.policyEstablished.text'),
       };
     case 'allowed':
       return {
-        concept: 'NetworkPolicy allows',
-        text: `${d.pod} is selected for ${d.direction} by ${d.policies.join(', ')}, so only what a rule allows may pass — and ${d.rule ?? 'a rule'} allows this packet.`,
+        concept: t('narration.policyAllowed.concept'),
+        text: t('narration.policyAllowed.text', {
+          ...at,
+          policies: d.policies.join(', '),
+          rule: d.rule ?? t('narration.policyAllowed.aRule'),
+        }),
       };
     case 'denied':
       return {
-        concept: 'NetworkPolicy denies',
-        text: `${d.pod} is selected for ${d.direction} by ${d.policies.join(', ') || 'a policy'}, which makes it default-deny in that direction; no rule allows this packet, so it is dropped: ${d.reason}.`,
+        concept: t('narration.policyDenied.concept'),
+        text: t('narration.policyDenied.text', {
+          ...at,
+          policies: d.policies.join(', ') || t('narration.policyDenied.aPolicy'),
+          reason: d.reason,
+        }),
       };
     case 'not-isolated':
       return {
-        concept: 'Not isolated',
-        text: `No NetworkPolicy selects ${d.pod} for ${d.direction}, so the pod is non-isolated in that direction and everything is allowed.`,
+        concept: t('narration.policyNotIsolated.concept'),
+        text: t('narration.policyNotIsolated.text', at),
       };
   }
 }
-
-const LEG_CONCEPT = { 'cni-add': 'CNI ADD', 'cni-del': 'CNI DEL' } as const;
 
 /**
  * A step of a pod's CNI ADD or DEL, for a learner: what the step is in the course's terms (the
@@ -597,7 +655,7 @@ export function narrateCni(e: Extract<TraceEvent, { type: 'cni' }>): Narration {
   }
 }
 
-function narrateVerdict(kind: VerdictKind, reason: string): Narration {
+function narrateVerdict(kind: VerdictKind, reason: string, t: T): Narration {
   switch (kind) {
     case 'configured':
       return {
@@ -610,23 +668,26 @@ function narrateVerdict(kind: VerdictKind, reason: string): Narration {
         text: `Everything the ADD made is undone except what other pods share (the bridge): ${reason}.`,
       };
     case 'delivered':
-      return { concept: 'Delivered', text: `The packet reached its destination: ${reason}.` };
-    case 'ttl-exceeded':
       return {
-        concept: 'TTL exceeded',
-        text: `The TTL reached zero in a router, which drops the packet and sends ICMP time exceeded back: ${reason}.`,
+        concept: t('narration.verdictDelivered.concept'),
+        text: t('narration.verdictDelivered.text', { reason }),
       };
+    case 'ttl-exceeded':
+      return { concept: t('narration.verdictTtl.concept'), text: t('narration.verdictTtl.text', { reason }) };
     case 'frag-needed':
       return {
-        concept: 'Fragmentation needed',
-        text: `The packet is too big for the next link and may not be fragmented; ICMP "fragmentation needed" tells the sender the MTU: ${reason}.`,
+        concept: t('narration.verdictFrag.concept'),
+        text: t('narration.verdictFrag.text', { reason }),
       };
     case 'unresolved':
       return {
-        concept: 'Name not resolved',
-        text: `The lookup failed, so there is nothing to connect to: ${reason}.`,
+        concept: t('narration.verdictUnresolved.concept'),
+        text: t('narration.verdictUnresolved.text', { reason }),
       };
     default:
-      return { concept: 'Not delivered', text: `The walk ends here: ${reason}.` };
+      return {
+        concept: t('narration.verdictOther.concept'),
+        text: t('narration.verdictOther.text', { reason }),
+      };
   }
 }

@@ -1,39 +1,43 @@
 // Presentation kernels: the words and tables the panels show, computed from trace events and the world
-// view. Pure; must not read the store or the machine. Labels use Linux's own words (fdb, neigh, veth).
+// view. Pure; must not read the store or the machine. Labels use Linux's own words (fdb, neigh, veth). The
+// words around them come from the UI's messages through the `t` each function takes (English by default).
 import type { Frame, IpPacket, L4Header } from '../engine/packet.ts';
 import { formatRdata } from '../engine/dns.ts';
 import type { Decision, LegKind, TraceEvent, Verdict, VerdictKind } from '../engine/trace.ts';
 import type { NetnsView, WorldView } from '../engine/view.ts';
+import { en } from './i18n/en.ts';
+import { enT, type T } from './i18n/index.ts';
 
-export const VERDICT_LABELS: Record<VerdictKind, string> = {
-  delivered: 'Delivered',
-  dropped: 'Dropped',
-  unreachable: 'Unreachable',
-  'ttl-exceeded': 'TTL exceeded',
-  'frag-needed': 'Fragmentation needed',
-  'local-error': 'Refused by the sender',
-  loop: 'Forwarding loop',
-  unresolved: 'Name not resolved',
-  configured: 'Pod network ready',
-  removed: 'Pod network removed',
-};
+/** The English labels, for code that has no `t` (the UI itself uses verdictLabel and legLabel). */
+export const VERDICT_LABELS: Readonly<Record<VerdictKind, string>> = en.verdict.kind;
+export const LEG_LABELS: Readonly<Record<LegKind, string>> = en.leg;
 
 /** Verdicts that mean the walk did what it set out to do: a packet delivered, a CNI ADD or DEL done. */
-export const SUCCESS_VERDICTS: ReadonlySet<VerdictKind> = new Set(['delivered', 'configured', 'removed']);
+export type SuccessVerdict = 'delivered' | 'configured' | 'removed';
+export const SUCCESS_VERDICTS: ReadonlySet<VerdictKind> = new Set<SuccessVerdict>([
+  'delivered',
+  'configured',
+  'removed',
+]);
+export function isSuccessVerdict(kind: VerdictKind): kind is SuccessVerdict {
+  return SUCCESS_VERDICTS.has(kind);
+}
 
-export const LEG_LABELS: Record<LegKind, string> = {
-  request: 'Request',
-  reply: 'Reply',
-  'icmp-error': 'ICMP error',
-  'dns-query': 'DNS query',
-  'dns-response': 'DNS answer',
-  'cni-add': 'CNI ADD',
-  'cni-del': 'CNI DEL',
-};
+/** "Delivered", "Dropped", … */
+export function verdictLabel(kind: VerdictKind, t: T = enT): string {
+  return t(`verdict.kind.${kind}`);
+}
 
-/** "Delivered", or "<Label>: <reason>" for every other verdict. */
-export function verdictText(v: Verdict): string {
-  return v.kind === 'delivered' ? VERDICT_LABELS.delivered : `${VERDICT_LABELS[v.kind]}: ${v.reason}`;
+/** "Request", "Reply", "DNS query", … */
+export function legLabel(kind: LegKind, t: T = enT): string {
+  return t(`leg.${kind}`);
+}
+
+/** "Delivered", or "<Label>: <reason>" for every other verdict (the reason is the engine's, in English). */
+export function verdictText(v: Verdict, t: T = enT): string {
+  return v.kind === 'delivered'
+    ? verdictLabel(v.kind, t)
+    : t('verdict.withReason', { label: verdictLabel(v.kind, t), reason: v.reason });
 }
 
 /** The kind of every leg, by leg number (from the leg events). */
@@ -95,34 +99,44 @@ export const DECISION_LABELS: Record<Decision['kind'], string> = {
 };
 
 /** One line for the hop list. */
-export function eventLine(e: TraceEvent, view: WorldView | null): { where: string; what: string } {
+export function eventLine(
+  e: TraceEvent,
+  view: WorldView | null,
+  t: T = enT,
+): { where: string; what: string } {
   switch (e.type) {
-    case 'leg':
+    case 'leg': {
+      // "DNS query A? …" already says what it is (the engine's summary, in English: its label is swapped for
+      // the language's); "Request: tcp …" needs the label.
+      const english = legLabel(e.kind);
+      const label = legLabel(e.kind, t);
       return {
         where: netnsLabel(view, e.at.netns),
-        // "DNS query A? …" already says what it is; "Request: tcp …" needs the label.
-        what: e.summary.startsWith(LEG_LABELS[e.kind]) ? e.summary : `${LEG_LABELS[e.kind]}: ${e.summary}`,
+        what: e.summary.startsWith(english)
+          ? label + e.summary.slice(english.length)
+          : t('hops.legLine', { label, summary: e.summary }),
       };
+    }
     case 'observe':
       return {
         where: netnsLabel(view, e.at.netns),
-        what: `${e.device} ${e.direction === 'in' ? '← in' : '→ out'}`,
+        what: t(e.direction === 'in' ? 'hops.in' : 'hops.out', { device: e.device }),
       };
     case 'decide':
       return {
         where: netnsLabel(view, e.at.netns),
-        what: `${DECISION_LABELS[e.decision.kind]}: ${decisionBrief(e)}`,
+        what: t('hops.decision', { label: DECISION_LABELS[e.decision.kind], brief: decisionBrief(e, t) }),
       };
     case 'cni':
       return { where: netnsLabel(view, e.at.netns), what: `${e.actor}: ${e.shell.split('\n')[0] ?? ''}` };
     case 'verdict':
-      return { where: netnsLabel(view, e.verdict.at.netns), what: verdictText(e.verdict) };
+      return { where: netnsLabel(view, e.verdict.at.netns), what: verdictText(e.verdict, t) };
   }
 }
 
 /** A decision in a few words for the hop list: the summary, with the long parts (the route's table line,
  *  a netfilter walk's every jump, a conntrack entry's reply tuple) left to the tables panel. */
-export function decisionBrief(e: Extract<TraceEvent, { type: 'decide' }>): string {
+export function decisionBrief(e: Extract<TraceEvent, { type: 'decide' }>, t: T = enT): string {
   const d = e.decision;
   switch (d.kind) {
     case 'route':
@@ -130,35 +144,51 @@ export function decisionBrief(e: Extract<TraceEvent, { type: 'decide' }>): strin
     case 'netfilter': {
       const last = d.steps[d.steps.length - 1];
       const end = last && !last.action.startsWith('end of chain') ? last.action : d.verdict;
-      const rules = `${d.evaluated} rule${d.evaluated === 1 ? '' : 's'}`;
-      return `${d.table} ${d.hook}${d.bridged ? ' (bridged)' : ''} → ${end} (${rules})`;
+      return t('brief.netfilter', {
+        table: d.table,
+        hook: d.hook,
+        bridged: d.bridged ? t('brief.bridged') : '',
+        end,
+        rules: t('brief.rules', { count: d.evaluated }),
+      });
     }
     case 'conntrack': {
-      const t = originalTuple(d.entry);
-      const what =
-        d.action === 'new' ? 'new entry' : d.action === 'found' ? `${d.direction} of` : 'confirmed';
-      return `${what} ${t ?? d.entry} (${d.state})`;
+      const tuple = originalTuple(d.entry) ?? d.entry;
+      const state = d.state;
+      return d.action === 'new'
+        ? t('brief.conntrackNew', { tuple, state })
+        : d.action === 'found'
+          ? t('brief.conntrackFound', { direction: d.direction, tuple, state })
+          : t('brief.conntrackConfirmed', { tuple, state });
     }
     case 'resolver':
-      return resolverBrief(d);
+      return resolverBrief(d, t);
     case 'neigh':
-      return `${d.ip} dev ${d.device} → ${d.mac ?? 'no MAC'} (${d.arp ? 'ARP, ' : ''}${d.stateAfter})`;
+      return t(d.arp ? 'brief.neighArp' : 'brief.neigh', {
+        ip: d.ip,
+        device: d.device,
+        mac: d.mac ?? t('brief.noMac'),
+        state: d.stateAfter,
+      });
     default:
       return e.summary;
   }
 }
 
-function resolverBrief(d: Extract<Decision, { kind: 'resolver' }>): string {
-  const of = `(${d.candidates.indexOf(d.candidate) + 1} of ${d.candidates.length})`;
+function resolverBrief(d: Extract<Decision, { kind: 'resolver' }>, t: T): string {
+  const position = t('brief.position', {
+    n: d.candidates.indexOf(d.candidate) + 1,
+    total: d.candidates.length,
+  });
   switch (d.outcome) {
     case 'try':
-      return `try ${d.candidate} ${of}`;
+      return t('brief.resolverTry', { candidate: d.candidate, position });
     case 'use':
-      return `${d.candidate} is ${d.address ?? '?'}: connect`;
+      return t('brief.resolverUse', { candidate: d.candidate, address: d.address ?? '?' });
     case 'next':
-      return `${d.candidate}: no address, next name`;
+      return t('brief.resolverNext', { candidate: d.candidate });
     case 'fail':
-      return `${d.name}: getaddrinfo fails`;
+      return t('brief.resolverFail', { name: d.name });
   }
 }
 
@@ -231,7 +261,7 @@ type AnyPacket = Frame | IpPacket;
 
 /** The packet's headers, outermost layer first. Levels count from the innermost packet (0), so the original
  *  packet keeps its keys when it is encapsulated and the outer headers are new. */
-export function headerLayers(p: AnyPacket): HeaderLayer[] {
+export function headerLayers(p: AnyPacket, t: T = enT): HeaderLayer[] {
   const chain: AnyPacket[] = [];
   for (let q: AnyPacket | undefined = p; q; q = q.inner) chain.push(q);
   const depth = chain.length;
@@ -288,7 +318,14 @@ export function headerLayers(p: AnyPacket): HeaderLayer[] {
         title: 'VXLAN',
         fields: [{ key: k('vxlan', 'vni'), label: 'vni', value: String(q.vxlan.vni) }],
       });
-    const title = depth === 1 ? 'Packet' : i === 0 ? 'Outer' : i === depth - 1 ? 'Inner' : `Inner ${i}`;
+    const title =
+      depth === 1
+        ? t('layers.packet')
+        : i === 0
+          ? t('layers.outer')
+          : i === depth - 1
+            ? t('layers.inner')
+            : t('layers.innerN', { n: i });
     return { title, level, headers };
   });
 }
@@ -510,6 +547,7 @@ export function consultedTables(
   events: readonly TraceEvent[],
   index: number,
   view: WorldView | null,
+  t: T = enT,
 ): Consulted {
   const e = events[index];
   if (e?.type !== 'decide') return { intro: null, tables: [] };
@@ -525,7 +563,7 @@ export function consultedTables(
     lines.map((l) =>
       entry !== null && (l === entry || l.startsWith(`${entry} `))
         ? row(l, 'match', note)
-        : row(l, null, learned.includes(l) ? 'learned during this walk' : null),
+        : row(l, null, learned.includes(l) ? t('tables.learned') : null),
     );
   switch (d.kind) {
     case 'route': {
@@ -536,13 +574,7 @@ export function consultedTables(
             {
               title: `ip route show table ${d.table ?? 'main'}`,
               rows: d.route
-                ? [
-                    row(
-                      d.route,
-                      'match',
-                      d.table === 'local' ? 'local table: this host owns the address' : null,
-                    ),
-                  ]
+                ? [row(d.route, 'match', d.table === 'local' ? t('tables.localNote') : null)]
                 : [],
             },
           ],
@@ -564,15 +596,12 @@ export function consultedTables(
       const note =
         d.kind === 'fdb'
           ? d.learned
-            ? 'learned from an earlier frame'
-            : d.result
-          : `remote ${d.remote ?? '?'}`;
+            ? t('tables.learnedFrame')
+            : t(`tables.fdbResult.${d.result}`)
+          : t('tables.remote', { remote: d.remote ?? '?' });
       const rows = marked(lines, d.entry, note, learned);
       return {
-        intro:
-          d.kind === 'fdb' && d.result === 'flood'
-            ? `No entry for ${d.mac}: the bridge floods it to every port.`
-            : null,
+        intro: d.kind === 'fdb' && d.result === 'flood' ? t('tables.flood', { mac: d.mac }) : null,
         tables: [{ title: `bridge fdb show ${d.kind === 'fdb' ? 'br' : 'dev'} ${dev}`, rows }],
       };
     }
@@ -589,35 +618,43 @@ export function consultedTables(
         else lines.push(entry);
       }
       const note = d.arp
-        ? `ARP answered by ${d.arp.answeredBy} ${d.arp.device}`
+        ? t('tables.arpBy', { by: d.arp.answeredBy, device: d.arp.device })
         : `${d.stateBefore} → ${d.stateAfter}`;
       return { intro: null, tables: [{ title: 'ip neigh show', rows: marked(lines, entry, note, learned) }] };
     }
     case 'netfilter':
       return {
-        intro: `iptables -t ${d.table}, ${d.hook} hook${d.bridged ? ' (a bridged frame, via br_netfilter)' : ''}: ${d.evaluated} rule${d.evaluated === 1 ? '' : 's'} evaluated → ${d.verdict}`,
+        intro: t(d.bridged ? 'tables.netfilterIntroBridged' : 'tables.netfilterIntro', {
+          table: d.table,
+          hook: d.hook,
+          rules: t('brief.rules', { count: d.evaluated }),
+          verdict: d.verdict,
+        }),
         tables: [
-          ...chainTables(d, ns?.iptablesSave ?? null),
-          ...(d.table === 'nat' ? [conntrackTable(earlier.concat(e), e.at.netns, ns)] : []),
+          ...chainTables(d, ns?.iptablesSave ?? null, t),
+          ...(d.table === 'nat' ? [conntrackTable(earlier.concat(e), e.at.netns, ns, t)] : []),
         ],
       };
     case 'conntrack':
-      return { intro: null, tables: [conntrackTable(events.slice(0, index + 1), e.at.netns, ns)] };
+      return { intro: null, tables: [conntrackTable(events.slice(0, index + 1), e.at.netns, ns, t)] };
     case 'nat':
       return {
         intro: null,
         tables: [
           {
-            title: `${d.how === 'conntrack' ? 'NAT by conntrack' : d.how} at ${d.hook}`,
+            title:
+              d.how === 'conntrack'
+                ? t('tables.natByConntrack', { hook: d.hook })
+                : t('tables.natTitle', { how: d.how, hook: d.hook }),
             rows: [
               row(
                 `${d.field} ${d.before} → ${d.after}`,
                 'match',
-                d.how === 'conntrack' ? 'from the entry below' : 'bound to the entry below',
+                d.how === 'conntrack' ? t('tables.natFromEntry') : t('tables.natBoundToEntry'),
               ),
             ],
           },
-          conntrackTable(events.slice(0, index + 1), e.at.netns, ns),
+          conntrackTable(events.slice(0, index + 1), e.at.netns, ns, t),
         ],
       };
     case 'resolver': {
@@ -627,10 +664,10 @@ export function consultedTables(
         tables: [
           { title: '/etc/resolv.conf', rows: conf.map((l) => row(l)) },
           {
-            title: `the names "${d.name}" makes, in order`,
+            title: t('tables.candidatesTitle', { name: d.name }),
             rows: d.candidates.map((c, i) =>
               c === d.candidate
-                ? row(`${i + 1}. ${c}`, 'match', resolverNote(d))
+                ? row(`${i + 1}. ${c}`, 'match', resolverNote(d, t))
                 : row(`${i + 1}. ${c}`, d.candidates.indexOf(d.candidate) > i ? 'tested' : null),
             ),
           },
@@ -642,18 +679,18 @@ export function consultedTables(
         intro: null,
         tables: [
           {
-            title: `DNS answer (${d.server})`,
+            title: t('tables.dnsTitle', { server: d.server }),
             rows: [
               row(`;; QUESTION: ${d.question}`),
               row(
-                `;; status: ${d.rcode ?? `forwarded to ${d.forwardTo ?? '?'}`}`,
+                `;; status: ${d.rcode ?? t('tables.dnsForwarded', { to: d.forwardTo ?? '?' })}`,
                 d.answer.length ? null : 'match',
               ),
               ...d.answer.map((a) => row(a, 'match', 'ANSWER')),
               ...d.authority.map((a) => row(a, null, 'AUTHORITY')),
             ],
           },
-          { title: 'CoreDNS plugins, in order', rows: d.steps.map((x) => row(x)) },
+          { title: t('tables.plugins'), rows: d.steps.map((x) => row(x)) },
         ],
       };
     case 'policy':
@@ -661,11 +698,13 @@ export function consultedTables(
         intro: null,
         tables: [
           {
-            title: `NetworkPolicy: ${d.direction} of ${d.pod}`,
+            title: t('tables.policyTitle', { direction: d.direction, pod: d.pod }),
             rows: [
               ...(d.policies.length
-                ? d.policies.map((p) => row(`${p} selects ${d.pod} for ${d.direction}`))
-                : [row(`no policy selects ${d.pod} for ${d.direction}`)]),
+                ? d.policies.map((p) =>
+                    row(t('tables.policySelects', { policy: p, pod: d.pod, direction: d.direction })),
+                  )
+                : [row(t('tables.policyNone', { pod: d.pod, direction: d.direction }))]),
               row(d.rule ? `${d.result}: ${d.rule}` : `${d.result}`, 'match', d.reason),
             ],
           },
@@ -676,16 +715,16 @@ export function consultedTables(
   }
 }
 
-function resolverNote(d: Extract<Decision, { kind: 'resolver' }>): string {
+function resolverNote(d: Extract<Decision, { kind: 'resolver' }>, t: T): string {
   switch (d.outcome) {
     case 'try':
-      return 'query sent';
+      return t('tables.resolverSent');
     case 'use':
-      return `answered ${d.address ?? ''}`.trimEnd();
+      return t('tables.resolverAnswered', { address: d.address ?? '' }).trimEnd();
     case 'next':
-      return 'no address: next name';
+      return t('tables.resolverNext');
     case 'fail':
-      return 'getaddrinfo fails';
+      return t('tables.resolverFail');
   }
 }
 
@@ -707,7 +746,7 @@ function learnedLines(
 }
 
 /** `conntrack -L` on a node as far as this walk has written it, the latest decision's entry marked. */
-function conntrackTable(upTo: readonly TraceEvent[], netns: string, ns: NetnsView | null): TableView {
+function conntrackTable(upTo: readonly TraceEvent[], netns: string, ns: NetnsView | null, t: T): TableView {
   const entries = new Map<string, string>();
   let current: { key: string; note: string } | null = null;
   for (const x of upTo) {
@@ -717,14 +756,14 @@ function conntrackTable(upTo: readonly TraceEvent[], netns: string, ns: NetnsVie
     entries.set(key, c.entry);
     const note =
       c.action === 'new'
-        ? 'created by this packet (unconfirmed until it leaves the last hook)'
+        ? t('tables.conntrackCreated')
         : c.action === 'confirmed'
-          ? 'confirmed: now in the table'
-          : `matched in the ${c.direction} direction (${c.state})`;
+          ? t('tables.conntrackConfirmed')
+          : t('tables.conntrackMatched', { direction: c.direction, state: c.state });
     current = { key, note };
   }
   return {
-    title: `conntrack -L (${ns?.label ?? netns}, the entries this walk made)`,
+    title: t('tables.conntrackTitle', { netns: ns?.label ?? netns }),
     rows: [...entries].map(([key, entry]) =>
       key === current?.key ? row(entry, 'match', current.note) : row(entry),
     ),
@@ -757,15 +796,18 @@ export function parseSaveText(text: string): Map<string, Map<string, ChainText>>
   return out;
 }
 
-function stepNote(s: Extract<Decision, { kind: 'netfilter' }>['steps'][number]): string {
+function stepNote(s: Extract<Decision, { kind: 'netfilter' }>['steps'][number], t: T): string {
   if (!s.random) return s.action;
-  const p = s.random.probability.toFixed(2);
-  return `${s.random.taken ? s.action : 'not taken'} (probability ${p}, rolled ${s.random.roll.toFixed(2)})`;
+  return t('tables.random', {
+    action: s.random.taken ? s.action : t('tables.notTaken'),
+    p: s.random.probability.toFixed(2),
+    roll: s.random.roll.toFixed(2),
+  });
 }
 
 /** One table per chain the decision went through, in the order first entered, with every rule of the chain:
  *  those that matched (a jump, a return, the target) marked, those tested before them too. */
-function chainTables(d: Extract<Decision, { kind: 'netfilter' }>, save: string | null): TableView[] {
+function chainTables(d: Extract<Decision, { kind: 'netfilter' }>, save: string | null, t: T): TableView[] {
   const chains = save ? parseSaveText(save).get(d.table) : undefined;
   const order: string[] = [];
   for (const s of d.steps) if (!order.includes(s.chain)) order.push(s.chain);
@@ -787,7 +829,7 @@ function chainTables(d: Extract<Decision, { kind: 'netfilter' }>, save: string |
         ended = s.action;
         reached = rules.length - 1;
       } else {
-        hit.set(i, stepNote(s));
+        hit.set(i, stepNote(s, t));
         reached = Math.max(reached, i);
       }
     }
@@ -800,9 +842,11 @@ function chainTables(d: Extract<Decision, { kind: 'netfilter' }>, save: string |
       else if (i - reached <= UNREACHED_SHOWN) rows.push(row(r));
       else unreached++;
     });
-    if (unreached > 0) rows.push(row(`… ${unreached} more rule${unreached === 1 ? '' : 's'}, not reached`));
+    if (unreached > 0) rows.push(row(t('tables.moreRules', { count: unreached })));
     if (ended !== null)
-      rows.push(row(ended.startsWith('policy') ? `(chain policy) ${ended}` : `(${ended})`, 'match'));
+      rows.push(
+        row(ended.startsWith('policy') ? t('tables.chainPolicy', { action: ended }) : `(${ended})`, 'match'),
+      );
     return { title: `-t ${d.table} ${name}`, rows };
   });
 }

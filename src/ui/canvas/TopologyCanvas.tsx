@@ -14,9 +14,11 @@
 // from the playback machine, the world and trace from the store.
 import { select, zoom, zoomIdentity, type ZoomTransform } from 'd3';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { LegKind, TraceEvent } from '../../engine/trace.ts';
 import type { Frame, IpPacket } from '../../engine/packet.ts';
 import { useAppState, useCursor, useMode, useServices, useSpeed } from '../context.ts';
+import type { T } from '../i18n/index.ts';
 import {
   anchorsFor,
   collapseByDefault,
@@ -32,7 +34,14 @@ import {
   type WorldLayout,
 } from '../layout.ts';
 import { BASE_TICK_MS } from '../playbackMachine.ts';
-import { SUCCESS_VERDICTS, lastStateIndex, legKinds, verdictText, viewAt } from '../present.ts';
+import {
+  SUCCESS_VERDICTS,
+  isSuccessVerdict,
+  lastStateIndex,
+  legKinds,
+  verdictText,
+  viewAt,
+} from '../present.ts';
 import {
   drawPacket,
   drawProgress,
@@ -55,16 +64,6 @@ const FLASH_REST = 0.3;
  *  one about 3,000, too many to tab through). */
 export const HIT_TARGETS_MAX = 400;
 
-const LEG_LABEL: Readonly<Record<LegKind, string>> = {
-  request: 'request',
-  reply: 'reply',
-  'icmp-error': 'ICMP error',
-  'dns-query': 'DNS query',
-  'dns-response': 'DNS answer',
-  'cni-add': 'CNI ADD',
-  'cni-del': 'CNI DEL',
-};
-
 /** What the moving layer shows at the cursor (computed when the cursor changes, drawn every frame). */
 interface Scene {
   readonly progress: ProgressConfig;
@@ -77,6 +76,7 @@ interface Scene {
 }
 
 export function TopologyCanvas() {
+  const { t } = useTranslation();
   const { store } = useServices();
   const runView = useAppState((s) => s.run?.view ?? null);
   const runId = useAppState((s) => s.run?.runId ?? 0);
@@ -251,7 +251,9 @@ export function TopologyCanvas() {
     const current = events[cursor];
     const to = anchors[cursor];
     const legKind = current ? (legs.get(current.leg) ?? 'request') : 'request';
-    const progress = layout ? progressOf(events, anchors, layout, cursor, legKind, selected) : EMPTY_PROGRESS;
+    const progress = layout
+      ? progressOf(events, anchors, layout, cursor, legKind, selected, t)
+      : EMPTY_PROGRESS;
     if (!layout || !current || !to) {
       scene.current = { progress, packet: null, hop: null, at: null, flash: null, reduced };
       prevCursor.current = null;
@@ -269,7 +271,7 @@ export function TopologyCanvas() {
     const nat = natText(current);
     scene.current = {
       progress,
-      packet: packetConfig(current, legKind),
+      packet: packetConfig(current, legKind, t),
       hop:
         from && !reduced
           ? {
@@ -292,7 +294,7 @@ export function TopologyCanvas() {
     };
     schedule();
     // Selection changes redraw through the effect below; the rest is read from `latest`.
-  }, [cursor, runId, layout, events, anchors, legs, schedule]);
+  }, [cursor, runId, layout, events, anchors, legs, schedule, t]);
 
   // The selection only changes the highlight.
   useEffect(() => {
@@ -325,8 +327,8 @@ export function TopologyCanvas() {
     return out;
   }, [events, anchors, cursor, currentLeg]);
   const markers = useMemo(
-    () => (layout ? markersOf(events, anchors, layout, cursor) : []),
-    [events, anchors, layout, cursor],
+    () => (layout ? markersOf(events, anchors, layout, cursor, t) : []),
+    [events, anchors, layout, cursor, t],
   );
 
   const select_ = (key: string | null) => {
@@ -350,7 +352,7 @@ export function TopologyCanvas() {
 
   const current = anchors[cursor]?.device ?? null;
   const legKind = events[cursor] ? (legs.get(events[cursor].leg) ?? 'request') : 'request';
-  const packet = events[cursor] ? packetConfig(events[cursor], legKind) : null;
+  const packet = events[cursor] ? packetConfig(events[cursor], legKind, t) : null;
   return (
     <div className="topology-stage">
       <div
@@ -368,7 +370,9 @@ export function TopologyCanvas() {
           className="topology-overlay"
           role="group"
           aria-label={
-            view ? `Topology of ${view.name}: ${view.namespaces.length} network namespaces` : 'Topology'
+            view
+              ? t('canvas.topologyOf', { name: view.name, count: view.namespaces.length })
+              : t('canvas.topology')
           }
         >
           <g ref={overlayRef}>
@@ -384,7 +388,7 @@ export function TopologyCanvas() {
                 data-device={d.key}
                 role="button"
                 tabIndex={0}
-                aria-label={`${d.name} in ${d.netns}`}
+                aria-label={t('canvas.deviceIn', { device: d.name, netns: d.netns })}
                 aria-pressed={d.key === selected}
                 onKeyDown={(e) => {
                   if (e.key !== 'Enter' && e.key !== ' ') return;
@@ -402,7 +406,7 @@ export function TopologyCanvas() {
                 className={`marker marker--${SUCCESS_VERDICTS.has(m.kind) ? 'delivered' : 'dropped'}`}
                 transform={`translate(${m.point.x},${m.point.y})`}
                 role="img"
-                aria-label={SUCCESS_VERDICTS.has(m.kind) ? m.kind : m.text}
+                aria-label={isSuccessVerdict(m.kind) ? t(`canvas.mark.${m.kind}`) : m.text}
               />
             ))}
             <g
@@ -421,7 +425,7 @@ export function TopologyCanvas() {
       {view ? (
         <label className="topology-collapse">
           <input type="checkbox" checked={collapse} onChange={(e) => setCollapseChoice(e.target.checked)} />
-          collapse uninvolved nodes
+          {t('canvas.collapse')}
         </label>
       ) : null}
     </div>
@@ -445,6 +449,7 @@ export function progressOf(
   cursor: number,
   legKind: LegKind,
   selected: string | null,
+  t: T,
 ): ProgressConfig {
   const current = events[cursor];
   if (!current) return EMPTY_PROGRESS;
@@ -456,7 +461,7 @@ export function progressOf(
       legKind,
       current: device ? (layout.devices.get(device) ?? null) : null,
       selected: selected ? (layout.devices.get(selected) ?? null) : null,
-      markers: markersOf(events, anchors, layout, cursor),
+      markers: markersOf(events, anchors, layout, cursor, t),
     };
   const visited: Rect[] = [];
   const seen = new Set<string>();
@@ -477,7 +482,7 @@ export function progressOf(
     visited,
     current: device ? (layout.devices.get(device) ?? null) : null,
     selected: selected ? (layout.devices.get(selected) ?? null) : null,
-    markers: markersOf(events, anchors, layout, cursor),
+    markers: markersOf(events, anchors, layout, cursor, t),
   };
 }
 
@@ -488,6 +493,7 @@ function markersOf(
   anchors: readonly Anchor[],
   layout: WorldLayout,
   cursor: number,
+  t: T,
 ): Marker[] {
   const markers: Marker[] = [];
   for (let i = 0; i <= cursor && i < events.length; i++) {
@@ -501,7 +507,7 @@ function markersOf(
       point:
         delivered && box ? { x: box.x + box.width - 4, y: box.y + 4 } : { x: a.point.x, y: a.point.y - 30 },
       kind: e.verdict.kind,
-      text: delivered ? '' : verdictText(e.verdict),
+      text: delivered ? '' : verdictText(e.verdict, t),
     });
   }
   return markers;
@@ -527,7 +533,7 @@ function isEncapsulated(p: Frame | IpPacket): boolean {
 }
 
 /** The packet's envelope at an event; null where there is no packet (a CNI walk). */
-export function packetConfig(e: TraceEvent, legKind: LegKind): PacketConfig | null {
+export function packetConfig(e: TraceEvent, legKind: LegKind, t: T): PacketConfig | null {
   if (e.type === 'cni' || e.packet === null) return null;
   const p: Frame | IpPacket = e.packet;
   const l4 = innermostOf(p).l4;
@@ -537,15 +543,15 @@ export function packetConfig(e: TraceEvent, legKind: LegKind): PacketConfig | nu
       : l4.kind === 'udp'
         ? `UDP ${l4.dport}`
         : l4.type === 8
-          ? 'ICMP echo'
+          ? t('canvas.icmpEcho')
           : l4.type === 0
-            ? 'ICMP echo reply'
+            ? t('canvas.icmpEchoReply')
             : `ICMP ${l4.type}/${l4.code}`;
   const encapsulated = isEncapsulated(p);
   return {
     legKind,
     wrap: encapsulated ? 1 : 0,
-    caption: `${LEG_LABEL[legKind]} · ${encapsulated ? `VXLAN ▸ ${what}` : what}`,
+    caption: `${t(`canvas.leg.${legKind}`)} · ${encapsulated ? `VXLAN ▸ ${what}` : what}`,
   };
 }
 

@@ -21,6 +21,7 @@ import {
   layoutWorldCached,
   pointAlong,
 } from '../layout.ts';
+import { currentT, type T } from '../i18n/index.ts';
 import { eventLine, legKinds } from '../present.ts';
 
 /** 16:9 at a size that reads on a projector and keeps a GIF of a 100-event walk to a few MB. */
@@ -39,6 +40,8 @@ export interface MovieSource {
 }
 
 export interface MovieOptions {
+  /** The language of the captions and labels (default: the UI's language when rendering starts). */
+  readonly translate?: T;
   readonly width?: number;
   readonly height?: number;
   /** Called after each rendered frame (`done` of `total`). */
@@ -81,6 +84,7 @@ export async function renderWalk(
   options: MovieOptions,
   frame: (canvas: HTMLCanvasElement, ctx: CanvasRenderingContext2D, delay: number) => void | Promise<void>,
 ): Promise<void> {
+  const tr = options.translate ?? currentT;
   const width = options.width ?? MOVIE_SIZE.width;
   const height = options.height ?? MOVIE_SIZE.height;
   const { view, events } = source;
@@ -121,13 +125,13 @@ export async function renderWalk(
     const { cursor, t, delay } = shots[n]!;
     const e = events[cursor]!;
     const legKind = legs.get(e.leg) ?? 'request';
-    drawProgress(movingCtx, v, progressOf(events, anchors, layout, cursor, legKind, null));
+    drawProgress(movingCtx, v, progressOf(events, anchors, layout, cursor, legKind, null, tr));
     const to = anchors[cursor];
     const from = anchors[cursor - 1];
     if (to) {
       const at = t < 1 && from ? pointAlong(hopPath(layout, from, to), t) : to.point;
       const nat = natText(e);
-      const packet = packetConfig(e, legKind);
+      const packet = packetConfig(e, legKind, tr);
       if (packet) drawPacket(movingCtx, at, packet, nat && t === 1 ? { text: nat, strength: 1 } : null);
     }
     ctx.setTransform(1, 0, 0, 1, 0, 0);
@@ -137,7 +141,7 @@ export async function renderWalk(
     ctx.drawImage(moving, 0, 0);
     ctx.fillStyle = '#1d2530';
     ctx.fillRect(0, pictureH, width, CAPTION_H);
-    const line = eventLine(e, view);
+    const line = eventLine(e, view, tr);
     ctx.fillStyle = '#ffffff';
     ctx.font = `15px ${SANS}`;
     ctx.textBaseline = 'middle';

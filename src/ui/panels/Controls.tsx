@@ -1,8 +1,10 @@
 // Playback controls: real buttons with the accessible names the keyboard help and tests use.
+import { useTranslation } from 'react-i18next';
 import { SPEEDS } from '../playbackMachine.ts';
 import { useAppState, useCursor, useMode, useServices, useSpeed } from '../context.ts';
 
 export function Controls() {
+  const { t } = useTranslation();
   const { playback } = useServices();
   const cursor = useCursor();
   const mode = useMode();
@@ -13,11 +15,11 @@ export function Controls() {
   const atEnd = length === 0 || cursor >= length - 1;
 
   return (
-    <div className="controls" role="toolbar" aria-label="Playback">
+    <div className="controls" role="toolbar" aria-label={t('controls.toolbar')}>
       <button
         type="button"
-        aria-label="Restart"
-        title="Restart (Home)"
+        aria-label={t('controls.restart')}
+        title={t('controls.restartTitle')}
         onClick={() => playback.send({ type: 'restart' })}
         disabled={atStart && mode === 'idle'}
       >
@@ -25,8 +27,8 @@ export function Controls() {
       </button>
       <button
         type="button"
-        aria-label="Step back"
-        title="Step back (←)"
+        aria-label={t('controls.stepBack')}
+        title={t('controls.stepBackTitle')}
         onClick={() => playback.send({ type: 'stepBack' })}
         disabled={atStart}
       >
@@ -35,24 +37,24 @@ export function Controls() {
       <button
         type="button"
         className="primary"
-        aria-label={playing ? 'Pause' : 'Play'}
-        title={playing ? 'Pause (Space)' : 'Play (Space)'}
+        aria-label={playing ? t('controls.pause') : t('controls.play')}
+        title={playing ? t('controls.pauseTitle') : t('controls.playTitle')}
         onClick={() => playback.send({ type: playing ? 'pause' : 'play' })}
       >
         <Icon d={playing ? 'M6 4h4v16H6zM14 4h4v16h-4z' : 'M7 4v16l13-8z'} />
-        <span className="button-text">{playing ? 'Pause' : 'Play'}</span>
+        <span className="button-text">{playing ? t('controls.pause') : t('controls.play')}</span>
       </button>
       <button
         type="button"
-        aria-label="Step forward"
-        title="Step forward (→)"
+        aria-label={t('controls.stepForward')}
+        title={t('controls.stepForwardTitle')}
         onClick={() => playback.send({ type: 'step' })}
         disabled={atEnd}
       >
         <Icon d="M7 4v16l11-8z" />
       </button>
       <label className="speed">
-        <span>Speed</span>
+        <span>{t('controls.speed')}</span>
         <select
           value={speed}
           onChange={(e) => playback.send({ type: 'setSpeed', speed: Number(e.target.value) })}
@@ -64,7 +66,7 @@ export function Controls() {
           ))}
         </select>
       </label>
-      <span className="position" aria-label="Position">
+      <span className="position" aria-label={t('controls.position')}>
         {length === 0 ? '0 / 0' : `${cursor + 1} / ${length}`}
       </span>
     </div>

@@ -3,6 +3,7 @@
 // neighbour table, the iptables chains a hook went through (rules as iptables-save prints them, the
 // matched ones marked, the tested ones dimmed), the conntrack table, the resolver's candidates, the DNS
 // answer, the NetworkPolicy verdict. Untrusted text (rules, names, records) is rendered as text only.
+import { useTranslation } from 'react-i18next';
 import type { TraceEvent } from '../../engine/trace.ts';
 import type { WorldView } from '../../engine/view.ts';
 import { useAppState, useCursor } from '../context.ts';
@@ -20,23 +21,24 @@ import {
 const NO_EVENTS: readonly TraceEvent[] = [];
 
 export function DecisionPanel() {
+  const { t } = useTranslation();
   const events = useAppState((s) => s.run?.events ?? NO_EVENTS);
   const view = useAppState((s) => s.run?.view ?? null);
   const cursor = useCursor();
   const d = decisionAt(events, cursor);
-  const consulted = d ? consultedTables(events, d.seq, view) : null;
+  const consulted = d ? consultedTables(events, d.seq, view, t) : null;
   if (events[0]?.type === 'cni') return <CniFilesPanel events={events} cursor={cursor} view={view} />;
 
   return (
     <section className="panel decision" aria-labelledby="decision-title">
-      <h2 id="decision-title">Decision</h2>
+      <h2 id="decision-title">{t('decision.title')}</h2>
       {!d || !consulted ? (
-        <p className="muted">No decision yet in this leg.</p>
+        <p className="muted">{t('decision.none')}</p>
       ) : (
         <>
           <p className="panel-sub">
             #{d.seq} {netnsLabel(view, d.at.netns)} · {DECISION_LABELS[d.decision.kind]}
-            {d.seq !== events[cursor]?.seq ? ' (earlier)' : ''}
+            {d.seq !== events[cursor]?.seq ? t('decision.earlier') : ''}
           </p>
           {/* A netfilter summary spells out every jump; its tables below show them rule by rule. */}
           {d.decision.kind === 'netfilter' && consulted.tables.length > 0 ? null : (
@@ -63,22 +65,23 @@ export function DecisionPanel() {
   );
 }
 
-const MARK_TEXT: Record<NonNullable<TableRow['mark']>, string> = {
-  match: 'matched: ',
-  tested: 'tested, no match: ',
-};
+const MARK_KEYS = { match: 'decision.matched', tested: 'decision.tested' } as const satisfies Record<
+  NonNullable<TableRow['mark']>,
+  string
+>;
 
 function ConsultedTable({ table }: { table: TableView }) {
+  const { t } = useTranslation();
   return (
     <div className="table">
       <h3>{table.title}</h3>
       {table.rows.length === 0 ? (
-        <p className="muted">No entries.</p>
+        <p className="muted">{t('decision.noEntries')}</p>
       ) : (
         <ol className="table-lines" aria-label={table.title}>
           {table.rows.map((r, i) => (
             <li key={`${i}:${r.text}`} className={r.mark ?? undefined}>
-              {r.mark ? <span className="visually-hidden">{MARK_TEXT[r.mark]}</span> : null}
+              {r.mark ? <span className="visually-hidden">{t(MARK_KEYS[r.mark])}</span> : null}
               <code>{r.text}</code>
               {r.note ? <span className="row-note">{r.note}</span> : null}
             </li>

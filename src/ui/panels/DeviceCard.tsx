@@ -2,9 +2,11 @@
 // iproute2 prints them (routes, neighbours, the device's FDB) and, folded, the namespace's iptables-save.
 // Closed with its button or Escape.
 import { useEffect } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useAppState, useServices } from '../context.ts';
 
 export function DeviceCard() {
+  const { t } = useTranslation();
   const { store } = useServices();
   const key = useAppState((s) => s.selectedDevice);
   const view = useAppState((s) => s.run?.view ?? null);
@@ -29,11 +31,11 @@ export function DeviceCard() {
     <section className="device-card" aria-labelledby="device-card-title">
       <header>
         <h2 id="device-card-title">
-          {dev.name} <span className="muted">in {ns.label}</span>
+          {dev.name} <span className="muted">{t('device.in', { netns: ns.label })}</span>
         </h2>
         <button
           type="button"
-          aria-label="Close device details"
+          aria-label={t('device.close')}
           onClick={() => store.getState().selectDevice(null)}
         >
           ×
@@ -67,9 +69,7 @@ export function DeviceCard() {
         {dev.peer ? (
           <div>
             <dt>peer</dt>
-            <dd>
-              {dev.peer.device} in {dev.peer.netns}
-            </dd>
+            <dd>{t('device.peer', { device: dev.peer.device, netns: dev.peer.netns })}</dd>
           </div>
         ) : null}
         {dev.segment ? (
@@ -95,7 +95,9 @@ export function DeviceCard() {
       {ns.iptablesSave ? (
         <details className="device-iptables">
           <summary>
-            iptables-save ({ns.iptablesSave.split('\n').filter((l) => l.startsWith('-A ')).length} rules)
+            {t('device.rules', {
+              count: ns.iptablesSave.split('\n').filter((l) => l.startsWith('-A ')).length,
+            })}
           </summary>
           <pre>
             <code>{ns.iptablesSave}</code>

@@ -3,21 +3,17 @@
 // listitem per event, in order — so "the n-th hop" means the n-th event; the current one is
 // aria-current="step", and any row seeks there.
 import { memo, useEffect, useMemo, useRef } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { LegKind, TraceEvent } from '../../engine/trace.ts';
 import type { WorldView } from '../../engine/view.ts';
 import { useAppState, useCursor, useServices } from '../context.ts';
-import {
-  eventLine,
-  hopGroups,
-  LEG_LABELS,
-  SUCCESS_VERDICTS,
-  VERDICT_LABELS,
-  type HopGroup,
-} from '../present.ts';
+import type { T } from '../i18n/index.ts';
+import { eventLine, hopGroups, legLabel, SUCCESS_VERDICTS, verdictLabel, type HopGroup } from '../present.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
 
 export function HopList() {
+  const { t } = useTranslation();
   const { playback } = useServices();
   const events = useAppState((s) => s.run?.events ?? NO_EVENTS);
   const view = useAppState((s) => s.run?.view ?? null);
@@ -31,7 +27,7 @@ export function HopList() {
   }, [cursor, events.length]);
 
   return (
-    <ol className="hops" aria-label="Hops" ref={listRef}>
+    <ol className="hops" aria-label={t('hops.label')} ref={listRef}>
       {groups.map((g) =>
         events
           .slice(g.first, g.last + 1)
@@ -45,6 +41,7 @@ export function HopList() {
               legKind={g.kind}
               current={g.first + j === cursor}
               seek={(index) => playback.send({ type: 'seek', index })}
+              t={t}
             />
           )),
       )}
@@ -53,10 +50,9 @@ export function HopList() {
 }
 
 /** "leg 2 · 48 hops · delivered" for a leg's header row. */
-function groupInfo(g: HopGroup): string {
-  const hops = g.last - g.first + 1;
-  const end = g.verdict ? VERDICT_LABELS[g.verdict.kind].toLowerCase() : 'in flight';
-  return `leg ${g.leg} · ${hops} event${hops === 1 ? '' : 's'} · ${end}`;
+function groupInfo(g: HopGroup, t: T): string {
+  const end = g.verdict ? verdictLabel(g.verdict.kind, t).toLowerCase() : t('verdict.inFlightLower');
+  return t('hops.group', { leg: g.leg, count: g.last - g.first + 1, end });
 }
 
 const Hop = memo(function Hop(props: {
@@ -68,9 +64,11 @@ const Hop = memo(function Hop(props: {
   legKind: LegKind;
   current: boolean;
   seek: (index: number) => void;
+  /** The language's messages (a prop, so the memoised row re-renders when the language changes). */
+  t: T;
 }) {
-  const { event: e, index, view, group, legKind, current, seek } = props;
-  const { where, what } = eventLine(e, view);
+  const { event: e, index, view, group, legKind, current, seek, t } = props;
+  const { where, what } = eventLine(e, view, t);
   const verdict =
     e.type === 'verdict' ? (SUCCESS_VERDICTS.has(e.verdict.kind) ? ' hop--ok' : ' hop--bad') : '';
   return (
@@ -95,7 +93,7 @@ const Hop = memo(function Hop(props: {
           <>
             {' '}
             <span className="hop-group">
-              {LEG_LABELS[group.kind]} · {groupInfo(group)}
+              {legLabel(group.kind, t)} · {groupInfo(group, t)}
             </span>
           </>
         ) : null}

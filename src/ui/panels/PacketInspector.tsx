@@ -3,6 +3,7 @@
 // its steps the panel shows the command, what the step read or wrote, and each namespace it changed as
 // `ip addr` and `ip route` would print it after the step.
 import { useMemo } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { TraceEvent } from '../../engine/trace.ts';
 import { useAppState, useCursor } from '../context.ts';
 import type { WorldView } from '../../engine/view.ts';
@@ -11,12 +12,13 @@ import { changedFields, headerLayers, ipAddrLines, netnsLabel, previousObserved 
 const NO_EVENTS: readonly TraceEvent[] = [];
 
 export function PacketInspector() {
+  const { t } = useTranslation();
   const events = useAppState((s) => s.run?.events ?? NO_EVENTS);
   const view = useAppState((s) => s.run?.view ?? null);
   const cursor = useCursor();
   const e = events[cursor];
   const packet = e && e.type !== 'cni' ? e.packet : null;
-  const layers = useMemo(() => (packet ? headerLayers(packet) : []), [packet]);
+  const layers = useMemo(() => (packet ? headerLayers(packet, t) : []), [packet, t]);
   const changed = useMemo(
     () =>
       packet ? changedFields(previousObserved(events, cursor), packet) : new Map<string, string | null>(),
@@ -36,16 +38,16 @@ export function PacketInspector() {
 
   return (
     <section className="panel inspector" aria-labelledby="inspector-title" tabIndex={0}>
-      <h2 id="inspector-title">Packet</h2>
+      <h2 id="inspector-title">{t('inspector.title')}</h2>
       {!e ? (
-        <p className="muted">No packet yet.</p>
+        <p className="muted">{t('inspector.none')}</p>
       ) : (
         <>
           <p className="panel-sub">
             #{e.seq}{' '}
             {e.type === 'verdict' ? netnsLabel(view, e.verdict.at.netns) : netnsLabel(view, e.at.netns)}
             {e.type === 'observe' ? ` · ${e.device} ${e.direction}` : ''}
-            {changed.size > 0 ? ` · ${changed.size} field${changed.size === 1 ? '' : 's'} changed` : ''}
+            {changed.size > 0 ? t('inspector.changed', { count: changed.size }) : ''}
           </p>
           <div className="layers">
             {layers.map((layer) => (
@@ -66,10 +68,12 @@ export function PacketInspector() {
                               {isChanged && was !== null && was !== undefined ? (
                                 <span className="was">
                                   {' '}
-                                  was <del>{was}</del>
+                                  {t('inspector.was')} <del>{was}</del>
                                 </span>
                               ) : null}
-                              {isChanged && was === null ? <span className="was"> new</span> : null}
+                              {isChanged && was === null ? (
+                                <span className="was"> {t('inspector.new')}</span>
+                              ) : null}
                             </td>
                           </tr>
                         );

@@ -1,5 +1,6 @@
 // Which scenario, which walk: the scenario's named walks, or from/to/protocol typed in.
 import { useId, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { TOPICS, type Topic } from '../../scenario/model.ts';
 import type { WalkRequest } from '../../worker/protocol.ts';
 import { useAppState, useServices } from '../context.ts';
@@ -40,6 +41,7 @@ const NO_WALKS: readonly { name: string; description: string }[] = [];
 const CUSTOM = '';
 
 export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
+  const { t } = useTranslation();
   const { store, runWalk } = useServices();
   const scenarioId = useAppState((s) => s.scenarioId);
   const walks = useAppState((s) => s.run?.view?.walks ?? NO_WALKS);
@@ -72,9 +74,9 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
   return (
     <div className="picker">
       <div className="picker-row">
-        <label htmlFor={ids.scenario}>Scenario</label>
+        <label htmlFor={ids.scenario}>{t('picker.scenario')}</label>
         <select id={ids.scenario} value={scenarioId} onChange={(e) => pickScenario(e.target.value)}>
-          {scenarioId === '' ? <option value="">from the link</option> : null}
+          {scenarioId === '' ? <option value="">{t('picker.fromLink')}</option> : null}
           {presetGroups(presets).map((g) => (
             <optgroup key={g.topic} label={g.label}>
               {g.presets.map((p) => (
@@ -85,7 +87,7 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
             </optgroup>
           ))}
         </select>
-        <label htmlFor={ids.walk}>Walk</label>
+        <label htmlFor={ids.walk}>{t('picker.walk')}</label>
         <select
           id={ids.walk}
           value={walkName ?? CUSTOM}
@@ -97,7 +99,7 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
               {w.name}
             </option>
           ))}
-          <option value={CUSTOM}>custom…</option>
+          <option value={CUSTOM}>{t('picker.custom')}</option>
         </select>
       </div>
       <WalkForm key={walk ? `${walk.from} ${walk.to} ${walk.protocol}` : 'none'} initial={walk} />
@@ -118,6 +120,7 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
 
 /** From/to/protocol fields; remounted (by key) when the store's walk changes, so they show it. */
 function WalkForm({ initial }: { initial: WalkRequest | null }) {
+  const { t } = useTranslation();
   const { store, runWalk } = useServices();
   const [draft, setDraft] = useState<WalkRequest>(initial ?? { from: '', to: '', protocol: 'tcp' });
   const ids = { from: useId(), to: useId(), protocol: useId() };
@@ -131,8 +134,8 @@ function WalkForm({ initial }: { initial: WalkRequest | null }) {
   };
 
   return (
-    <form className="picker-row" aria-label="Custom walk" onSubmit={submit}>
-      <label htmlFor={ids.from}>From</label>
+    <form className="picker-row" aria-label={t('picker.customWalk')} onSubmit={submit}>
+      <label htmlFor={ids.from}>{t('picker.from')}</label>
       <input
         id={ids.from}
         value={draft.from}
@@ -140,15 +143,15 @@ function WalkForm({ initial }: { initial: WalkRequest | null }) {
         spellCheck={false}
         onChange={(e) => setDraft({ ...draft, from: e.target.value })}
       />
-      <label htmlFor={ids.to}>To</label>
+      <label htmlFor={ids.to}>{t('picker.to')}</label>
       <input
         id={ids.to}
         value={draft.to}
-        placeholder="db-service:3306 or 10.96.0.10:53"
+        placeholder={t('picker.toPlaceholder')}
         spellCheck={false}
         onChange={(e) => setDraft({ ...draft, to: e.target.value })}
       />
-      <label htmlFor={ids.protocol}>Protocol</label>
+      <label htmlFor={ids.protocol}>{t('picker.protocol')}</label>
       <select
         id={ids.protocol}
         value={draft.protocol}
@@ -160,7 +163,7 @@ function WalkForm({ initial }: { initial: WalkRequest | null }) {
           </option>
         ))}
       </select>
-      <button type="submit">Walk</button>
+      <button type="submit">{t('picker.submit')}</button>
     </form>
   );
 }

@@ -2,8 +2,10 @@
 // JSON and the frame as SVG or PNG. The picture is found through the DOM (browser.ts findTopology); when
 // there is none the image buttons are disabled and say why.
 import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { RunState } from '../store.ts';
 import { useAppState, useServices } from '../context.ts';
+import { currentLang } from '../i18n/index.ts';
 import { shareStateOf } from './appLink.ts';
 import {
   copyText,
@@ -36,9 +38,10 @@ export function fileStem(parts: readonly string[]): string {
 }
 
 export function SharePanel() {
+  const { t } = useTranslation();
   const { store, playback } = useServices();
   const [note, setNote] = useState('');
-  const [source, setSource] = useState<FrameSource>({ kind: 'none', why: 'Looking for the picture…' });
+  const [source, setSource] = useState<FrameSource>(() => ({ kind: 'none', why: t('share.looking') }));
 
   // The picture belongs to the canvas module: look for it after each render of ours, cheaply.
   useEffect(() => {
@@ -52,7 +55,7 @@ export function SharePanel() {
   }, []);
 
   const link = (embed: boolean): string => {
-    const state = shareStateOf(store.getState(), playback.getSnapshot().context.cursor);
+    const state = shareStateOf(store.getState(), playback.getSnapshot().context.cursor, currentLang());
     return shareUrl(window.location.href, state, { embed });
   };
   const stem = (): string => {
@@ -64,29 +67,29 @@ export function SharePanel() {
     ]);
   };
 
-  const copy = async (text: string, what: string) => {
+  const copy = async (text: string, copied: string) => {
     const ok = await copyText(text);
-    setNote(ok ? `${what} copied.` : `Copy failed; select and copy it by hand: ${text}`);
+    setNote(ok ? copied : t('share.copyFailed', { text }));
   };
 
   const exportJson = () => {
     const doc = traceDocument(store.getState().run);
     if (!doc) return;
     download(new Blob([JSON.stringify(doc, null, 2)], { type: 'application/json' }), `${stem()}.trace.json`);
-    setNote('Trace downloaded.');
+    setNote(t('share.traceDownloaded'));
   };
 
   const exportSvg = () => {
     const s = frameSource(findTopology());
     if (s.kind !== 'svg') return;
     download(new Blob([svgText(s.svg)], { type: 'image/svg+xml' }), `${stem()}.svg`);
-    setNote('Picture downloaded (SVG).');
+    setNote(t('share.svgDownloaded'));
   };
 
   const exportPng = async () => {
     try {
       download(await pngOf(frameSource(findTopology())), `${stem()}.png`);
-      setNote('Picture downloaded (PNG).');
+      setNote(t('share.pngDownloaded'));
     } catch (e) {
       setNote(e instanceof Error ? e.message : String(e));
     }
@@ -94,43 +97,43 @@ export function SharePanel() {
 
   const done = useAppState((s) => s.run?.done != null);
   const noImage = source.kind === 'none' ? source.why : undefined;
-  const noSvg = source.kind === 'canvas' ? 'The picture is a bitmap canvas: export it as PNG.' : noImage;
+  const noSvg = source.kind === 'canvas' ? t('share.bitmap') : noImage;
 
   return (
-    <div className="share" role="group" aria-label="Share and export">
-      <button type="button" onClick={() => void copy(link(false), 'Link')}>
-        Copy link
+    <div className="share" role="group" aria-label={t('share.group')}>
+      <button type="button" onClick={() => void copy(link(false), t('share.linkCopied'))}>
+        {t('share.copyLink')}
       </button>
       <button
         type="button"
-        onClick={() => void copy(embedSnippet(link(true), 'Packet Walk'), 'Embed code')}
-        title="An <iframe> for slides: the picture, compact controls and the verdict"
+        onClick={() => void copy(embedSnippet(link(true), 'Packet Walk'), t('share.embedCopied'))}
+        title={t('share.embedTitle')}
       >
-        Copy embed code
+        {t('share.copyEmbed')}
       </button>
       <button
         type="button"
         onClick={exportJson}
         disabled={!done}
-        title={done ? 'The trace as JSON (docs/trace-format.md)' : 'The walk has not finished yet'}
+        title={done ? t('share.exportJsonTitle') : t('share.notFinished')}
       >
-        Export JSON
+        {t('share.exportJson')}
       </button>
       <button
         type="button"
         onClick={exportSvg}
         disabled={source.kind !== 'svg'}
-        title={noSvg ?? 'This frame as SVG'}
+        title={noSvg ?? t('share.exportSvgTitle')}
       >
-        Export SVG
+        {t('share.exportSvg')}
       </button>
       <button
         type="button"
         onClick={() => void exportPng()}
         disabled={source.kind === 'none'}
-        title={noImage ?? 'This frame as PNG'}
+        title={noImage ?? t('share.exportPngTitle')}
       >
-        Export PNG
+        {t('share.exportPng')}
       </button>
       <span className="share-note" role="status" aria-live="polite">
         {note}

@@ -2,6 +2,7 @@
 // externalTrafficPolicy, and the seed. A change re-runs the walk with the change as an override (the worker
 // applies it to the scenario's model), and the line below says how the path compares with before.
 import { useId, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { CNI_MODES, type CniMode } from '../../scenario/model.ts';
 import type { KubeProxyMode, Overrides, TrafficPolicy } from '../../worker/protocol.ts';
 import { useAppState, useServices } from '../context.ts';
@@ -16,6 +17,7 @@ interface Before {
 }
 
 export function Toggles() {
+  const { t } = useTranslation();
   const { store, runWalk } = useServices();
   const overrides = useAppState((s) => s.overrides);
   const seed = useAppState((s) => s.seed);
@@ -47,7 +49,10 @@ export function Toggles() {
   const setCni = (value: string) => {
     const { cni: _old, ...rest } = overrides;
     const mode = value as CniMode;
-    change(mode === scenario?.cni ? rest : { ...rest, cni: mode }, `CNI ${cni || 'as the scenario says'}`);
+    change(
+      mode === scenario?.cni ? rest : { ...rest, cni: mode },
+      t('toggles.cniWas', { cni: cni || t('toggles.asScenario') }),
+    );
   };
   const setKp = (value: string) => {
     const { kubeProxyMode: _old, ...rest } = overrides;
@@ -66,14 +71,14 @@ export function Toggles() {
     if (n !== null && (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 32 - 1)) return;
     const was = store.getState().seed;
     store.getState().setSeed(n);
-    rerun(`seed ${was ?? 'default'}`);
+    rerun(t('toggles.seedWas', { seed: was ?? t('toggles.defaultSeed') }));
   };
 
   const changed = Object.keys(overrides).length > 0;
   const compare = before && runId !== before.runId && finished ? before : null;
 
   return (
-    <div className="toggles" role="group" aria-label="Cluster toggles">
+    <div className="toggles" role="group" aria-label={t('toggles.group')}>
       <label htmlFor={ids.cni}>CNI</label>
       <select id={ids.cni} value={cni} onChange={(e) => setCni(e.target.value)}>
         {cni === '' ? <option value="">…</option> : null}
@@ -82,7 +87,7 @@ export function Toggles() {
           return (
             <option key={name} value={name} disabled={blocked} title={CNI_MODES[name]}>
               {name}
-              {blocked ? ' (needs a gateway)' : ''}
+              {blocked ? t('toggles.needsGateway') : ''}
             </option>
           );
         })}
@@ -101,7 +106,7 @@ export function Toggles() {
           onChange={(v) => setPolicy(key, v)}
         />
       ))}
-      <label htmlFor={ids.seed}>Seed</label>
+      <label htmlFor={ids.seed}>{t('toggles.seed')}</label>
       <input
         id={ids.seed}
         className="toggles-seed"
@@ -113,12 +118,12 @@ export function Toggles() {
         value={seed ?? ''}
         onChange={(e) => setSeed(e.target.value)}
       />
-      <button type="button" disabled={!changed} onClick={() => change({}, 'toggles')}>
-        Reset toggles
+      <button type="button" disabled={!changed} onClick={() => change({}, t('toggles.toggles'))}>
+        {t('toggles.reset')}
       </button>
       {compare ? (
         <p className="toggles-compare" role="status">
-          Before ({compare.what}): {compare.hops} hops · now: {hops} hops
+          {t('toggles.compare', { what: compare.what, before: compare.hops, now: hops })}
         </p>
       ) : null}
     </div>
@@ -130,10 +135,11 @@ function PolicyToggle(props: {
   value: TrafficPolicy;
   onChange: (value: TrafficPolicy) => void;
 }) {
+  const { t } = useTranslation();
   const id = useId();
   return (
     <>
-      <label htmlFor={id} title={`externalTrafficPolicy of Service ${props.service}`}>
+      <label htmlFor={id} title={t('toggles.policyTitle', { service: props.service })}>
         {props.service}
       </label>
       <select id={id} value={props.value} onChange={(e) => props.onChange(e.target.value as TrafficPolicy)}>

@@ -2,6 +2,7 @@
 // which link the app's current state is. Pure: takes the presets, the store's state and the cursor as
 // arguments; must not read window or the store itself.
 import type { NamedWalkRef, WalkRequest } from '../../worker/protocol.ts';
+import type { Lang } from '../i18n/languages.ts';
 import type { PresetOption } from '../panels/WalkPicker.tsx';
 import type { AppState, AppStoreInit } from '../store.ts';
 import type { DecodeResult, ShareState } from './urlState.ts';
@@ -46,8 +47,8 @@ export function startFrom(link: DecodeResult, presets: readonly PresetOption[], 
   return { init: { ...common, walk: null, walkName: name }, walk: { name, ...seed }, hop: s.hop };
 }
 
-/** The link of what the app shows: scenario, walk, toggles, seed and the hop at `cursor`. */
-export function shareStateOf(s: AppState, cursor: number | null): ShareState {
+/** The link of what the app shows: scenario, walk, toggles, seed, the hop at `cursor` and the language. */
+export function shareStateOf(s: AppState, cursor: number | null, lang?: Lang): ShareState {
   const walk: ShareState['walk'] =
     s.walkName !== null
       ? { kind: 'named', name: s.walkName }
@@ -69,5 +70,6 @@ export function shareStateOf(s: AppState, cursor: number | null): ShareState {
     overrides: s.overrides,
     seed: s.seed,
     hop: cursor,
+    ...(lang === undefined ? {} : { lang }),
   };
 }

@@ -2,7 +2,7 @@
 // parameters, and back. Pure functions (no window, no store): App reads `location`, passes the text in, and
 // writes what `encodeShareState` returns.
 //
-//   https://…/#v=1&s=default&w=pod-to-pod-cross-node&cni=flannel-host-gw&kp=ipvs&etp=default/web:Local&seed=7&hop=12
+//   https://…/#v=1&s=default&w=pod-to-pod-cross-node&cni=flannel-host-gw&kp=ipvs&etp=default/web:Local&seed=7&hop=12&lang=ko
 //   https://…/?embed=1&autoplay=1#v=1&sc=<lz-string>&from=pod/default/a&to=10.96.0.10:53&p=udp
 //
 // The state goes in the fragment (it never reaches a server, and a user's scenario can be long); the
@@ -19,6 +19,9 @@
 //   etp    <namespace>/<name>:<Cluster|Local>, comma-separated
 //   seed   the walk's seed (0 … 2^32-1)
 //   hop    the current hop: the event's number in the hop list (0-based)
+//   lang   the UI language (en | ko); added within v=1 — older links have none (the reader's language is
+//          used), and a language this version does not speak is ignored, not an error (i18n/browser.ts reads
+//          the same parameter at start)
 //   embed=1, autoplay=1   how to show it (view options, not state)
 //
 // A newer format gets a new `v` and a decoder of its own here; old links keep their decoder (see the
@@ -27,6 +30,7 @@
 import { compressToEncodedURIComponent, decompressFromEncodedURIComponent } from 'lz-string';
 import { CNI_MODES, type CniMode } from '../../scenario/model.ts';
 import type { KubeProxyMode, Overrides, TrafficPolicy, WalkRequest } from '../../worker/protocol.ts';
+import { isLang, type Lang } from '../i18n/languages.ts';
 
 /** The format `encodeShareState` writes. */
 export const SHARE_FORMAT_VERSION = 1;
@@ -58,6 +62,8 @@ export interface ShareState {
   readonly overrides: Overrides;
   readonly seed: number | null;
   readonly hop: number | null;
+  /** The UI language; absent: the reader's own. */
+  readonly lang?: Lang;
 }
 
 export interface ViewOptions {
@@ -130,6 +136,7 @@ export function encodeShareState(state: ShareState): string {
   if (etp.length > 0) p.set('etp', etp.map(([k, v]) => `${k}:${v}`).join(','));
   if (state.seed !== null) p.set('seed', String(state.seed));
   if (state.hop !== null) p.set('hop', String(state.hop));
+  if (state.lang !== undefined) p.set('lang', state.lang);
   // URLSearchParams escapes "/" and ":"; both are safe in a query or fragment, and links read better without.
   return p.toString().replace(/%2F/gi, '/').replace(/%3A/gi, ':').replace(/%2C/gi, ',');
 }
@@ -176,12 +183,14 @@ type Decoder = (params: URLSearchParams, presetIds: readonly string[]) => ShareS
 const DECODERS: Readonly<Record<number, Decoder>> = { 1: decodeV1 };
 
 function decodeV1(p: URLSearchParams, presetIds: readonly string[]): ShareState {
+  const lang = p.get('lang');
   return {
     scenario: scenarioV1(p, presetIds),
     walk: walkV1(p),
     overrides: overridesV1(p),
     seed: intParam(p, 'seed', 0, 2 ** 32 - 1, 'the seed'),
     hop: intParam(p, 'hop', 0, MAX_HOP, 'the hop'),
+    ...(isLang(lang) ? { lang } : {}),
   };
 }
 

@@ -1,9 +1,11 @@
 // The app's share behaviour as hooks: keep the address bar on the current state (so reload and "copy the
-// address" both work), and answer a slide deck's postMessage commands (embedApi.ts).
+// address" both work), and answer a slide deck's postMessage commands (embedApi.ts). Both follow the UI
+// language: the address carries it (lang=), and the state a deck receives is worded in it.
 import { useEffect } from 'react';
 import type { TraceEvent, Verdict } from '../../engine/trace.ts';
 import type { PlaybackActor } from '../context.ts';
-import { SUCCESS_VERDICTS, VERDICT_LABELS, verdictText } from '../present.ts';
+import { currentLang, currentT, enT, i18n, type T } from '../i18n/index.ts';
+import { SUCCESS_VERDICTS, verdictLabel, verdictText } from '../present.ts';
 import type { AppStore } from '../store.ts';
 import { shareStateOf } from './appLink.ts';
 import { parseEmbedCommand, playbackEventOf, type EmbedState } from './embedApi.ts';
@@ -16,7 +18,7 @@ export function useUrlSync(store: AppStore, playback: PlaybackActor, pendingHop:
     let last = '';
     const write = () => {
       const hop = pendingHop() ?? playback.getSnapshot().context.cursor;
-      const hash = encodeShareState(shareStateOf(store.getState(), hop));
+      const hash = encodeShareState(shareStateOf(store.getState(), hop, currentLang()));
       if (hash === last) return;
       last = hash;
       const url = new URL(window.location.href);
@@ -26,30 +28,32 @@ export function useUrlSync(store: AppStore, playback: PlaybackActor, pendingHop:
     write();
     const offStore = store.subscribe(write);
     const sub = playback.subscribe(write);
+    i18n.on('languageChanged', write);
     return () => {
       offStore();
       sub.unsubscribe();
+      i18n.off('languageChanged', write);
     };
   }, [store, playback, pendingHop]);
 }
 
 /** The verdict headline at `cursor`, as the verdict banner words it. */
-export function verdictAt(events: readonly TraceEvent[], cursor: number): string {
+export function verdictAt(events: readonly TraceEvent[], cursor: number, t: T = enT): string {
   const current = events[cursor];
-  if (!current) return 'Walking…';
+  if (!current) return t('verdict.walking');
   const reached = new Map<number, Verdict>();
   for (let i = 0; i <= cursor; i++) {
     const e = events[i];
     if (e?.type === 'verdict') reached.set(e.leg, e.verdict);
   }
   const failed = [...reached.values()].find((v) => !SUCCESS_VERDICTS.has(v.kind));
-  if (failed) return verdictText(failed);
+  if (failed) return verdictText(failed, t);
   const done = reached.get(current.leg);
-  if (!done) return current.type === 'cni' ? 'In progress' : 'In flight';
-  return done.kind === 'delivered' ? VERDICT_LABELS.delivered : verdictText(done);
+  if (!done) return current.type === 'cni' ? t('verdict.inProgress') : t('verdict.inFlight');
+  return done.kind === 'delivered' ? verdictLabel('delivered', t) : verdictText(done, t);
 }
 
-export function embedStateOf(store: AppStore, playback: PlaybackActor): EmbedState {
+export function embedStateOf(store: AppStore, playback: PlaybackActor, t: T = enT): EmbedState {
   const snap = playback.getSnapshot();
   const events = store.getState().run?.events ?? [];
   return {
@@ -58,7 +62,7 @@ export function embedStateOf(store: AppStore, playback: PlaybackActor): EmbedSta
     hops: events.length,
     playing: snap.value === 'playing',
     complete: snap.context.complete,
-    verdict: verdictAt(events, snap.context.cursor),
+    verdict: verdictAt(events, snap.context.cursor, t),
   };
 }
 
@@ -70,7 +74,7 @@ export function useEmbedApi(store: AppStore, playback: PlaybackActor): void {
     let last = '';
     const report = () => {
       if (!parent) return;
-      const state = embedStateOf(store, playback);
+      const state = embedStateOf(store, playback, currentT);
       const text = JSON.stringify(state);
       if (text === last) return;
       last = text;
@@ -82,7 +86,7 @@ export function useEmbedApi(store: AppStore, playback: PlaybackActor): void {
       if (!command) return;
       const event = playbackEventOf(command);
       if (event) playback.send(event);
-      const reply = embedStateOf(store, playback);
+      const reply = embedStateOf(store, playback, currentT);
       // Answer the sender when it is a window (a deck, or this page itself); the reply is not a command, so
       // a page talking to itself does not loop.
       const source = e.source as Window | null;
@@ -92,11 +96,13 @@ export function useEmbedApi(store: AppStore, playback: PlaybackActor): void {
     window.addEventListener('message', onMessage);
     const sub = playback.subscribe(report);
     const offStore = store.subscribe(report);
+    i18n.on('languageChanged', report);
     report();
     return () => {
       window.removeEventListener('message', onMessage);
       sub.unsubscribe();
       offStore();
+      i18n.off('languageChanged', report);
     };
   }, [store, playback]);
 }
