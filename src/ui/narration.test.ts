@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildWorld, walk } from '../engine/index.ts';
 import { parseScenario } from '../scenario/parse.ts';
-import type { Decision, TraceEvent } from '../engine/trace.ts';
+import type { Decision, LegKind, TraceEvent, VerdictKind } from '../engine/trace.ts';
+import { fixedT, type T } from './i18n/index.ts';
 import { narrate, ownerOf } from './narration.ts';
 import { fixtureWorld, frame, trace } from './testWorld.ts';
 
@@ -160,8 +161,11 @@ const SAMPLES: Record<Decision['kind'], Decision> = {
   },
 };
 
+const koT = fixedT('ko');
+const HANGUL = /[\uAC00-\uD7A3]/;
+
 /** The narration of one decision at node-1, in a trace of [leg, decide]. */
-function narrateDecision(d: Decision, extra: readonly TraceEvent[] = []) {
+function narrateDecision(d: Decision, extra: readonly TraceEvent[] = [], t?: T) {
   const events = [
     ...trace([
       { leg: 'request', at: 'pod/default/p1-1' },
@@ -169,7 +173,7 @@ function narrateDecision(d: Decision, extra: readonly TraceEvent[] = []) {
     ]),
     ...extra,
   ];
-  return narrate(events[1]!, { events, index: 1, view });
+  return narrate(events[1]!, { events, index: 1, view }, t);
 }
 
 describe('narrate: every decision kind', () => {
@@ -207,6 +211,55 @@ describe('narrate: every decision kind', () => {
     // One or two sentences (three at most): a learner reads it in one glance. A sentence starts with a
     // capitalised word, so the dots of addresses and DNS names do not count.
     expect(n.text.split(/[.!?]\s+(?=[A-Z][a-z])/).length).toBeLessThanOrEqual(3);
+  });
+
+  // The same facts in Korean: the values from the decision's fields, and the concept in the course's words.
+  const KO_FACTS: Record<Decision['kind'], readonly (string | RegExp)[]> = {
+    route: [
+      '10.244.2.2',
+      '10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink',
+      '게이트웨이 10.244.2.0',
+      'VXLAN',
+    ],
+    neigh: ['10.244.1.1', 'node/node-1', '3a:52:a4:e4:ad:24', 'who has 10.244.1.1?', 'cni0'],
+    fdb: ['cni0', '3a:52:a4:e4:ad:24', '브릿지', /스위칭하지 않고/, 'IP 스택'],
+    'vxlan-fdb': ['flannel.1', '0e:8c:9e:18:ab:92', '192.168.1.12'],
+    forward: ['ip_forward=1', '64', '63', 'TTL'],
+    mtu: ['1500', '1450', 'eth0', /DF/, '오버레이'],
+    encap: ['VNI 1', '8472', '192.168.1.11', '192.168.1.12', '노드 주소', '파드 주소', /감싸/],
+    decap: ['8472', 'flannel.1', /벗겨/],
+    deliver: ['the process listening on TCP 3306', '소켓'],
+    'l2-drop': ['eth0', 'another host’s MAC'],
+    'icmp-redirect': ['192.168.1.1', '10.0.0.5'],
+    netfilter: [
+      '10.244.2.2:3306',
+      'KUBE-SERVICES → KUBE-SVC-… → KUBE-SEP-AAA',
+      '규칙 6개 검사',
+      '무작위',
+      'PREROUTING',
+    ],
+    conntrack: ['tcp 10.244.1.2:50471 → 10.96.106.22:3306', 'NEW'],
+    nat: ['10.96.106.22:3306', '10.244.2.2:3306', '파드'],
+    ipvs: ['TCP 10.96.0.20:80', '10.244.2.5:8080', 'kube-proxy'],
+    resolver: [
+      '"db-service"',
+      '점 0개',
+      'ndots:5',
+      'search 도메인',
+      '(4개 중 1번째)',
+      'db-service.default.svc.cluster.local.',
+    ],
+    dns: ['CoreDNS kube-system/coredns-2', '10.96.106.22', 'ClusterIP'],
+    policy: ['ESTABLISHED', /허용된 연결의 응답이 막히지 않는/],
+  };
+
+  it.each(Object.keys(SAMPLES) as Decision['kind'][])('%s, in Korean', (kind) => {
+    const n = narrateDecision(SAMPLES[kind], [], koT);
+    const english = narrateDecision(SAMPLES[kind]);
+    expect(n.concept.length).toBeGreaterThan(0);
+    expect(n.text).toMatch(HANGUL);
+    expect(n.text).not.toBe(english.text);
+    for (const fact of KO_FACTS[kind]) expect(n.text).toMatch(fact);
   });
 });
 
@@ -315,6 +368,53 @@ describe('narrate: the concepts that depend on the fields', () => {
       /veth00.*learned/,
     );
     expect(narrateDecision({ ...f, result: 'flood' }).concept).toBe('Flooding');
+  });
+});
+
+describe('narrate in Korean: every leg, device and verdict kind', () => {
+  const LEGS: readonly LegKind[] = ['request', 'reply', 'icmp-error', 'dns-query', 'dns-response'];
+  it.each(LEGS)('leg %s names its addresses', (leg) => {
+    const events = trace([{ leg, at: 'pod/default/p1-1' }]);
+    const n = narrate(events[0]!, { events, index: 0, view }, koT);
+    expect(n.concept).toMatch(HANGUL);
+    expect(n.text).toMatch(HANGUL);
+    expect(n.text).toContain(leg === 'dns-response' ? '10.244.2.2' : '10.244.');
+    expect(n.text).not.toBe(narrate(events[0]!, { events, index: 0, view }).text);
+  });
+
+  const VERDICTS: readonly VerdictKind[] = [
+    'delivered',
+    'dropped',
+    'unreachable',
+    'ttl-exceeded',
+    'frag-needed',
+    'local-error',
+    'loop',
+    'unresolved',
+  ];
+  it.each(VERDICTS)('verdict %s keeps the engine’s reason', (verdict) => {
+    const events = trace([{ verdict, at: 'node/node-2', reason: 'ttl 0 at node-2' }]);
+    const n = narrate(events[0]!, { events, index: 0, view }, koT);
+    expect(n.concept).toMatch(HANGUL);
+    expect(n.text).toMatch(HANGUL);
+    expect(n.text).toContain('ttl 0 at node-2');
+  });
+
+  it('observations: veth, VXLAN device, the underlay, with the devices named as Linux names them', () => {
+    const events = trace([
+      { leg: 'request', at: 'pod/default/p1-1' },
+      { observe: 'pod/default/p1-1|eth0' },
+      { observe: 'node/node-1|flannel.1' },
+      {
+        observe: 'node/node-1|eth0',
+        packet: frame({ src: '192.168.1.11', dst: '192.168.1.12', inner: frame() }),
+      },
+    ]);
+    const n = (i: number) => narrate(events[i]!, { events, index: i, view }, koT);
+    expect(n(1).concept).toBe('veth 쌍');
+    expect(n(1).text).toMatch(/eth0.*node\/node-1.*veth00/);
+    expect(n(2).text).toMatch(/flannel\.1은\(는\) VXLAN 장치/);
+    expect(n(3).text).toMatch(/192\.168\.1\.11 → 192\.168\.1\.12.*10\.244\.1\.2 → 10\.244\.2\.2/);
   });
 });
 

@@ -8,7 +8,8 @@ import { bestLang, DEFAULT_LANG, i18n, type Lang } from './index.ts';
 /** Where the user's choice is kept. */
 export const LANGUAGE_STORAGE_KEY = 'packetwalk.lang';
 
-const detector = new LanguageDetector(null, {
+// With i18next's services the detector returns every candidate, most wanted first (without, only the first).
+const detector = new LanguageDetector(i18n.services, {
   order: ['hash', 'querystring', 'localStorage', 'navigator'],
   lookupHash: 'lang',
   lookupQuerystring: 'lang',

@@ -134,7 +134,7 @@ export const ko: Messages<typeof en> = {
     plugins: 'CoreDNS 플러그인 (순서대로)',
     policyTitle: 'NetworkPolicy: {{pod}}의 {{direction}}',
     policySelects: '{{policy}}: {{direction}}에 대해 {{pod}} 선택',
-    policyNone: '{{direction}}에 대해 {{pod}}를 선택하는 정책 없음',
+    policyNone: '{{direction}}에 대해 {{pod}} 파드를 선택하는 정책 없음',
     resolverSent: '질의 보냄',
     resolverAnswered: '응답 {{address}}',
     resolverNext: '주소 없음: 다음 이름으로',
@@ -312,7 +312,7 @@ export const ko: Messages<typeof en> = {
     },
     vxlanOut: {
       concept: '오버레이로 들어가기',
-      text: '{{device}}는 VXLAN 장치입니다. 여기로 보낸 프레임은 선으로 바로 나가지 않고 UDP로 감싸져 다른 노드의 실제 주소로 보내집니다.',
+      text: '{{device}}은(는) VXLAN 장치입니다. 여기로 보낸 프레임은 선으로 바로 나가지 않고 UDP로 감싸져 다른 노드의 실제 주소로 보내집니다.',
     },
     vxlanIn: {
       concept: '오버레이에서 나오기',
@@ -320,8 +320,8 @@ export const ko: Messages<typeof en> = {
     },
     wire: {
       concept: '선 위에서',
-      in: '{{netns}}에서 tcpdump -i {{device}}를 실행하면 여기서 들어오는 이 패킷이 보입니다: {{src}} → {{dst}}.',
-      out: '{{netns}}에서 tcpdump -i {{device}}를 실행하면 여기서 나가는 이 패킷이 보입니다: {{src}} → {{dst}}.',
+      in: '{{netns}}에서 tcpdump -i {{device}} 명령을 실행하면 여기서 들어오는 이 패킷이 보입니다: {{src}} → {{dst}}.',
+      out: '{{netns}}에서 tcpdump -i {{device}} 명령을 실행하면 여기서 나가는 이 패킷이 보입니다: {{src}} → {{dst}}.',
     },
     arp: {
       concept: 'ARP',
@@ -351,9 +351,9 @@ export const ko: Messages<typeof en> = {
     },
     fdbPort: {
       concept: '브릿지 스위칭',
-      text: '브릿지 {{bridge}}는 포워딩 데이터베이스(FDB)에서 {{mac}}이(가) 포트 {{port}} 뒤에 있음을 찾아 그쪽으로 프레임을 스위칭합니다. IP 헤더는 보지 않습니다.',
+      text: '브릿지 {{bridge}}은(는) 포워딩 데이터베이스(FDB)에서 {{mac}}이(가) 포트 {{port}} 뒤에 있음을 찾아 그쪽으로 프레임을 스위칭합니다. IP 헤더는 보지 않습니다.',
       learned:
-        '브릿지 {{bridge}}는 포워딩 데이터베이스(FDB)에서 {{mac}}이(가) 포트 {{port}} 뒤에 있음을 찾아 그쪽으로 프레임을 스위칭합니다. IP 헤더는 보지 않으며, 이 포트는 앞선 프레임의 출발지 MAC에서 학습한 것입니다.',
+        '브릿지 {{bridge}}은(는) 포워딩 데이터베이스(FDB)에서 {{mac}}이(가) 포트 {{port}} 뒤에 있음을 찾아 그쪽으로 프레임을 스위칭합니다. IP 헤더는 보지 않으며, 이 포트는 앞선 프레임의 출발지 MAC에서 학습한 것입니다.',
     },
     vxlanFdb: {
       concept: 'VXLAN FDB',
@@ -361,11 +361,11 @@ export const ko: Messages<typeof en> = {
     },
     encap: {
       concept: 'VXLAN 캡슐화',
-      text: '{{device}}가 이더넷 프레임 전체를 VXLAN(VNI {{vni}})으로 감싸 UDP {{port}}번 포트에 담고, {{local}}에서 {{remote}}(으)로 보냅니다. 노드 네트워크는 노드 주소만 알기 때문에, 파드 주소는 노드 네트워크가 들여다보지 않는 안쪽에 실려 갑니다.',
+      text: '{{device}} 장치가 이더넷 프레임 전체를 VXLAN(VNI {{vni}})으로 감싸 UDP {{port}}번 포트에 담고, {{local}}에서 {{remote}}(으)로 보냅니다. 노드 네트워크는 노드 주소만 알기 때문에, 파드 주소는 노드 네트워크가 들여다보지 않는 안쪽에 실려 갑니다.',
     },
     decap: {
       concept: 'VXLAN 디캡슐화',
-      text: 'UDP 데이터그램이 VXLAN 장치 {{device}}가 기다리는 {{port}}번 포트에 도착했습니다. 커널이 바깥 이더넷, IP, UDP, VXLAN 헤더를 벗겨 내고, 안쪽 프레임이 {{device}}(으)로 들어옵니다.',
+      text: 'UDP 데이터그램이 VXLAN 장치 {{device}}이(가) 기다리는 {{port}}번 포트에 도착했습니다. 커널이 바깥 이더넷, IP, UDP, VXLAN 헤더를 벗겨 내고, 안쪽 프레임이 {{device}}(으)로 들어옵니다.',
     },
     forward: {
       concept: 'IP 포워딩',
@@ -399,7 +399,7 @@ export const ko: Messages<typeof en> = {
     ipvs: {
       concept: 'IPVS',
       forward:
-        'kube-proxy의 IPVS 가상 서비스 {{service}}가 연결을 리얼 서버 {{realServer}}에 배정하고 목적지를 바꿉니다. conntrack이 이를 기억해 두었다가 응답에 씁니다.',
+        'kube-proxy의 IPVS 가상 서비스 {{service}}이(가) 연결을 리얼 서버 {{realServer}}에 배정하고 목적지를 바꿉니다. conntrack이 이를 기억해 두었다가 응답에 씁니다.',
       unNat:
         'IPVS가 {{realServer}}에서 온 응답을 알아보고 출발지를 가상 서비스 {{service}}(으)로 되돌립니다.',
       theRealServer: '리얼 서버',
@@ -421,7 +421,7 @@ export const ko: Messages<typeof en> = {
       concept: '최장 프리픽스 일치',
       text: '{{dst}}을(를) 포함하는 가장 구체적인 라우트는 "{{route}}"이므로 패킷은 {{via}} 나갑니다.',
       vxlan:
-        '{{dst}}을(를) 포함하는 가장 구체적인 라우트는 "{{route}}"이므로 패킷은 {{via}} 나갑니다. {{dev}}는 VXLAN 장치로, 다른 노드의 파드 서브넷에는 오버레이를 통해 갑니다.',
+        '{{dst}}을(를) 포함하는 가장 구체적인 라우트는 "{{route}}"이므로 패킷은 {{via}} 나갑니다. {{dev}}은(는) VXLAN 장치로, 다른 노드의 파드 서브넷에는 오버레이를 통해 갑니다.',
     },
     broadcast: {
       concept: '브로드캐스트',
@@ -525,12 +525,12 @@ export const ko: Messages<typeof en> = {
     },
     dnsForward: {
       concept: 'CoreDNS의 포워딩',
-      text: '{{question}}은(는) 클러스터의 존 밖에 있으므로 {{server}}가 질의를 {{upstream}}에 포워딩하고 (forward 플러그인) 그 응답을 기다립니다.',
+      text: '{{question}}은(는) 클러스터의 존 밖에 있으므로 {{server}}이(가) 질의를 {{upstream}}에 포워딩하고 (forward 플러그인) 그 응답을 기다립니다.',
       upstream: '업스트림 서버',
     },
     dnsAnswer: {
       concept: 'DNS 응답',
-      text: '{{server}}가 {{question}} 질의에 "{{answer}}"(으)로 답합니다. 서비스 이름이면 kubernetes 플러그인이 API를 보고 답하는데, 파드가 아니라 ClusterIP를 돌려줍니다.',
+      text: '{{server}}이(가) {{question}} 질의에 "{{answer}}"(으)로 답합니다. 서비스 이름이면 kubernetes 플러그인이 API를 보고 답하는데, 파드가 아니라 ClusterIP를 돌려줍니다.',
     },
     dnsNone: {
       concept: '응답 없음 ({{rcode}})',

@@ -49,6 +49,12 @@ describe('startFrom and shareStateOf', () => {
     expect(start.hop).toBe(state.hop);
   });
 
+  it('carries the UI language when given one', () => {
+    const store = createAppStore(startFrom({ kind: 'empty' }, PRESETS, 'default').init);
+    expect(shareStateOf(store.getState(), 4, 'ko')).toMatchObject({ hop: 4, lang: 'ko' });
+    expect(shareStateOf(store.getState(), 4)).not.toHaveProperty('lang');
+  });
+
   it('passes the seed to the first walk', () => {
     const start = startFrom(
       {

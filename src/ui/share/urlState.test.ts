@@ -18,51 +18,57 @@ const roundTrip = (s: ShareState) => decode(encodeShareState(s));
 const label = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?$/);
 const refText = fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim() === s && s !== '');
 
-const stateArb: fc.Arbitrary<ShareState> = fc.record({
-  scenario: fc.oneof(
-    fc.constant(null),
-    fc.constantFrom(...PRESETS).map((id) => ({ kind: 'preset' as const, id })),
-    fc
-      .string({ minLength: 1, maxLength: 400, unit: 'grapheme' })
-      .map((text) => ({ kind: 'text' as const, text })),
-  ),
-  walk: fc.oneof(
-    fc.constant(null),
-    label.map((name) => ({ kind: 'named' as const, name })),
-    fc
+const stateArb: fc.Arbitrary<ShareState> = fc
+  .record({
+    scenario: fc.oneof(
+      fc.constant(null),
+      fc.constantFrom(...PRESETS).map((id) => ({ kind: 'preset' as const, id })),
+      fc
+        .string({ minLength: 1, maxLength: 400, unit: 'grapheme' })
+        .map((text) => ({ kind: 'text' as const, text })),
+    ),
+    walk: fc.oneof(
+      fc.constant(null),
+      label.map((name) => ({ kind: 'named' as const, name })),
+      fc
+        .record({
+          from: refText,
+          to: refText,
+          protocol: fc.constantFrom('tcp' as const, 'udp' as const, 'icmp' as const),
+          size: fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined }),
+        })
+        .map(({ size, ...w }) => ({
+          kind: 'custom' as const,
+          walk: size === undefined ? w : { ...w, size },
+        })),
+    ),
+    overrides: fc
       .record({
-        from: refText,
-        to: refText,
-        protocol: fc.constantFrom('tcp' as const, 'udp' as const, 'icmp' as const),
-        size: fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined }),
-      })
-      .map(({ size, ...w }) => ({ kind: 'custom' as const, walk: size === undefined ? w : { ...w, size } })),
-  ),
-  overrides: fc
-    .record({
-      cni: fc.option(
-        fc.constantFrom(
-          'flannel-vxlan',
-          'flannel-host-gw',
-          'bridge-host-gw',
-          'bridge-router',
-        ) as fc.Arbitrary<'flannel-vxlan'>,
-        { nil: undefined },
-      ),
-      kubeProxyMode: fc.option(fc.constantFrom('iptables' as const, 'ipvs' as const), { nil: undefined }),
-      externalTrafficPolicy: fc.option(
-        fc.dictionary(
-          fc.tuple(label, label).map(([ns, n]) => `${ns}/${n}`),
-          fc.constantFrom('Cluster' as const, 'Local' as const),
-          { minKeys: 1, maxKeys: 4 },
+        cni: fc.option(
+          fc.constantFrom(
+            'flannel-vxlan',
+            'flannel-host-gw',
+            'bridge-host-gw',
+            'bridge-router',
+          ) as fc.Arbitrary<'flannel-vxlan'>,
+          { nil: undefined },
         ),
-        { nil: undefined },
-      ),
-    })
-    .map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))),
-  seed: fc.option(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { nil: null }),
-  hop: fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: null }),
-});
+        kubeProxyMode: fc.option(fc.constantFrom('iptables' as const, 'ipvs' as const), { nil: undefined }),
+        externalTrafficPolicy: fc.option(
+          fc.dictionary(
+            fc.tuple(label, label).map(([ns, n]) => `${ns}/${n}`),
+            fc.constantFrom('Cluster' as const, 'Local' as const),
+            { minKeys: 1, maxKeys: 4 },
+          ),
+          { nil: undefined },
+        ),
+      })
+      .map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))),
+    seed: fc.option(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { nil: null }),
+    hop: fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: null }),
+    lang: fc.option(fc.constantFrom('en' as const, 'ko' as const), { nil: undefined }),
+  })
+  .map(({ lang, ...s }) => (lang === undefined ? s : { ...s, lang }));
 
 describe('share URL state', () => {
   it('round-trips every state (fast-check)', () => {
@@ -154,12 +160,59 @@ describe('share URL state', () => {
         },
       ],
       [
+        'the UI language (lang=, added within v=1)',
+        'v=1&s=default&w=pod-to-service&hop=5&lang=ko',
+        {
+          scenario: { kind: 'preset', id: 'default' },
+          walk: { kind: 'named', name: 'pod-to-service' },
+          overrides: {},
+          seed: null,
+          hop: 5,
+          lang: 'ko',
+        },
+      ],
+      [
         'no v at all reads as v=1',
         's=three-tier&hop=3',
         { scenario: { kind: 'preset', id: 'three-tier' }, walk: null, overrides: {}, seed: null, hop: 3 },
       ],
     ])('%s', (_, text, state) => {
       expect(decode(text)).toEqual({ kind: 'state', state });
+    });
+  });
+
+  describe('lang', () => {
+    it('is written last, only when set, and read back', () => {
+      const base: ShareState = { scenario: null, walk: null, overrides: {}, seed: null, hop: 3 };
+      expect(encodeShareState(base)).toBe('v=1&hop=3');
+      expect(encodeShareState({ ...base, lang: 'ko' })).toBe('v=1&hop=3&lang=ko');
+      expect(roundTrip({ ...base, lang: 'ko' })).toEqual({ kind: 'state', state: { ...base, lang: 'ko' } });
+      expect(roundTrip({ ...base, lang: 'en' })).toEqual({ kind: 'state', state: { ...base, lang: 'en' } });
+    });
+
+    it('a language this version does not speak is ignored, not an error: the link still opens', () => {
+      for (const lang of ['fr', 'ko-KR', '', '<b>']) {
+        const r = decode(`v=1&s=default&hop=2&lang=${encodeURIComponent(lang)}`);
+        expect(r).toEqual({
+          kind: 'state',
+          state: {
+            scenario: { kind: 'preset', id: 'default' },
+            walk: null,
+            overrides: {},
+            seed: null,
+            hop: 2,
+          },
+        });
+      }
+    });
+
+    it('travels in embed links too', () => {
+      const url = shareUrl(
+        'https://example.org/',
+        { scenario: null, walk: null, overrides: {}, seed: null, hop: 0, lang: 'ko' },
+        { embed: true },
+      );
+      expect(url).toBe('https://example.org/?embed=1#v=1&hop=0&lang=ko');
     });
   });
 
