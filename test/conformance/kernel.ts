@@ -1243,8 +1243,8 @@ const POLL_MS = 20;
  * engine's traces (the walk, or one pinned to an endpoint the kernel may have chosen), as many packets since
  * `from` on every interface and direction as the trace shows there — tcpdump writes each capture's packets
  * in the order the kernel handed them over — then SETTLE_MS more. Gives up after `limitMs` (the comparison
- * then shows what is missing). A capture holding fewer packets than the engine's trace can only fail the
- * walk, so waiting for them costs no check anything.
+ * then shows what is missing). It was a fixed 400 ms: a capture short of the engine's packets can only fail
+ * the walk, so waiting for them until they are there weakens no check, and is quicker (and surer under load).
  */
 async function drain(
   captures: readonly Capture[],
