@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { defineConfig, devices } from '@playwright/test';
 
 const CI = Boolean(process.env['CI']);
@@ -17,8 +18,9 @@ export default defineConfig({
   fullyParallel: true,
   forbidOnly: CI,
   retries: CI ? 1 : 0,
-  // exactOptionalPropertyTypes rejects `workers: CI ? 1 : undefined`; spread the key only when needed.
-  ...(CI ? { workers: 1 } : {}),
+  // Two workers at least, also on CI: Playwright's default (half the cores) is one on the project's 2-core
+  // machines, and a test spends much of its time waiting on the page, the engine worker or the preview server.
+  workers: Math.max(2, Math.floor(availableParallelism() / 2)),
   reporter: CI ? [['list'], ['html', { open: 'never' }]] : 'list',
   use: {
     baseURL: `http://localhost:${PORT}`,

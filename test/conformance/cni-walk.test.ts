@@ -12,7 +12,6 @@
 // Needs root and iproute2; skipped with the reason printed otherwise. Every command is checked to stay in
 // the lab's namespaces (assertConfined) before anything runs, and the lab is deleted in a finally block.
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -24,14 +23,14 @@ import type { WalkSpec } from '../../src/engine/walk.ts';
 import type { World } from '../../src/engine/world.ts';
 import { parseScenario } from '../../src/scenario/parse.ts';
 import type { ClusterModel } from '../../src/scenario/model.ts';
-import { assertConfined, canRunKernelLab } from './kernel.ts';
+import { RUN, assertConfined, canRunKernelLab } from './kernel.ts';
 
 const can = canRunKernelLab();
 if (!can.ok) console.warn(can.reason);
 
 /** Owner files of running labs (kernel.ts's registry: cleanupStaleLabs leaves labs with a live owner alone). */
 const REGISTRY = '/run/pwk-labs';
-const RUN = randomBytes(2).toString('hex');
+/** Lab names are `pwk-<RUN>c<n>`: RUN is unique among running processes (kernel.ts). */
 let counter = 0;
 
 function preset(): ClusterModel {

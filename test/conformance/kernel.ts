@@ -471,22 +471,37 @@ export { assertConfined };
 
 // ───────────────────────────── pcap + tshark ─────────────────────────────
 
-/** Timestamps (ns) of the records of a nanosecond pcap file written by tcpdump. */
-function pcapTimes(file: string): bigint[] {
-  const b = readFileSync(file);
-  if (b.length < 24) return [];
+/** The complete records of a pcap file written by tcpdump (the last may be mid-write): each one's timestamp in
+ *  ns, and the byte offset where the complete records end. */
+function pcapRecords(b: Buffer): { times: bigint[]; end: number } {
+  if (b.length < 24) return { times: [], end: 0 };
   const magic = b.readUInt32LE(0);
   const le = magic === 0xa1b23c4d || magic === 0xa1b2c3d4;
   const nano = magic === 0xa1b23c4d || b.readUInt32BE(0) === 0xa1b23c4d;
   const u32 = (o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const out: bigint[] = [];
+  const times: bigint[] = [];
+  let end = 24;
   for (let o = 24; o + 16 <= b.length;) {
-    const sec = BigInt(u32(o));
+    const next = o + 16 + u32(o + 8);
+    if (next > b.length) break;
     const frac = BigInt(u32(o + 4));
-    out.push(sec * 1_000_000_000n + (nano ? frac : frac * 1000n));
-    o += 16 + u32(o + 8);
+    times.push(BigInt(u32(o)) * 1_000_000_000n + (nano ? frac : frac * 1000n));
+    o = end = next;
   }
-  return out;
+  return { times, end };
+}
+
+function readOrEmpty(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+/** Timestamps (ns) of the complete records of a pcap file written by tcpdump. */
+function pcapTimes(file: string): bigint[] {
+  return pcapRecords(readOrEmpty(file)).times;
 }
 
 function epochNs(text: string): bigint {
@@ -1017,7 +1032,8 @@ export interface KernelRun {
 }
 
 export interface RunOptions {
-  /** Extra wait after the sender finished before the captures stop (ms). */
+  /** The longest wait, after the sender finished, for the captures to hold every packet the engine's trace
+   *  shows (ms; see drain). */
   readonly drainMs?: number;
   /** Keep the capture directory (its path is printed) for debugging. */
   readonly keep?: boolean;
@@ -1033,7 +1049,10 @@ function bounded(labNs: string, argv: readonly string[]): string[] {
 }
 
 let counter = 0;
-const RUN = randomBytes(2).toString('hex');
+/** This process's part of every lab name: its pid (fixed width, so no run's id is a prefix of another's) and a
+ *  random byte (a pid reused after a crash gets a new id). Unique among live processes, so test files running
+ *  side by side never share a namespace name; labs of one process differ by `counter`. */
+export const RUN = `${process.pid.toString(36).padStart(5, '0')}${randomBytes(1).toString('hex')}`;
 
 /**
  * Where the walk needs a receiving process: where the engine's request leg is delivered to a listening
@@ -1148,8 +1167,8 @@ export async function openKernelLab(world: World): Promise<KernelLab> {
       tcpdump.push('--immediate-mode', '-U', '--time-stamp-precision=nano', '-Z', 'root', '-w', c.file, 'ip');
       c.child = spawn('ip', bounded(c.labNs, tcpdump), { stdio: ['ignore', 'ignore', 'pipe'] });
     }
+    // tcpdump says "listening on" once the capture is active (socket bound, filter set, file open).
     await Promise.all(captures.map((c) => waitFor(c.child!, 'stderr', /listening on/, 15_000)));
-    await sleep(300);
     timings.captureStart = Math.round(performance.now() - t1);
     return lab;
   } catch (e) {
@@ -1163,7 +1182,7 @@ export async function closeKernelLab(lab: KernelLab, failed = false): Promise<vo
   if (lab.closed) return;
   lab.closed = true;
   const t = performance.now();
-  for (const c of lab.captures) if (c.child) await stop(c.child, 500).catch(() => undefined);
+  await Promise.all(lab.captures.map((c) => (c.child ? stop(c.child, 500).catch(() => undefined) : null)));
   const present = new Set(listNetns());
   for (const cmd of lab.script.down) {
     const [, , , name] = cmd.split(' ');
@@ -1204,28 +1223,56 @@ function snapshot(captures: readonly Capture[], dir: string): Capture[] {
   mkdirSync(dir, { recursive: true });
   return captures.map((c) => {
     const file = join(dir, c.file.slice(c.file.lastIndexOf('/') + 1));
-    let b: Buffer;
-    try {
-      b = readFileSync(c.file);
-    } catch {
-      b = Buffer.alloc(0);
-    }
-    let end = b.length < 24 ? 0 : 24;
-    if (end > 0) {
-      const le = b.readUInt32LE(0) === 0xa1b23c4d || b.readUInt32LE(0) === 0xa1b2c3d4;
-      for (let o = 24; o + 16 <= b.length;) {
-        const len = le ? b.readUInt32LE(o + 8) : b.readUInt32BE(o + 8);
-        if (o + 16 + len > b.length) break;
-        o += 16 + len;
-        end = o;
-      }
-    }
-    writeFileSync(file, b.subarray(0, end));
+    const b = readOrEmpty(c.file);
+    writeFileSync(file, b.subarray(0, pcapRecords(b).end));
     return { netns: c.netns, device: c.device, direction: c.direction, labNs: c.labNs, file };
   });
 }
 
 const realtimeNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
+/** How long drain() waits at most for the packets the engine's trace shows. */
+const DRAIN_MS = 2000;
+/** How long drain() still waits once they are all there: a packet the engine does not show, sent with or
+ *  right after them, is captured too (the lab's packets all follow within microseconds of the sender's). */
+const SETTLE_MS = 150;
+const POLL_MS = 20;
+
+/**
+ * Waits, after the sender finished, until the captures hold what the walk put on the wire: for one of the
+ * engine's traces (the walk, or one pinned to an endpoint the kernel may have chosen), as many packets since
+ * `from` on every interface and direction as the trace shows there — tcpdump writes each capture's packets
+ * in the order the kernel handed them over — then SETTLE_MS more. Gives up after `limitMs` (the comparison
+ * then shows what is missing). It was a fixed 400 ms: a capture short of the engine's packets can only fail
+ * the walk, so waiting for them until they are there weakens no check, and is quicker (and surer under load).
+ */
+async function drain(
+  captures: readonly Capture[],
+  from: bigint,
+  traces: readonly Trace[],
+  limitMs: number,
+): Promise<void> {
+  const key = (netns: string, device: string, direction: string): string => `${netns} ${direction} ${device}`;
+  const wanted = traces.map((t) => {
+    const n = new Map<string, number>();
+    for (const h of engineHops(t))
+      n.set(key(h.netns, h.device, h.direction), (n.get(key(h.netns, h.device, h.direction)) ?? 0) + 1);
+    return n;
+  });
+  const since = from - 1_000_000n;
+  const until = performance.now() + limitMs;
+  for (;;) {
+    const got = new Map<string, number>();
+    for (const c of captures) {
+      const n = pcapRecords(readOrEmpty(c.file)).times.filter((t) => t >= since).length;
+      if (n > 0) got.set(key(c.netns, c.device, c.direction), n);
+    }
+    const complete = wanted.some((w) => [...w].every(([k, n]) => (got.get(k) ?? 0) >= n));
+    if (complete || performance.now() >= until) break;
+    await sleep(POLL_MS);
+  }
+  await sleep(SETTLE_MS);
+}
 
 /** Builds the lab, runs the walk's first exchange for real, and returns the captured hops. */
 export async function runKernelWalk(world: World, spec: WalkSpec, opts: RunOptions = {}): Promise<KernelRun> {
@@ -1300,15 +1347,11 @@ export async function runInLab(lab: KernelLab, spec: WalkSpec, opts: RunOptions 
   const children: ChildProcess[] = [];
   try {
     let t = t0;
-    if (shared) {
-      await resetLabState(lab);
-      t = mark('reset', t);
-    }
     // The receiving process, when the walk needs one (the kernel itself answers pings).
     const listeners = new Map<string, { netns: string; port: number }>();
     for (const t of [trace, ...pinned.map((p) => p.trace)])
       for (const l of listenersOf(world, spec, t)) listeners.set(`${l.netns}:${l.port}`, l);
-    for (const { netns, port } of listeners.values()) {
+    const listening = [...listeners.values()].map(({ netns, port }) => {
       const code =
         spec.protocol === 'tcp'
           ? `const s=require('net').createServer(c=>{c.on('error',()=>{});c.end()});s.listen(${port},'0.0.0.0',()=>console.log('ready'))`
@@ -1317,10 +1360,16 @@ export async function runInLab(lab: KernelLab, spec: WalkSpec, opts: RunOptions 
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(l);
-      await waitFor(l, 'stdout', /ready/, 10_000);
-    }
-    const countersBefore = await readCounters(lab.ruled, script);
-    t = mark('listen', t);
+      return waitFor(l, 'stdout', /ready/, 10_000);
+    });
+    // Nothing is sent until all of these are done, and none of them sends a packet or moves a counter: the
+    // reset (conntrack, neighbours, route cache), the listeners starting, the counters read before the walk.
+    const [countersBefore] = await Promise.all([
+      readCounters(lab.ruled, script),
+      shared ? resetLabState(lab) : null,
+      ...listening,
+    ]);
+    t = mark('prepare', t);
 
     // The sender, with the engine's source port (and source address when the walk names one).
     const from = realtimeNs();
@@ -1346,13 +1395,14 @@ export async function runInLab(lab: KernelLab, spec: WalkSpec, opts: RunOptions 
       ];
     } else if (spec.protocol === 'tcp') {
       const local = bindIp ? `,localAddress:'${bindIp}'` : '';
-      // In a shared lab, close with a RST: no TIME_WAIT socket is left to meet a later walk's tuple.
+      // In a shared lab, close with a RST: no TIME_WAIT socket is left to meet a later walk's tuple. The
+      // process ends once the socket is closed (the RST sent, or the FIN exchange done).
       const close = shared ? 's.resetAndDestroy()' : 's.end()';
       argv = [
         process.execPath,
         '-e',
         `const s=require('net').connect({host:'${flow.dst}',port:${flow.dport},localPort:${flow.sport}${local}});` +
-          `s.on('connect',()=>{console.log('connected from '+s.localAddress+':'+s.localPort);${close};setTimeout(()=>process.exit(0),200)});` +
+          `s.on('connect',()=>{console.log('connected from '+s.localAddress+':'+s.localPort);s.on('close',()=>process.exit(0));${close};setTimeout(()=>process.exit(0),200)});` +
           `s.on('error',e=>{console.log('error '+e.code+': '+e.message);process.exit(0)});setTimeout(()=>{console.log('timeout');process.exit(0)},2500)`,
       ];
     } else {
@@ -1373,7 +1423,7 @@ export async function runInLab(lab: KernelLab, spec: WalkSpec, opts: RunOptions 
       code: sent.code,
       output: (sent.stdout + sent.stderr).trim(),
     };
-    await sleep(opts.drainMs ?? 400);
+    await drain(lab.captures, from, [trace, ...pinned.map((p) => p.trace)], opts.drainMs ?? DRAIN_MS);
     const to = realtimeNs();
     t = mark('send', t);
 

@@ -28,7 +28,14 @@ import {
   type KernelRun,
 } from './kernel.ts';
 import { walk } from '../../src/engine/walk.ts';
-import { TABLE_BEGIN, TABLE_END, connectionLegs, presetCases, presetTable } from './presets.ts';
+import {
+  TABLE_BEGIN,
+  TABLE_END,
+  connectionLegs,
+  presetCases,
+  presetTable,
+  type PresetCase,
+} from './presets.ts';
 
 const can = canRunKernelLab();
 if (!can.ok) console.warn(can.reason);
@@ -37,6 +44,7 @@ const TIMEOUT = 60_000;
 const DOC = join(import.meta.dirname, '..', '..', 'docs', 'conformance.md');
 
 const cases = presetCases();
+const checkedWalks = (c: PresetCase) => c.walks.filter((w) => w.skip === null);
 const skipped = cases.flatMap((c) => c.walks.filter((w) => w.skip !== null));
 console.warn(
   `preset walks the kernel lab does not check (${skipped.length}):\n  ${skipped
@@ -98,11 +106,17 @@ describe.skipIf(!can.ok)('kernel conformance of the built-in scenarios', () => {
     expect(leftoverNamespaces(), 'lab namespaces left behind').toEqual([]);
   });
 
-  // One lab per preset, its captures running throughout; its walks run one after the other on it, each
-  // from a reset state (runInLab).
-  for (const c of cases) {
-    const checked = c.walks.filter((w) => w.skip === null);
-    describe.skipIf(checked.length === 0)(`preset ${c.preset}`, () => {
+  // One lab per preset, its captures running throughout; its walks run one after the other on it (it.sequential),
+  // each from a reset state (runInLab). The presets run side by side (`concurrent`, up to Vitest's
+  // maxConcurrency labs at once): a lab is mostly waiting on the kernel, tcpdump and tshark, and labs share
+  // nothing (each has its own namespace prefix; names inside a namespace are its own). The presets with the
+  // most walks start first, so that the longest ones do not start last.
+  const byWalks = [...cases].sort(
+    (a, b) => checkedWalks(b).length - checkedWalks(a).length || a.preset.localeCompare(b.preset),
+  );
+  for (const c of byWalks) {
+    const checked = checkedWalks(c);
+    describe.skipIf(checked.length === 0)(`preset ${c.preset}`, { concurrent: true }, () => {
       let lab: KernelLab | null = null;
       let failed = false;
       const walkMs: number[] = [];
@@ -122,7 +136,7 @@ describe.skipIf(!can.ok)('kernel conformance of the built-in scenarios', () => {
       }, TIMEOUT);
 
       for (const w of checked)
-        it(
+        it.sequential(
           `${w.walk.name} (${w.spec.from} → ${w.spec.to} ${w.spec.protocol})${w.part ? `: ${w.part}` : ''}`,
           async () => {
             if (!lab) throw new Error('the lab did not open');
