@@ -7,7 +7,8 @@
 //   ├─ vxlan { vni }                          8 bytes, only when l4 is the outer UDP of an overlay
 //   └─ inner Frame                            the encapsulated frame (eth + ip + l4 ...)
 //
-// An ICMP error carries the leading headers of the packet that caused it (`icmp.original`), as RFC 792 says.
+// An ICMP error carries the leading headers of the packet that caused it (`icmp.original`), as RFC 792 says;
+// how many bytes of that packet it quotes is the error's own IP length (Linux: up to 576 bytes in all).
 import type { Ip, Mac } from './addr.ts';
 import { formatRdata, type DnsMessage } from './dns.ts';
 
@@ -43,7 +44,8 @@ export interface UdpHeader {
   readonly dport: number;
 }
 
-/** The headers an ICMP error quotes: the original IP header and the first 8 bytes of its payload. */
+/** The headers of the packet an ICMP error quotes (its IP header and L4 header, as the sender of the error
+ *  received it); the bytes quoted beyond them are the original's payload, cut to the error's length. */
 export interface IcmpQuote {
   readonly ip: Ipv4Header;
   readonly l4: TcpHeader | UdpHeader | IcmpHeader;

@@ -9,7 +9,9 @@
 //   - IP ID: the connected socket's counter (inet_id, random start) for the DF packets of a request or a
 //     DNS query; 0 for other DF packets (ip_build_and_send_pkt sets 0 for SYN-ACKs, ip_select_ident_segs
 //     for DF packets of unconnected sockets); a hash for packets without DF (__ip_select_ident). One value
-//     per leg, so a packet keeps its ID hop after hop, as forwarding and NAT keep it.
+//     per leg, so a packet keeps its ID hop after hop, as forwarding and NAT keep it; a redirect, sent by a
+//     router in the middle of a leg, has its own.
+//   - IP TOS: 0, except ICMP errors: 0xc0 (IPTOS_PREC_INTERNETCONTROL, net/ipv4/icmp.c __icmp_send).
 //   - TCP: initial sequence numbers from the seed (secure_tcp_seq is keyed per boot); the SYN's options as
 //     tcp_syn_options orders them (MSS, SACK permitted, timestamps, NOP, window scale 7), the MSS from the
 //     sending device's MTU minus 40 (tcp_mss / dst_metric_advmss); the window tcp_select_initial_window
@@ -45,6 +47,8 @@ export const SNAPLEN = 262_144;
 export const LINKTYPE_ETHERNET = 1;
 /** The window scale Linux advertises with the default 6 MB tcp_rmem maximum (tcp_select_initial_window). */
 const WSCALE = 7;
+/** The precedence bits of an ICMP error's TOS (include/uapi/linux/ip.h). */
+const IPTOS_PREC_INTERNETCONTROL = 0xc0;
 /** The MTU assumed when the caller cannot say (Ethernet's). */
 const DEFAULT_MTU = 1500;
 
@@ -101,6 +105,8 @@ interface LegWire {
   readonly kind: string;
   /** The IP ID of the leg's packet (inner packet when encapsulated). */
   readonly ipId: number;
+  /** The IP ID of an ICMP redirect a router sends about the leg's packet on its way (no DF: hashed). */
+  readonly redirectIpId: number;
   /** The TCP fields the trace does not carry, when the leg is TCP. */
   readonly tcp: Omit<TcpRepr, 'sport' | 'dport' | 'flags'> | null;
   /** The packet the leg starts with (an ICMP error quotes it, DNS message included). */
@@ -217,7 +223,8 @@ function legWires(trace: Trace, options: CaptureOptions): LegWire[] {
         };
       }
     }
-    out[start.leg] = { index: start.leg, kind: start.kind, ipId, tcp, first: p };
+    const redirectIpId = hash32(`ipid redirect ${seed} ${start.leg}`) & 0xffff;
+    out[start.leg] = { index: start.leg, kind: start.kind, ipId, redirectIpId, tcp, first: p };
   }
   return out;
 }
@@ -271,10 +278,21 @@ function encodeIpPacket(
       `${ip.protocol} ${ip.src} > ${ip.dst}: the headers and payload take ${transport.length} bytes, the IP length says ${payloadLength}`,
     );
   // The outer header of an encapsulated packet is the tunnel's own: its ID comes from the tunnel's hash.
-  const id =
-    outer && !ip.df ? hash32(`ipid outer ${leg.index} ${ip.src} ${ip.dst}`) & 0xffff : outer ? 0 : leg.ipId;
+  // A redirect travels inside the leg of the packet it is about, but is the router's own packet.
+  const error = isIcmpError(l4);
+  const id = outer
+    ? ip.df
+      ? 0
+      : hash32(`ipid outer ${leg.index} ${ip.src} ${ip.dst}`) & 0xffff
+    : error && !isIcmpError(leg.first.l4)
+      ? leg.redirectIpId
+      : leg.ipId;
+  // __icmp_send: an error's TOS is the quoted packet's TOS bits with precedence "internetwork control"
+  // (every packet the engine sends has TOS 0, so 0xc0). VXLAN's outer header has the device's TOS, 0
+  // (only the ECN bits are inherited: ip_tunnel_ecn_encap).
+  const tos = error && !outer ? IPTOS_PREC_INTERNETCONTROL : 0;
   return encodeIpv4(
-    { src: ip.src, dst: ip.dst, ttl: ip.ttl, protocol: IP_PROTOCOL[ip.protocol], df: ip.df, id, tos: 0 },
+    { src: ip.src, dst: ip.dst, ttl: ip.ttl, protocol: IP_PROTOCOL[ip.protocol], df: ip.df, id, tos },
     transport,
   );
 }
@@ -312,8 +330,10 @@ function encodeTransport(
       }
       let body: Uint8Array;
       if (l4.original) {
-        // The quoted datagram: the original as it was sent (its leg's ID, sequence numbers, payload or DNS
-        // message), as many bytes as the error's length says (icmp_send quotes up to 576 bytes in all).
+        // The quoted datagram, byte for byte as the router received it (its leg's ID, sequence numbers,
+        // payload or DNS message; the TTL the trace quotes), cut to the error's length (icmp_send quotes up
+        // to 576 bytes in all). Its checksums are the original's: a cut TCP or UDP quote keeps the checksum
+        // of the whole segment, which Wireshark then reports as bad (it checksums the bytes present).
         const origin = originLeg(leg, legs);
         const dns = origin.first.dns;
         const original: IpPacket = dns
@@ -324,6 +344,12 @@ function encodeTransport(
       return encodeIcmp({ type: l4.type, code: l4.code, rest }, body);
     }
   }
+}
+
+/** ICMP messages that quote a packet: destination unreachable, redirect, time exceeded... (`icmp_pointers`
+ *  marks them `.error` in net/ipv4/icmp.c). */
+function isIcmpError(l4: L4Header): boolean {
+  return l4.kind === 'icmp' && l4.original !== undefined;
 }
 
 /** The leg an ICMP error is about: the last leg before it that is not itself an error. */

@@ -814,10 +814,16 @@ function replyTo(req: IpPacket, listening: boolean, rng: () => number): IpPacket
   }
 }
 
-/** An ICMP error about `orig`, sent from `src` (RFC 792: quotes the IP header and 8 bytes). Linux's
- *  icmp_send quotes as much as fits in 576 bytes; the length here follows that. */
+/** How much of `orig` an ICMP error quotes. RFC 792 asks for the IP header and 8 bytes; Linux quotes as much
+ *  as fits in 576 bytes of error (net/ipv4/icmp.c __icmp_send: room = min(route MTU, 576) less the headers;
+ *  RFC 1812 4.3.2.3), for redirects too. The kernel conformance test icmp-errors.test.ts compares the bytes. */
+function icmpQuoteLength(orig: IpPacket): number {
+  return Math.min(orig.ip.length, 576 - IPV4_HEADER_LEN - ICMP_HEADER_LEN);
+}
+
+/** An ICMP error about `orig`, sent from `src`, quoting it (icmpQuoteLength). */
 function icmpErrorPacket(orig: IpPacket, src: Ip, type: number, code: number, mtu?: number): IpPacket {
-  const quoted = Math.min(orig.ip.length, 576 - IPV4_HEADER_LEN - ICMP_HEADER_LEN);
+  const quoted = icmpQuoteLength(orig);
   const l4: IcmpHeader = {
     kind: 'icmp',
     type,
@@ -1759,7 +1765,7 @@ function sendRedirect(ctx: WalkContext, ns: Netns, fwd: IpPacket, gateway: Ip, i
       ttl: DEFAULT_TTL,
       protocol: 'icmp',
       df: false,
-      length: IPV4_HEADER_LEN + ICMP_HEADER_LEN + Math.min(fwd.ip.length, 548),
+      length: IPV4_HEADER_LEN + ICMP_HEADER_LEN + icmpQuoteLength(fwd),
     },
     l4,
   };

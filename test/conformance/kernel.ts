@@ -472,23 +472,25 @@ export { assertConfined };
 // ───────────────────────────── pcap + tshark ─────────────────────────────
 
 /** The complete records of a pcap file written by tcpdump (the last may be mid-write): each one's timestamp in
- *  ns, and the byte offset where the complete records end. */
-function pcapRecords(b: Buffer): { times: bigint[]; end: number } {
-  if (b.length < 24) return { times: [], end: 0 };
+ *  ns and captured bytes, and the byte offset where the complete records end. */
+function pcapRecords(b: Buffer): { times: bigint[]; frames: Buffer[]; end: number } {
+  if (b.length < 24) return { times: [], frames: [], end: 0 };
   const magic = b.readUInt32LE(0);
   const le = magic === 0xa1b23c4d || magic === 0xa1b2c3d4;
   const nano = magic === 0xa1b23c4d || b.readUInt32BE(0) === 0xa1b23c4d;
   const u32 = (o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
   const times: bigint[] = [];
+  const frames: Buffer[] = [];
   let end = 24;
   for (let o = 24; o + 16 <= b.length;) {
     const next = o + 16 + u32(o + 8);
     if (next > b.length) break;
     const frac = BigInt(u32(o + 4));
     times.push(BigInt(u32(o)) * 1_000_000_000n + (nano ? frac : frac * 1000n));
+    frames.push(b.subarray(o + 16, next));
     o = end = next;
   }
-  return { times, end };
+  return { times, frames, end };
 }
 
 function readOrEmpty(file: string): Buffer {
@@ -1194,13 +1196,79 @@ export async function closeKernelLab(lab: KernelLab, failed = false): Promise<vo
   (lab.timings as Record<string, number>).teardown = Math.round(performance.now() - t);
 }
 
+/** One frame a lab capture holds: where (engine namespace, device, direction), when, and its bytes. */
+export interface CapturedFrame {
+  readonly netns: string;
+  readonly device: string;
+  readonly direction: 'in' | 'out';
+  readonly time: bigint;
+  readonly bytes: Buffer;
+}
+
+/** Every frame the lab's captures hold from `since` (ns) on, capture by capture, each in capture order. */
+export function capturedFrames(lab: KernelLab, since: bigint): CapturedFrame[] {
+  return lab.captures.flatMap((c) => {
+    const r = pcapRecords(readOrEmpty(c.file));
+    return r.frames.flatMap((bytes, i) =>
+      r.times[i]! >= since
+        ? [{ netns: c.netns, device: c.device, direction: c.direction, time: r.times[i]!, bytes }]
+        : [],
+    );
+  });
+}
+
+/** Whether perl and its Socket module are there (sendRawInLab's sender; Debian's essential perl-base). */
+export function canSendRaw(): boolean {
+  return spawnSync('perl', ['-MSocket', '-e', '1'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Sends one IPv4 packet through a raw IPPROTO_RAW socket; the packet as hex in argv. */
+const RAW_SENDER =
+  'use Socket; my ($dst, $hex) = @ARGV; socket(my $s, PF_INET, SOCK_RAW, 255) or die "socket: $!\n"; ' +
+  'defined(send($s, pack("H*", $hex), 0, pack_sockaddr_in(0, inet_aton($dst)))) or die "send: $!\n";';
+
+/**
+ * Sends an IPv4 packet (header included) from an engine namespace of the lab as that namespace's stack would:
+ * a raw IPPROTO_RAW socket (IP_HDRINCL) routes it, passes it through OUTPUT and POSTROUTING and the neighbour
+ * layer, and keeps the header as written except the total length and header checksum, which it fills in
+ * (net/ipv4/raw.c raw_send_hdrinc). So the lab sends exactly the bytes the engine's capture shows, even what no
+ * socket would (a SYN carrying data, an echo with the engine's id).
+ */
+export async function sendRawInLab(lab: KernelLab, netns: string, packet: Uint8Array): Promise<void> {
+  if (packet.length < 20 || packet[0] !== 0x45) throw new Error('not an IPv4 packet without options');
+  const dst = [...packet.subarray(16, 20)].join('.');
+  const hex = Buffer.from(packet).toString('hex');
+  const r = await run('ip', [...bounded(lab.script.nsName(netns), ['perl', '-e', RAW_SENDER, dst, hex])]);
+  if (r.code !== 0) throw new Error(`the raw send from ${netns} failed: ${(r.stdout + r.stderr).trim()}`);
+}
+
+/**
+ * Waits until the lab's captures hold, from `since` on, a frame for which `done` is true (at most `limitMs`),
+ * then SETTLE_MS more so that what follows it is captured too. Returns whether it came.
+ */
+export async function waitForFrame(
+  lab: KernelLab,
+  since: bigint,
+  done: (f: CapturedFrame) => boolean,
+  limitMs = DRAIN_MS,
+): Promise<boolean> {
+  const until = performance.now() + limitMs;
+  let found = false;
+  while (!found && performance.now() < until) {
+    found = capturedFrames(lab, since).some(done);
+    if (!found) await sleep(POLL_MS);
+  }
+  await sleep(SETTLE_MS);
+  return found;
+}
+
 /**
  * Forgets what earlier walks left in the lab's kernel state, as a new lab would have it: conntrack entries
  * (a later walk with a tuple already seen would be NATed differently), learned neighbours (br_netfilter's
  * bridged DNAT depends on whether the new destination's neighbour is confirmed) and cached route exceptions
  * (ICMP redirects, PMTU). Permanent neighbours (flannel's VTEPs) stay.
  */
-async function resetLabState(lab: KernelLab): Promise<void> {
+export async function resetLabState(lab: KernelLab): Promise<void> {
   await Promise.all(
     lab.world.allNetns().map(async (ns) => {
       const labNs = lab.script.nsName(ns.id);
@@ -1229,7 +1297,7 @@ function snapshot(captures: readonly Capture[], dir: string): Capture[] {
   });
 }
 
-const realtimeNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+export const realtimeNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
 /** How long drain() waits at most for the packets the engine's trace shows. */
 const DRAIN_MS = 2000;

@@ -122,10 +122,14 @@ export function presetCases(): PresetCase[] {
       }
       // The lab's TCP sender is a real socket: it cannot put payload bytes into a SYN (a preset's TCP walk
       // with a size shows what a full-size segment would meet; topologies.test.ts sends the same IP length
-      // as a ping instead).
+      // as a ping instead, and icmp-errors.test.ts sends the SYN itself through a raw socket when the walk
+      // ends in an ICMP error).
+      const quoted = trace.events.some(
+        (e) => e.type === 'observe' && e.packet.l4.kind === 'icmp' && e.packet.l4.original !== undefined,
+      );
       const skip =
         spec.protocol === 'tcp' && (spec.size ?? 0) > 0
-          ? `a TCP SYN carrying ${spec.size} payload bytes: a real socket cannot send data in a SYN`
+          ? `a TCP SYN carrying ${spec.size} payload bytes: a real socket cannot send data in a SYN${quoted ? ' (its ICMP error is compared byte for byte in icmp-errors.test.ts, the SYN sent through a raw socket)' : ''}`
           : whyNotChecked(refusal, trace);
       if (skip !== null || !isDnsWalk(trace))
         return { preset, walk: w, spec, trace, skip, kernelSpec: spec, part: null };
