@@ -1,7 +1,7 @@
 // Share links, embed mode, toggles and export, against the real engine in Chromium.
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
-import { hopList, hops, watchErrors } from './helpers.ts';
+import { hopList, hops, openMenu, watchErrors } from './helpers.ts';
 
 const position = (page: Page) => page.getByLabel('Position');
 const cniToggle = (page: Page) => page.getByLabel('CNI', { exact: true });
@@ -22,7 +22,8 @@ test('share link round trip: copy link, open it in a new page, same walk, toggle
   const errors = watchErrors(page);
   await ready(page);
   await page.getByLabel('Walk', { exact: true }).selectOption('pod-to-service');
-  await expect(page.getByRole('textbox', { name: 'To' })).toHaveValue(/db-service/);
+  await expect(page.locator('.walk-route')).toContainText('db-service');
+  await openMenu(page, 'Cluster');
   await cniToggle(page).selectOption('flannel-host-gw');
   await expect(hops(page).last()).toContainText('Delivered');
   await expect(hopList(page)).not.toContainText('flannel.1');
@@ -30,6 +31,7 @@ test('share link round trip: copy link, open it in a new page, same walk, toggle
   await expect(hops(page).nth(5)).toHaveAttribute('aria-current', 'step');
   const where = await position(page).textContent();
 
+  await openMenu(page, 'Share');
   await page.getByRole('button', { name: 'Copy link' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Link copied.' })).toBeVisible();
   const link = await page.evaluate(() => navigator.clipboard.readText());
@@ -71,6 +73,7 @@ test('a toggle the scenario cannot take: bridge-router without a gateway says so
   await page.goto('/#v=1&s=three-tier&cni=bridge-router');
   await expect(page.getByRole('alert')).toContainText('bridge-router needs a gateway');
   // The scenario's own mode works, and the option is then disabled with the reason.
+  await openMenu(page, 'Cluster');
   await page.getByRole('button', { name: 'Reset toggles' }).click();
   await expect(hops(page).last()).toContainText('Delivered');
   const router = cniToggle(page).locator('option[value="bridge-router"]');
@@ -85,6 +88,7 @@ test('toggles: flannel-vxlan → flannel-host-gw changes the hop list (no flanne
   await expect(cniToggle(page)).toHaveValue('flannel-vxlan');
   await expect(hopList(page)).toContainText('flannel.1');
   const before = await hops(page).count();
+  await openMenu(page, 'Cluster');
   await cniToggle(page).selectOption('flannel-host-gw');
   await expect(hops(page).last()).toContainText('Delivered');
   await expect(hopList(page)).not.toContainText('flannel.1');
@@ -97,10 +101,12 @@ test('toggles: flannel-vxlan → flannel-host-gw changes the hop list (no flanne
 
   // kube-proxy ipvs: the pod-to-service walk meets IPVS.
   await page.getByLabel('Walk', { exact: true }).selectOption('pod-to-service');
+  await openMenu(page, 'Cluster');
   await page.getByLabel('kube-proxy', { exact: true }).selectOption('ipvs');
   await expect(hops(page).last()).toContainText('Delivered');
   await expect(hopList(page)).toContainText(/ipvs|IPVS/);
 
+  await openMenu(page, 'Cluster');
   await page.getByRole('button', { name: 'Reset toggles' }).click();
   await expect(cniToggle(page)).toHaveValue('flannel-vxlan');
   await expect(hopList(page)).toContainText('flannel.1');
@@ -188,6 +194,7 @@ test('export: the trace as JSON and the frame as PNG and SVG', async ({ page }) 
   await ready(page);
   const count = await hops(page).count();
 
+  await openMenu(page, 'Share');
   const [json] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Export JSON' }).click(),

@@ -21,9 +21,12 @@ export function HopList() {
   const groups = useMemo(() => hopGroups(events), [events]);
   const listRef = useRef<HTMLOListElement>(null);
 
+  // Keep the current hop in view by scrolling the list itself: scrollIntoView would also scroll the page
+  // (on a narrow screen the page scrolls) and pull the picture out of view at every step.
   useEffect(() => {
-    const li = listRef.current?.querySelector<HTMLElement>('[aria-current="step"]');
-    li?.scrollIntoView?.({ block: 'nearest' });
+    const list = listRef.current;
+    const li = list?.querySelector<HTMLElement>('[aria-current="step"]');
+    if (list && li) scrollIntoList(list, li);
   }, [cursor, events.length]);
 
   return (
@@ -47,6 +50,14 @@ export function HopList() {
       )}
     </ol>
   );
+}
+
+/** Scrolls `list` (the offsetParent of its rows: position: relative) just enough to show `row`. */
+function scrollIntoList(list: HTMLElement, row: HTMLElement): void {
+  const top = row.offsetTop;
+  const bottom = top + row.offsetHeight;
+  if (top < list.scrollTop) list.scrollTop = top;
+  else if (bottom > list.scrollTop + list.clientHeight) list.scrollTop = bottom - list.clientHeight;
 }
 
 /** "leg 2 · 48 hops · delivered" for a leg's header row. */
