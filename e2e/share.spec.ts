@@ -116,7 +116,7 @@ test('embed mode: no chrome, compact controls and the verdict, keyboard steps', 
   const errors = watchErrors(page);
   await page.goto('/?embed=1#v=1&s=default&w=pod-to-pod-cross-node&hop=2');
   await expect(position(page)).toHaveText(/^3 \/ \d+$/);
-  await expect(page.getByLabel('Current hop')).toContainText('#2 default/client · neigh');
+  await expect(page.getByLabel('Current hop')).toContainText('#3 default/client · neigh');
   await expect(page.locator('header')).toHaveCount(0);
   await expect(hopList(page)).toHaveCount(0);
   await expect(page.getByRole('group', { name: 'Share and export' })).toHaveCount(0);

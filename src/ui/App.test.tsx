@@ -127,6 +127,13 @@ describe('App', () => {
     expect(items[0]!.getAttribute('aria-current')).toBe('step');
     act(() => button('Step forward').click());
     expect(items[1]!.getAttribute('aria-current')).toBe('step');
+    // One number for the hop everywhere people see it, counted from 1 like the position: the row, the
+    // inspector, the decision panel and the counter (the event's seq is 1).
+    expect(items[1]!.querySelector('.hop-seq')!.textContent).toBe('2');
+    expect($('.inspector .panel-sub')!.textContent).toMatch(/^#2 /);
+    expect($('.decision .panel-sub')!.textContent).toMatch(/^#2 /);
+    expect($('[aria-label="Position"]')!.textContent).toBe('2 / 4');
+    expect(items[0]!.querySelector('.hop-group')!.textContent).toContain('leg 1 · 4 events');
     act(() => button('Step back').click());
     expect(items[0]!.getAttribute('aria-current')).toBe('step');
 

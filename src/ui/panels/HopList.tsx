@@ -8,7 +8,15 @@ import type { LegKind, TraceEvent } from '../../engine/trace.ts';
 import type { WorldView } from '../../engine/view.ts';
 import { useAppState, useCursor, useServices } from '../context.ts';
 import type { T } from '../i18n/index.ts';
-import { eventLine, hopGroups, legLabel, SUCCESS_VERDICTS, verdictLabel, type HopGroup } from '../present.ts';
+import {
+  eventLine,
+  hopGroups,
+  legLabel,
+  shownNumber,
+  SUCCESS_VERDICTS,
+  verdictLabel,
+  type HopGroup,
+} from '../present.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
 
@@ -63,7 +71,7 @@ function scrollIntoList(list: HTMLElement, row: HTMLElement): void {
 /** "leg 2 · 48 hops · delivered" for a leg's header row. */
 function groupInfo(g: HopGroup, t: T): string {
   const end = g.verdict ? verdictLabel(g.verdict.kind, t).toLowerCase() : t('verdict.inFlightLower');
-  return t('hops.group', { leg: g.leg, count: g.last - g.first + 1, end });
+  return t('hops.group', { leg: shownNumber(g.leg), count: g.last - g.first + 1, end });
 }
 
 const Hop = memo(function Hop(props: {
@@ -90,7 +98,7 @@ const Hop = memo(function Hop(props: {
     >
       <button type="button" onClick={() => seek(index)}>
         {/* Spaces between the grid cells keep the accessible name readable ("12 node-1 eth0 → out"). */}
-        <span className="hop-seq">{e.seq}</span> <span className="hop-where">{where}</span>{' '}
+        <span className="hop-seq">{shownNumber(e.seq)}</span> <span className="hop-where">{where}</span>{' '}
         {e.type === 'cni' ? (
           // A CNI step: who acts, the command a person would type, and why.
           <span className="hop-what hop-cni">
