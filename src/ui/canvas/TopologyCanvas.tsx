@@ -45,6 +45,7 @@ import {
 import {
   drawPacket,
   drawProgress,
+  flashBox,
   type Flash,
   type Marker,
   type PacketConfig,
@@ -71,7 +72,7 @@ interface Scene {
   /** The hop being animated: its path, when it started and how long it takes; the wrap before and after. */
   readonly hop: { path: readonly Point[]; start: number; duration: number; wrapFrom: number } | null;
   readonly at: Point | null;
-  readonly flash: { text: string; start: number } | null;
+  readonly flash: { text: string; start: number; box: Rect } | null;
   readonly reduced: boolean;
 }
 
@@ -178,7 +179,7 @@ export function TopologyCanvas() {
         : t >= 1
           ? FLASH_REST
           : FLASH_REST + (1 - FLASH_REST) * Math.abs(Math.cos(t * Math.PI * 2)) * (1 - t);
-      flash = { text: s.flash.text, strength };
+      flash = { text: s.flash.text, strength, box: s.flash.box };
       moving ||= !s.reduced && t < 1;
     }
     if (ctxM && s) {
@@ -269,9 +270,12 @@ export function TopologyCanvas() {
     const duration = mode === 'playing' ? Math.min((BASE_TICK_MS / speed) * 0.8, MAX_HOP_MS) : STEP_MS;
     const now = performance.now();
     const nat = natText(current);
+    const packet = packetConfig(current, legKind, t);
+    // The card's place is chosen once per hop (it measures text and looks at the labels), not per frame.
+    const measure = movingRef.current ? canvasContext(movingRef.current) : null;
     scene.current = {
       progress,
-      packet: packetConfig(current, legKind, t),
+      packet,
       hop:
         from && !reduced
           ? {
@@ -289,7 +293,10 @@ export function TopologyCanvas() {
             }
           : null,
       at: to.point,
-      flash: nat ? { text: nat, start: now } : null,
+      flash:
+        nat && packet && measure
+          ? { text: nat, start: now, box: flashBox(measure, layout, to.point, nat, packet) }
+          : null,
       reduced,
     };
     schedule();
