@@ -13,7 +13,7 @@
 // The canvas owns only the transient animation (excalidraw's AnimationController); cursor and speed come
 // from the playback machine, the world and trace from the store.
 import { select, zoom, zoomIdentity, type ZoomTransform } from 'd3';
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { LegKind, TraceEvent } from '../../engine/trace.ts';
 import type { Frame, IpPacket } from '../../engine/packet.ts';
@@ -29,6 +29,7 @@ import {
   legPathTo,
   pointAlong,
   type Anchor,
+  type DeviceBox,
   type Point,
   type Rect,
   type WorldLayout,
@@ -338,10 +339,19 @@ export function TopologyCanvas() {
     [events, anchors, layout, cursor, t],
   );
 
-  const select_ = (key: string | null) => {
-    const { selectedDevice, selectDevice } = store.getState();
-    selectDevice(key === selectedDevice ? null : key);
-  };
+  // Each button's accessible name, once per device list and language (not per step: a collapsed 1,000-pod
+  // world has a few hundred buttons).
+  const labels = useMemo(
+    () => new Map(targets.map((d) => [d.key, t('canvas.deviceIn', { device: d.name, netns: d.netns })])),
+    [targets, t],
+  );
+  const select_ = useCallback(
+    (key: string | null) => {
+      const { selectedDevice, selectDevice } = store.getState();
+      selectDevice(key === selectedDevice ? null : key);
+    },
+    [store],
+  );
   const onClick = (ev: React.MouseEvent<HTMLDivElement>) => {
     const el = (ev.target as Element).closest('[data-device]');
     if (el) return select_(el.getAttribute('data-device'));
@@ -384,28 +394,15 @@ export function TopologyCanvas() {
         >
           <g ref={overlayRef}>
             {targets.map((d) => (
-              <g
+              <DeviceTarget
                 key={d.key}
-                className={
-                  `dev dev--${d.kind}` +
-                  (visitedNow.has(d.key) ? ' is-visited' : '') +
-                  (d.key === current ? ' is-current' : '') +
-                  (d.key === selected ? ' is-selected' : '')
-                }
-                data-device={d.key}
-                role="button"
-                tabIndex={0}
-                aria-label={t('canvas.deviceIn', { device: d.name, netns: d.netns })}
-                aria-pressed={d.key === selected}
-                onKeyDown={(e) => {
-                  if (e.key !== 'Enter' && e.key !== ' ') return;
-                  e.preventDefault();
-                  e.nativeEvent.stopPropagation();
-                  select_(d.key);
-                }}
-              >
-                <rect x={d.x} y={d.y} width={d.width} height={d.height} rx={4} />
-              </g>
+                device={d}
+                label={labels.get(d.key) ?? d.name}
+                visited={visitedNow.has(d.key)}
+                current={d.key === current}
+                selected={d.key === selected}
+                onSelect={select_}
+              />
             ))}
             {markers.map((m) => (
               <g
@@ -438,6 +435,41 @@ export function TopologyCanvas() {
     </div>
   );
 }
+
+/** A device's button in the overlay; memoised, so a step re-renders only the few whose state changed. */
+const DeviceTarget = memo(function DeviceTarget(props: {
+  device: DeviceBox;
+  label: string;
+  visited: boolean;
+  current: boolean;
+  selected: boolean;
+  onSelect: (key: string) => void;
+}) {
+  const { device: d, label, visited, current, selected, onSelect } = props;
+  return (
+    <g
+      className={
+        `dev dev--${d.kind}` +
+        (visited ? ' is-visited' : '') +
+        (current ? ' is-current' : '') +
+        (selected ? ' is-selected' : '')
+      }
+      data-device={d.key}
+      role="button"
+      tabIndex={0}
+      aria-label={label}
+      aria-pressed={selected}
+      onKeyDown={(e) => {
+        if (e.key !== 'Enter' && e.key !== ' ') return;
+        e.preventDefault();
+        e.nativeEvent.stopPropagation();
+        onSelect(d.key);
+      }}
+    >
+      <rect x={d.x} y={d.y} width={d.width} height={d.height} rx={4} />
+    </g>
+  );
+});
 
 const EMPTY_PROGRESS: ProgressConfig = {
   trail: [],

@@ -2,7 +2,7 @@
 // leg is, how many hops, how it ended), and its hops carry the leg's colour. The list stays flat — one
 // listitem per event, in order — so "the n-th hop" means the n-th event; the current one is
 // aria-current="step", and any row seeks there.
-import { memo, useEffect, useMemo, useRef } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { LegKind, TraceEvent } from '../../engine/trace.ts';
 import type { WorldView } from '../../engine/view.ts';
@@ -28,13 +28,15 @@ export function HopList() {
   const cursor = useCursor();
   const groups = useMemo(() => hopGroups(events), [events]);
   const listRef = useRef<HTMLOListElement>(null);
+  // One function for every row, so a row re-renders only when its own props change (two per step, not all).
+  const seek = useCallback((index: number) => playback.send({ type: 'seek', index }), [playback]);
 
   // Keep the current hop in view by scrolling the list itself: scrollIntoView would also scroll the page
   // (on a narrow screen the page scrolls) and pull the picture out of view at every step.
   useEffect(() => {
     const list = listRef.current;
     const li = list?.querySelector<HTMLElement>('[aria-current="step"]');
-    if (list && li) scrollIntoList(list, li);
+    if (list && li) return keepInView(list, li);
   }, [cursor, events.length]);
 
   return (
@@ -51,7 +53,7 @@ export function HopList() {
               group={j === 0 ? g : null}
               legKind={g.kind}
               current={g.first + j === cursor}
-              seek={(index) => playback.send({ type: 'seek', index })}
+              seek={seek}
               t={t}
             />
           )),
@@ -60,12 +62,37 @@ export function HopList() {
   );
 }
 
-/** Scrolls `list` (the offsetParent of its rows: position: relative) just enough to show `row`. */
-function scrollIntoList(list: HTMLElement, row: HTMLElement): void {
-  const top = row.offsetTop;
-  const bottom = top + row.offsetHeight;
-  if (top < list.scrollTop) list.scrollTop = top;
-  else if (bottom > list.scrollTop + list.clientHeight) list.scrollTop = bottom - list.clientHeight;
+/**
+ * Scrolls `list` just enough to show `row`. Where the browser has IntersectionObserver, it reports where the
+ * row is after the frame's own layout: reading offsetTop here, right after React's commit, would force a
+ * layout of the whole page in the playback tick's task, once per hop. Returns a cleanup.
+ */
+function keepInView(list: HTMLElement, row: HTMLElement): (() => void) | undefined {
+  const scrollBy = (rowTop: number, rowBottom: number, top: number, bottom: number) => {
+    if (rowTop < top) list.scrollTop -= top - rowTop;
+    else if (rowBottom > bottom) list.scrollTop += Math.min(rowBottom - bottom, rowTop - top);
+  };
+  if (typeof IntersectionObserver === 'undefined') {
+    // (jsdom) The list is the rows' offsetParent (position: relative).
+    scrollBy(
+      row.offsetTop,
+      row.offsetTop + row.offsetHeight,
+      list.scrollTop,
+      list.scrollTop + list.clientHeight,
+    );
+    return undefined;
+  }
+  const io = new IntersectionObserver(
+    ([entry]) => {
+      io.disconnect();
+      if (!entry || entry.intersectionRatio >= 1 || !entry.rootBounds) return;
+      const r = entry.boundingClientRect;
+      scrollBy(r.top, r.bottom, entry.rootBounds.top, entry.rootBounds.bottom);
+    },
+    { root: list, threshold: 1 },
+  );
+  io.observe(row);
+  return () => io.disconnect();
 }
 
 /** "leg 2 · 48 hops · delivered" for a leg's header row. */
