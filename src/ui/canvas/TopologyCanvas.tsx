@@ -53,6 +53,8 @@ import {
   type ProgressConfig,
 } from './drawPacket.ts';
 import { drawTopology, type View } from './drawTopology.ts';
+import { canvasMeasure, SvgContext, svgDocument, type Draw2D } from './svgContext.ts';
+import { FRAME_SVG_EVENT, type FrameSvgRequest } from '../share/browser.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
 /** A stepped hop animates this long; a played one takes most of a tick, capped so slow speeds stay brisk. */
@@ -143,14 +145,7 @@ export function TopologyCanvas() {
     const ctxS = sc && canvasContext(sc);
     const ctxM = mc && canvasContext(mc);
     if (!l || !css || !sc || !mc) return;
-    const dpr = window.devicePixelRatio || 1;
-    const v: View = {
-      k: css.k * dpr,
-      x0: css.x * dpr,
-      y0: css.y * dpr,
-      width: Math.round(size.width * dpr),
-      height: Math.round(size.height * dpr),
-    };
+    const v = deviceView(css, size);
     for (const c of [sc, mc])
       if (c.width !== v.width || c.height !== v.height) {
         c.width = v.width;
@@ -160,33 +155,8 @@ export function TopologyCanvas() {
     if (ctxS && staticDirty.current) drawTopology(ctxS, l, v);
     staticDirty.current = false;
     const s = scene.current;
-    const now = performance.now();
-    let moving = false;
-    let at = s?.at ?? null;
-    let wrap = s?.packet?.wrap ?? 0;
-    if (s?.hop && !s.reduced) {
-      const t = Math.min(1, (now - s.hop.start) / s.hop.duration);
-      const e = easeInOut(t);
-      at = pointAlong(s.hop.path, e);
-      wrap = s.hop.wrapFrom + (wrap - s.hop.wrapFrom) * e;
-      moving = t < 1;
-    }
-    let flash: Flash | null = null;
-    if (s?.flash) {
-      const t = (now - s.flash.start) / FLASH_MS;
-      // Two pulses, then rest.
-      const strength = s.reduced
-        ? 1
-        : t >= 1
-          ? FLASH_REST
-          : FLASH_REST + (1 - FLASH_REST) * Math.abs(Math.cos(t * Math.PI * 2)) * (1 - t);
-      flash = { text: s.flash.text, strength, box: s.flash.box };
-      moving ||= !s.reduced && t < 1;
-    }
-    if (ctxM && s) {
-      drawProgress(ctxM, v, s.progress);
-      if (s.packet && at) drawPacket(ctxM, at, { ...s.packet, wrap }, flash);
-    } else if (ctxM) {
+    const { at, moving } = drawMoving(ctxM, v, s, performance.now());
+    if (ctxM && !s) {
       ctxM.setTransform(1, 0, 0, 1, 0, 0);
       ctxM.clearRect(0, 0, v.width, v.height);
     }
@@ -198,6 +168,37 @@ export function TopologyCanvas() {
       } else mirror.setAttribute('display', 'none');
     }
     if (moving) frame.current = requestAnimationFrame(draw);
+  }, [cssView, size]);
+
+  // The SVG export (the Share menu, share/browser.ts frameSvgText) asks the picture's element for the frame:
+  // drawn again, as it is now, by the same drawing code into SVG contexts.
+  const topologyRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = topologyRef.current;
+    if (!el) return;
+    const answer = (ev: Event) => {
+      const request = (ev as CustomEvent<FrameSvgRequest>).detail;
+      const l = layoutRef.current;
+      const css = cssView();
+      if (!l || !css || !request) return;
+      const v = deviceView(css, size);
+      const measure = canvasMeasure();
+      const still = new SvgContext(v.width, v.height, measure, 'still');
+      drawTopology(still, l, v);
+      const moving = new SvgContext(v.width, v.height, measure, 'moving');
+      drawMoving(moving, v, scene.current, performance.now());
+      request.svg = svgDocument({
+        width: size.width,
+        height: size.height,
+        viewWidth: v.width,
+        viewHeight: v.height,
+        background: request.background,
+        title: request.title,
+        layers: [still.body(), moving.body()],
+      });
+    };
+    el.addEventListener(FRAME_SVG_EVENT, answer);
+    return () => el.removeEventListener(FRAME_SVG_EVENT, answer);
   }, [cssView, size]);
 
   const schedule = useCallback(() => {
@@ -379,7 +380,7 @@ export function TopologyCanvas() {
         onClick={onClick}
         data-layout-width={layout ? Math.round(layout.width) : undefined}
       >
-        <div className="topology" data-testid="topology">
+        <div className="topology" data-testid="topology" data-svg-frame="" ref={topologyRef}>
           <canvas ref={staticRef} className="topology-layer" aria-hidden="true" />
           <canvas ref={movingRef} className="topology-layer" aria-hidden="true" />
         </div>
@@ -550,6 +551,58 @@ function markersOf(
     });
   }
   return markers;
+}
+
+/** Layout units → the canvas's device pixels (CSS pixels times devicePixelRatio). */
+function deviceView(css: { k: number; x: number; y: number }, size: { width: number; height: number }): View {
+  const dpr = window.devicePixelRatio || 1;
+  return {
+    k: css.k * dpr,
+    x0: css.x * dpr,
+    y0: css.y * dpr,
+    width: Math.round(size.width * dpr),
+    height: Math.round(size.height * dpr),
+  };
+}
+
+/**
+ * Draws the moving layer as it is at `now` — the packet along its hop, its VXLAN envelope wrapping, the NAT
+ * flash pulsing — into `ctx` (the canvas's, or an SVG context for the export); returns where the packet is
+ * and whether anything still moves (another frame is wanted).
+ */
+function drawMoving(
+  ctx: Draw2D | null,
+  v: View,
+  s: Scene | null,
+  now: number,
+): { at: Point | null; moving: boolean } {
+  let moving = false;
+  let at = s?.at ?? null;
+  let wrap = s?.packet?.wrap ?? 0;
+  if (s?.hop && !s.reduced) {
+    const t = Math.min(1, (now - s.hop.start) / s.hop.duration);
+    const e = easeInOut(t);
+    at = pointAlong(s.hop.path, e);
+    wrap = s.hop.wrapFrom + (wrap - s.hop.wrapFrom) * e;
+    moving = t < 1;
+  }
+  let flash: Flash | null = null;
+  if (s?.flash) {
+    const t = (now - s.flash.start) / FLASH_MS;
+    // Two pulses, then rest.
+    const strength = s.reduced
+      ? 1
+      : t >= 1
+        ? FLASH_REST
+        : FLASH_REST + (1 - FLASH_REST) * Math.abs(Math.cos(t * Math.PI * 2)) * (1 - t);
+    flash = { text: s.flash.text, strength, box: s.flash.box };
+    moving ||= !s.reduced && t < 1;
+  }
+  if (ctx && s) {
+    drawProgress(ctx, v, s.progress);
+    if (s.packet && at) drawPacket(ctx, at, { ...s.packet, wrap }, flash);
+  }
+  return { at, moving };
 }
 
 function canvasContext(c: HTMLCanvasElement): CanvasRenderingContext2D | null {

@@ -6,6 +6,7 @@
 import type { LegKind, VerdictKind } from '../../engine/trace.ts';
 import { placeCard, type Point, type Rect, type WorldLayout } from '../layout.ts';
 import { applyView, MONO, roundRect, SANS, type View } from './drawTopology.ts';
+import type { Draw2D } from './svgContext.ts';
 
 /** A leg's stroke and fill: request blue, reply green, ICMP error orange, DNS amber (styles.css). */
 export const LEG_INK: Readonly<Record<LegKind, { readonly stroke: string; readonly soft: string }>> = {
@@ -67,7 +68,7 @@ const CAPTION_FONT = `600 11px ${SANS}`;
 const FLASH_H = 22;
 const FLASH_PAD = 8;
 
-function polyline(ctx: CanvasRenderingContext2D, pts: readonly Point[]): void {
+function polyline(ctx: Draw2D, pts: readonly Point[]): void {
   ctx.beginPath();
   const [first, ...rest] = pts;
   if (!first) return;
@@ -75,7 +76,7 @@ function polyline(ctx: CanvasRenderingContext2D, pts: readonly Point[]): void {
   for (const p of rest) ctx.lineTo(p.x, p.y);
 }
 
-export function drawProgress(ctx: CanvasRenderingContext2D, v: View, cfg: ProgressConfig): void {
+export function drawProgress(ctx: Draw2D, v: View, cfg: ProgressConfig): void {
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, v.width, v.height);
   applyView(ctx, v);
@@ -125,7 +126,7 @@ export function drawProgress(ctx: CanvasRenderingContext2D, v: View, cfg: Progre
   for (const m of cfg.markers) drawMarker(ctx, m);
 }
 
-function drawMarker(ctx: CanvasRenderingContext2D, m: Marker): void {
+function drawMarker(ctx: Draw2D, m: Marker): void {
   const { x, y } = m.point;
   // A CNI walk's end (configured, removed) is a success like a delivery.
   const delivered = m.kind === 'delivered' || m.kind === 'configured' || m.kind === 'removed';
@@ -175,15 +176,7 @@ function drawMarker(ctx: CanvasRenderingContext2D, m: Marker): void {
   ctx.stroke();
 }
 
-function envelope(
-  ctx: CanvasRenderingContext2D,
-  x: number,
-  y: number,
-  w: number,
-  h: number,
-  stroke: string,
-  fill: string,
-) {
+function envelope(ctx: Draw2D, x: number, y: number, w: number, h: number, stroke: string, fill: string) {
   ctx.beginPath();
   ctx.rect(x, y, w, h);
   ctx.fillStyle = fill;
@@ -200,12 +193,7 @@ function envelope(
 }
 
 /** The envelope at `p` (drawn over whatever the progress layer holds), and a NAT flash beside it. */
-export function drawPacket(
-  ctx: CanvasRenderingContext2D,
-  p: Point,
-  cfg: PacketConfig,
-  flash: Flash | null,
-): void {
+export function drawPacket(ctx: Draw2D, p: Point, cfg: PacketConfig, flash: Flash | null): void {
   const ink = LEG_INK[cfg.legKind];
   ctx.save();
   ctx.translate(p.x, p.y);
@@ -242,7 +230,7 @@ const captionX = (wrapped: boolean): number => (wrapped ? 28 : 22);
  * nor its caption.
  */
 export function flashBox(
-  ctx: CanvasRenderingContext2D,
+  ctx: Draw2D,
   layout: WorldLayout,
   p: Point,
   text: string,
@@ -266,7 +254,7 @@ export function flashBox(
   return placeCard(layout, p, textWidth + 2 * FLASH_PAD, FLASH_H, [envelopeBox, captionBox]);
 }
 
-function drawFlash(ctx: CanvasRenderingContext2D, p: Point, flash: Flash): void {
+function drawFlash(ctx: Draw2D, p: Point, flash: Flash): void {
   const b = flash.box;
   // A thin line to the packet when the card had to move away from it.
   const nearest = {
