@@ -6,6 +6,8 @@
 //     one hop of playback pacing);
 //   - frame times (median, p95) and main-thread long tasks while a 1,000-pod walk plays at 4×;
 //   - long tasks during the load itself.
+// --cpu-throttle=N slows the page's CPU N times during playback (Chrome's own CPU throttling, as DevTools
+// offers it): a loaded or slow machine, reproducibly — long tasks depend on the load average otherwise.
 // Prints a table and adds the numbers to bench/results.json under "ui". What they mean: docs/performance.md.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +21,11 @@ import * as prettier from 'prettier';
 import { bigScenario, frameStats, quantile, startFrames, stopFrames, type FrameStats } from './frames.ts';
 
 const quick = process.argv.includes('--quick');
+const CPU_THROTTLE = Number(
+  /^--cpu-throttle=(\d+(?:\.\d+)?)$/.exec(
+    process.argv.find((a) => a.startsWith('--cpu-throttle=')) ?? '',
+  )?.[1] ?? 1,
+);
 const LOAD_RUNS = quick ? 3 : 7;
 const PLAY_MS = quick ? 3000 : 6000;
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -152,6 +159,12 @@ async function measurePlayback(browser: Browser, base: string, collapsed: boolea
   if ((await collapse.isChecked()) !== collapsed) await collapse.setChecked(collapsed);
   await page.keyboard.press('Home');
   await page.getByLabel('Speed').selectOption('4');
+  if (CPU_THROTTLE !== 1)
+    await (
+      await page.context().newCDPSession(page)
+    ).send('Emulation.setCPUThrottlingRate', {
+      rate: CPU_THROTTLE,
+    });
   await startFrames(page);
   await page.getByRole('button', { name: 'Play' }).click();
   await page.waitForTimeout(PLAY_MS);
@@ -215,7 +228,8 @@ try {
     ]),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
-  console.log(`\nUI in headless ${version} (${quick ? 'quick' : 'full'} run)`);
+  const throttled = CPU_THROTTLE !== 1 ? `, playback with the CPU ${CPU_THROTTLE}x slower` : '';
+  console.log(`\nUI in headless ${version} (${quick ? 'quick' : 'full'} run${throttled})`);
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
 
   const out = join(ROOT, 'bench', 'results.json');
@@ -232,6 +246,7 @@ try {
   results.ui = {
     generatedAt: new Date().toISOString(),
     quick,
+    cpuThrottle: CPU_THROTTLE,
     browser: version,
     loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
     viteBuildMs: Math.round(buildMs),

@@ -1,7 +1,7 @@
 // The app against the real engine (in its worker): the default scenario's first walk, played, stepped and
 // driven from the keyboard.
 import { expect, test, type Page } from '@playwright/test';
-import { current, hops, verdict, watchErrors } from './helpers.ts';
+import { current, hops, openMenu, verdict, watchErrors } from './helpers.ts';
 
 async function openReady(page: Page): Promise<void> {
   await page.goto('/');
@@ -13,6 +13,9 @@ test('loads the default scenario on its first walk, with no console errors', asy
   const errors = watchErrors(page);
   await openReady(page);
   await expect(page.getByLabel('Walk', { exact: true })).toHaveValue('pod-to-pod-cross-node');
+  // The walk's route is on the header's second line; the fields to change it behind "From / to".
+  await expect(page.locator('.walk-route')).toHaveText('pod/default/client → pod/default/db:3306 · tcp');
+  await openMenu(page, 'From / to');
   await expect(page.getByRole('textbox', { name: 'From' })).toHaveValue('pod/default/client');
   await expect(page.getByRole('textbox', { name: 'To' })).toHaveValue('pod/default/db:3306');
   await expect(page.locator('[data-device="pod/default/client|eth0"]')).toBeVisible();
@@ -122,13 +125,15 @@ test('another walk of the scenario, and a custom one with an unknown pod, report
 }) => {
   await openReady(page);
   await page.getByLabel('Walk', { exact: true }).selectOption('too-big-for-the-overlay');
+  await openMenu(page, 'From / to');
   await expect(page.getByRole('textbox', { name: 'To' })).toHaveValue('pod/default/db');
   await page.keyboard.press('End');
   await expect(verdict(page)).not.toContainText('Delivered');
   await expect(verdict(page)).toContainText(/:/);
 
+  await openMenu(page, 'From / to');
   await page.getByRole('textbox', { name: 'From' }).fill('pod/default/nobody');
-  await page.getByRole('button', { name: 'Walk' }).click();
+  await page.getByRole('button', { name: 'Walk', exact: true }).click();
   await expect(page.getByRole('alert')).toContainText('nobody');
 });
 
@@ -163,7 +168,7 @@ test('a walk to a DNS name: the query legs come first, the decision panel shows 
   const errors = watchErrors(page);
   await openReady(page);
   await page.getByLabel('Walk', { exact: true }).selectOption('dns-short-name');
-  await expect(page.getByRole('textbox', { name: 'To' })).toHaveValue('db-service:3306');
+  await expect(page.locator('.walk-route')).toContainText('→ db-service:3306 ·');
   await expect(hops(page).first()).toContainText('DNS query');
   await expect(hops(page).filter({ hasText: 'DNS answer' }).first()).toBeVisible();
   // Jump to CoreDNS's answer: the decision panel lists the A record.

@@ -154,8 +154,9 @@ test('1,000 pods: frame times while the walk plays (printed), and devices still 
   report('playing at 4x', playing);
   await page.screenshot({ path: 'test-results/canvas-1000-pods-playing.png' });
   expect(playing.gaps.length).toBeGreaterThan(30);
-  // Note: the share link's state (the whole scenario, compressed) is rewritten on every hop; the long
-  // tasks printed above are mostly that, not the canvas (whose frames draw in well under a millisecond).
+  // Long tasks printed above come from the per-hop work of the panels and the page's paint on a loaded
+  // machine, not from the canvas (whose frames draw in well under a millisecond); docs/performance.md has
+  // the profile and what was done about it.
 
   // At this size only the walk's devices are buttons; they still open their card.
   await page.keyboard.press('Home');

@@ -38,7 +38,7 @@ async function open(page: Page, walkName: string, events: number): Promise<void>
   await page.goto(`/#v=1&s=pod-is-born&w=${walkName}`);
   await expect(hops(page)).toHaveCount(events, { timeout: 20_000 });
   await page.keyboard.press('Home');
-  await expect(current(page)).toContainText('0');
+  await expect(current(page).locator('.hop-seq')).toHaveText('1');
 }
 
 test('CNI ADD: the pod, its eth0 and the host-side veth appear step by step', async ({ page }, info) => {
@@ -62,7 +62,8 @@ test('CNI ADD: the pod, its eth0 and the host-side veth appear step by step', as
 
   for (let i = 1; i <= vethAt; i++) {
     await page.keyboard.press('ArrowRight');
-    await expect(current(page)).toContainText(String(i));
+    // The page numbers hops from 1 (present.ts shownNumber); the cursor counts from 0.
+    await expect(current(page).locator('.hop-seq')).toHaveText(String(i + 1));
     await expect(device(page, eth0)).toHaveCount(i < vethAt ? 0 : 1);
     await expect(device(page, hostVeth)).toHaveCount(i < vethAt ? 0 : 1);
   }
@@ -73,7 +74,7 @@ test('CNI ADD: the pod, its eth0 and the host-side veth appear step by step', as
 
   // On to the address: the inspector shows it on eth0 (ip -br addr after the step).
   for (let i = vethAt + 1; i <= addrAt; i++) await page.keyboard.press('ArrowRight');
-  await expect(current(page)).toContainText(String(addrAt));
+  await expect(current(page).locator('.hop-seq')).toHaveText(String(addrAt + 1));
   await expect(page.getByRole('region', { name: 'After this step' })).toContainText('10.244.1.3/24');
   await expect(page.getByRole('region', { name: 'CNI state files' })).toContainText(
     '/var/lib/cni/networks/cbr0/10.244.1.3',

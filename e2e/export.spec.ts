@@ -7,7 +7,7 @@ import { expect, test } from '@playwright/test';
 import { buildWorld, walk } from '../src/engine/index.ts';
 import { tracePcapng } from '../src/engine/pcapng.ts';
 import { parseScenario } from '../src/scenario/parse.ts';
-import { hops, watchErrors } from './helpers.ts';
+import { hops, openMenu, watchErrors } from './helpers.ts';
 
 /** The same walk built by the engine in Node: the capture the page must have downloaded, byte for byte. */
 async function enginePcapng(
@@ -35,6 +35,7 @@ test('Export pcapng downloads a capture that tshark reads, one packet per observ
   const errors = watchErrors(page);
   await page.goto('/#v=1&s=default&w=pod-to-service');
   await expect(hops(page).last()).toContainText('Delivered');
+  await openMenu(page, 'Export');
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Export pcapng' }).click(),
@@ -65,6 +66,7 @@ test('Export GIF renders the walk off-screen into a GIF89a with one frame per sh
   const errors = watchErrors(page);
   await page.goto('/#v=1&s=default&w=pod-to-pod-same-node');
   await expect(hops(page).last()).toContainText('Delivered');
+  await openMenu(page, 'Export');
   const started = Date.now();
   const [download] = await Promise.all([
     page.waitForEvent('download', { timeout: 120_000 }),
@@ -92,6 +94,7 @@ test('Export GIF renders the walk off-screen into a GIF89a with one frame per sh
 test('GIF export can be cancelled', async ({ page }) => {
   await page.goto('/#v=1&s=default&w=dns-external-name');
   await expect(hops(page).last()).toContainText('Delivered');
+  await openMenu(page, 'Export');
   await page.getByRole('button', { name: 'Export GIF' }).click();
   await expect(page.getByRole('progressbar', { name: 'Rendering the GIF' })).toBeVisible();
   await page.getByRole('button', { name: 'Cancel' }).click();
@@ -104,6 +107,7 @@ test('Show the commands: the lab script as text, with Copy and Download .sh', as
   const errors = watchErrors(page);
   await page.goto('/');
   await expect(hops(page).last()).toContainText('Delivered');
+  await openMenu(page, 'Export');
   await page.getByRole('button', { name: 'Show the commands' }).click();
   const dialog = page.getByRole('dialog', { name: 'The commands that build this cluster' });
   const script = dialog.getByLabel('Shell script');
@@ -126,6 +130,7 @@ test('Show the commands: the lab script as text, with Copy and Download .sh', as
 test('Export WebM, where the browser records a canvas: a WebM (EBML) file', async ({ page }) => {
   await page.goto('/#v=1&s=default&w=pod-to-pod-same-node');
   await expect(hops(page).last()).toContainText('Delivered');
+  await openMenu(page, 'Export');
   const button = page.getByRole('button', { name: 'Export WebM' });
   const supported = await page.evaluate(
     () =>

@@ -15,3 +15,13 @@ export function watchErrors(page: Page): string[] {
   page.on('pageerror', (e) => errors.push(String(e)));
   return errors;
 }
+
+/** Opens a header menu (src/ui/panels/HeaderMenu.tsx) by the start of its button's text, unless it is open:
+ *  the cluster toggles, the walk typed in, Share, Export. */
+export async function openMenu(
+  page: Page,
+  name: 'Cluster' | 'From / to' | 'Share' | 'Export',
+): Promise<void> {
+  const button = page.locator('.header-menu-button').filter({ hasText: new RegExp(`^${name}`) });
+  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
+}

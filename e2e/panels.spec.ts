@@ -106,7 +106,7 @@ test('dns-short-name: the hop list is grouped by leg, in order, each leg headed 
   await expect(heads.nth(1)).toContainText('DNS answer');
   await expect(heads.nth(2)).toContainText('Request');
   await expect(heads.nth(3)).toContainText('Reply');
-  await expect(heads.nth(0)).toContainText(/DNS query · leg 0 · \d+ events · delivered/);
+  await expect(heads.nth(0)).toContainText(/DNS query · leg 1 · \d+ events · delivered/);
   // One listitem per event, in order: the leg numbers never go down and each leg starts with its header.
   const items = await hops(page).evaluateAll((lis) =>
     lis.map((li) => ({ leg: Number(li.getAttribute('data-leg')), head: li.classList.contains('hop--leg') })),

@@ -1,7 +1,7 @@
 // Share links, embed mode, toggles and export, against the real engine in Chromium.
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
-import { hopList, hops, watchErrors } from './helpers.ts';
+import { hopList, hops, openMenu, watchErrors } from './helpers.ts';
 
 const position = (page: Page) => page.getByLabel('Position');
 const cniToggle = (page: Page) => page.getByLabel('CNI', { exact: true });
@@ -22,7 +22,8 @@ test('share link round trip: copy link, open it in a new page, same walk, toggle
   const errors = watchErrors(page);
   await ready(page);
   await page.getByLabel('Walk', { exact: true }).selectOption('pod-to-service');
-  await expect(page.getByRole('textbox', { name: 'To' })).toHaveValue(/db-service/);
+  await expect(page.locator('.walk-route')).toContainText('db-service');
+  await openMenu(page, 'Cluster');
   await cniToggle(page).selectOption('flannel-host-gw');
   await expect(hops(page).last()).toContainText('Delivered');
   await expect(hopList(page)).not.toContainText('flannel.1');
@@ -30,6 +31,7 @@ test('share link round trip: copy link, open it in a new page, same walk, toggle
   await expect(hops(page).nth(5)).toHaveAttribute('aria-current', 'step');
   const where = await position(page).textContent();
 
+  await openMenu(page, 'Share');
   await page.getByRole('button', { name: 'Copy link' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Link copied.' })).toBeVisible();
   const link = await page.evaluate(() => navigator.clipboard.readText());
@@ -71,6 +73,7 @@ test('a toggle the scenario cannot take: bridge-router without a gateway says so
   await page.goto('/#v=1&s=three-tier&cni=bridge-router');
   await expect(page.getByRole('alert')).toContainText('bridge-router needs a gateway');
   // The scenario's own mode works, and the option is then disabled with the reason.
+  await openMenu(page, 'Cluster');
   await page.getByRole('button', { name: 'Reset toggles' }).click();
   await expect(hops(page).last()).toContainText('Delivered');
   const router = cniToggle(page).locator('option[value="bridge-router"]');
@@ -85,6 +88,7 @@ test('toggles: flannel-vxlan → flannel-host-gw changes the hop list (no flanne
   await expect(cniToggle(page)).toHaveValue('flannel-vxlan');
   await expect(hopList(page)).toContainText('flannel.1');
   const before = await hops(page).count();
+  await openMenu(page, 'Cluster');
   await cniToggle(page).selectOption('flannel-host-gw');
   await expect(hops(page).last()).toContainText('Delivered');
   await expect(hopList(page)).not.toContainText('flannel.1');
@@ -97,10 +101,12 @@ test('toggles: flannel-vxlan → flannel-host-gw changes the hop list (no flanne
 
   // kube-proxy ipvs: the pod-to-service walk meets IPVS.
   await page.getByLabel('Walk', { exact: true }).selectOption('pod-to-service');
+  await openMenu(page, 'Cluster');
   await page.getByLabel('kube-proxy', { exact: true }).selectOption('ipvs');
   await expect(hops(page).last()).toContainText('Delivered');
   await expect(hopList(page)).toContainText(/ipvs|IPVS/);
 
+  await openMenu(page, 'Cluster');
   await page.getByRole('button', { name: 'Reset toggles' }).click();
   await expect(cniToggle(page)).toHaveValue('flannel-vxlan');
   await expect(hopList(page)).toContainText('flannel.1');
@@ -110,7 +116,7 @@ test('embed mode: no chrome, compact controls and the verdict, keyboard steps', 
   const errors = watchErrors(page);
   await page.goto('/?embed=1#v=1&s=default&w=pod-to-pod-cross-node&hop=2');
   await expect(position(page)).toHaveText(/^3 \/ \d+$/);
-  await expect(page.getByLabel('Current hop')).toContainText('#2 default/client · neigh');
+  await expect(page.getByLabel('Current hop')).toContainText('#3 default/client · neigh');
   await expect(page.locator('header')).toHaveCount(0);
   await expect(hopList(page)).toHaveCount(0);
   await expect(page.getByRole('group', { name: 'Share and export' })).toHaveCount(0);
@@ -188,11 +194,12 @@ test('export: the trace as JSON and the frame as PNG and SVG', async ({ page }) 
   await ready(page);
   const count = await hops(page).count();
 
+  await openMenu(page, 'Share');
   const [json] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Export JSON' }).click(),
   ]);
-  expect(json.suggestedFilename()).toBe('packet-walk-pod-to-pod-cross-node-hop-0.trace.json');
+  expect(json.suggestedFilename()).toBe('packet-walk-pod-to-pod-cross-node-hop-1.trace.json');
   const trace = JSON.parse(await readFile((await json.path())!, 'utf8')) as {
     version: number;
     flow: { dst: string };
@@ -214,15 +221,75 @@ test('export: the trace as JSON and the frame as PNG and SVG', async ({ page }) 
   expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
   expect(bytes.length).toBeGreaterThan(5000);
 
-  // SVG only when the picture is one; a bitmap canvas says so on the disabled button.
+  // The frame as SVG: drawn again by the canvas's own code, text as text.
   const exportSvg = page.getByRole('button', { name: 'Export SVG' });
-  if ((await page.locator('svg.topology').count()) === 0) {
-    await expect(exportSvg).toBeDisabled();
-    await expect(exportSvg).toHaveAttribute('title', /PNG/);
-    return;
-  }
+  await expect(exportSvg).toBeEnabled();
   const [svg] = await Promise.all([page.waitForEvent('download'), exportSvg.click()]);
+  expect(svg.suggestedFilename()).toBe('packet-walk-pod-to-pod-cross-node-hop-1.svg');
   const text = await readFile((await svg.path())!, 'utf8');
   expect(text).toMatch(/^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-  expect(text).toContain('data-device="pod/default/client|eth0"');
+  // It parses as XML, and every device's name and every namespace's title is a <text>.
+  const parsed = await page.evaluate((source) => {
+    const doc = new DOMParser().parseFromString(source, 'image/svg+xml');
+    return {
+      error: doc.querySelector('parsererror')?.textContent ?? null,
+      texts: [...doc.querySelectorAll('text')].map((t) => t.textContent ?? ''),
+    };
+  }, text);
+  expect(parsed.error).toBeNull();
+  const names = await page
+    .locator('[data-device]')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-device')!.split('|')[1]!));
+  expect(names.length).toBeGreaterThan(20);
+  for (const name of names) expect(parsed.texts).toContain(name);
+  for (const title of ['default/client', 'default/db', 'node-1', 'node-2', 'laptop'])
+    expect(parsed.texts).toContain(title);
+  expect(parsed.texts).toContain('request · TCP [S]');
+
+  // And it looks like the PNG: drawn at the PNG's size, few pixels differ much — far fewer than between the
+  // PNG and an empty picture of the same background.
+  const { differing, blank } = await page.evaluate(
+    async ({ svgText, pngBase64 }) => {
+      const load = async (src: string) => {
+        const img = new Image();
+        img.src = src;
+        await img.decode();
+        return img;
+      };
+      const png = await load(`data:image/png;base64,${pngBase64}`);
+      const vector = await load(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgText)}`);
+      const pixels = (img: HTMLImageElement | null) => {
+        const c = document.createElement('canvas');
+        c.width = png.width;
+        c.height = png.height;
+        const ctx = c.getContext('2d')!;
+        ctx.fillStyle = getComputedStyle(document.querySelector('.stage')!).backgroundColor;
+        ctx.fillRect(0, 0, c.width, c.height);
+        if (img) ctx.drawImage(img, 0, 0, c.width, c.height);
+        return ctx.getImageData(0, 0, c.width, c.height).data;
+      };
+      const share = (a: Uint8ClampedArray, b: Uint8ClampedArray) => {
+        let n = 0;
+        for (let i = 0; i < a.length; i += 4)
+          if (
+            Math.max(
+              Math.abs(a[i]! - b[i]!),
+              Math.abs(a[i + 1]! - b[i + 1]!),
+              Math.abs(a[i + 2]! - b[i + 2]!),
+            ) > 64
+          )
+            n++;
+        return n / (a.length / 4);
+      };
+      const reference = pixels(png);
+      return { differing: share(reference, pixels(vector)), blank: share(reference, pixels(null)) };
+    },
+    { svgText: text, pngBase64: bytes.toString('base64') },
+  );
+  console.log(
+    `SVG vs PNG: ${(differing * 100).toFixed(2)}% of pixels differ by more than 64 in a channel ` +
+      `(an empty picture: ${(blank * 100).toFixed(2)}%)`,
+  );
+  expect(blank).toBeGreaterThan(0.02);
+  expect(differing).toBeLessThan(blank / 5);
 });

@@ -3,7 +3,7 @@
 // including a scenario error whose text looks like HTML (it must stay text).
 import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EngineClient, EngineListener } from '../worker/engineClient.ts';
 import {
   PROTOCOL_VERSION,
@@ -15,6 +15,8 @@ import {
   type WalkRequest,
 } from '../worker/protocol.ts';
 import { App } from './App.tsx';
+import { BASE_TICK_MS } from './playbackMachine.ts';
+import { PLAYING_WRITE_MS } from './share/useShare.ts';
 import { fixtureWorld, routeDecision, trace } from './testWorld.ts';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -127,6 +129,13 @@ describe('App', () => {
     expect(items[0]!.getAttribute('aria-current')).toBe('step');
     act(() => button('Step forward').click());
     expect(items[1]!.getAttribute('aria-current')).toBe('step');
+    // One number for the hop everywhere people see it, counted from 1 like the position: the row, the
+    // inspector, the decision panel and the counter (the event's seq is 1).
+    expect(items[1]!.querySelector('.hop-seq')!.textContent).toBe('2');
+    expect($('.inspector .panel-sub')!.textContent).toMatch(/^#2 /);
+    expect($('.decision .panel-sub')!.textContent).toMatch(/^#2 /);
+    expect($('[aria-label="Position"]')!.textContent).toBe('2 / 4');
+    expect(items[0]!.querySelector('.hop-group')!.textContent).toContain('leg 1 · 4 events');
     act(() => button('Step back').click());
     expect(items[0]!.getAttribute('aria-current')).toBe('step');
 
@@ -285,6 +294,29 @@ describe('App opened from a link', () => {
     expect(window.location.hash).toContain('kp=ipvs');
     expect(window.location.hash).toContain('seed=42');
     expect(window.location.hash).toContain('hop=2');
+  });
+
+  it('while playing, the address follows at most once a second, and at once when playback stops', () => {
+    vi.useFakeTimers();
+    try {
+      mount({});
+      const runId = client.runs.at(-1)!.runId;
+      client.emit({ type: 'world', v, runId, view: fixtureWorld([1, 1]), settings: SETTINGS });
+      const hopsIn = [{ leg: 'request' as const, at: 'pod/default/p1-1' }];
+      for (let i = 0; i < 8; i++) hopsIn.push({ leg: 'request', at: 'pod/default/p1-1' });
+      client.emit({ type: 'events', v, runId, events: trace(hopsIn) });
+      const hop = () => /[#&]hop=(\d+)/.exec(window.location.hash)?.[1] ?? '0';
+      act(() => button('Play').click());
+      // Two ticks: the cursor is on the third hop; the address was last written a second in, at the second.
+      act(() => vi.advanceTimersByTime(2 * BASE_TICK_MS));
+      expect($('[aria-label="Position"]')!.textContent).toMatch(/^3 \//);
+      expect(PLAYING_WRITE_MS).toBeLessThan(2 * BASE_TICK_MS);
+      expect(hop()).toBe('1');
+      act(() => button('Pause').click());
+      expect(hop()).toBe('2');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a broken link: an alert with the reason as text, and the default scenario', () => {

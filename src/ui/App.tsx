@@ -23,14 +23,15 @@ import { NarrationPanel } from './panels/NarrationPanel.tsx';
 import { PacketInspector } from './panels/PacketInspector.tsx';
 import { ScenarioErrors } from './panels/ScenarioErrors.tsx';
 import { VerdictBanner } from './panels/VerdictBanner.tsx';
-import { WalkPicker, type PresetOption } from './panels/WalkPicker.tsx';
+import { HeaderMenu } from './panels/HeaderMenu.tsx';
+import { WalkAbout, WalkPicker, type PresetOption } from './panels/WalkPicker.tsx';
 import { playbackMachine } from './playbackMachine.ts';
 import { startFrom } from './share/appLink.ts';
 import { EmbedHop } from './share/EmbedHop.tsx';
 import { LinkNotice } from './share/LinkNotice.tsx';
 import { SharePanel } from './share/SharePanel.tsx';
 import { ExportPanel } from './export/ExportPanel.tsx';
-import { Toggles } from './share/Toggles.tsx';
+import { ClusterMenu } from './share/Toggles.tsx';
 import { useEmbedApi, useUrlSync } from './share/useShare.ts';
 import type { DecodeResult, ViewOptions } from './share/urlState.ts';
 import { createAppStore, runFinished } from './store.ts';
@@ -127,14 +128,24 @@ export function App({ client, presets, initialPresetId, link = NO_LINK, viewOpti
     <ServicesContext.Provider value={services}>
       <div className={editing ? 'app app--editing' : 'app'}>
         <header className="app-header">
-          <h1>Packet Walk</h1>
-          <WalkPicker presets={presets} />
-          <Toggles />
-          <EditScenarioButton open={editing} onToggle={toggleEditing} />
-          <SharePanel />
-          <ExportPanel />
-          <ImportButton />
-          <LanguageSelect />
+          {/* One row from 1280 px: what to show on the left, what to do with it on the right. */}
+          <div className="header-bar">
+            <h1>Packet Walk</h1>
+            <WalkPicker presets={presets} />
+            <ClusterMenu />
+            <div className="header-actions">
+              <EditScenarioButton open={editing} onToggle={toggleEditing} />
+              <ImportButton />
+              <HeaderMenu label={t('header.share')} align="end">
+                <SharePanel />
+              </HeaderMenu>
+              <HeaderMenu label={t('header.export')} align="end">
+                <ExportPanel />
+              </HeaderMenu>
+              <LanguageSelect />
+            </div>
+          </div>
+          <WalkAbout presets={presets} />
         </header>
         <LinkNotice />
         <EditorSlot open={editing} presets={presets} onClose={toggleEditing} />

@@ -6,11 +6,13 @@ import {
   deviceKey,
   involvedNodes,
   hopPath,
+  labelBoxes,
   layoutWorld,
   layoutWorldCached,
   legPathTo,
   packetAt,
   pathLength,
+  placeCard,
   pointAlong,
   type Rect,
 } from './layout.ts';
@@ -333,5 +335,41 @@ describe('large clusters', () => {
     expect(on(walkA).namespaces.get('node/node-1')!.x).toBeLessThan(
       on(walkA).namespaces.get('node/node-3')!.x,
     );
+  });
+});
+
+describe('placeCard: a NAT card beside the packet, clear of the labels', () => {
+  const layout = layoutWorld(fixtureWorld([2, 2, 2]));
+  const labels = labelBoxes(layout);
+  const covers = (card: Rect) => labels.filter((r) => overlap(card, r));
+
+  it("knows where the words are: every device and stage box, and the namespaces' titles", () => {
+    expect(labels.length).toBeGreaterThanOrEqual(
+      layout.devices.size + layout.stages.size + layout.namespaces.size,
+    );
+    expect(labelBoxes(layout)).toBe(labels);
+  });
+
+  it.each([...layout.stages.values()].filter((s) => s.kind === 'netfilter'))(
+    'at $key: the card hides no label, nor the packet and its caption',
+    (stage) => {
+      const at = stage.center;
+      const envelope: Rect = { x: at.x - 17, y: at.y - 11, width: 34, height: 22 };
+      const caption: Rect = { x: at.x + 20, y: at.y - 8, width: 100, height: 16 };
+      // As wide as "DNAT dst 10.96.106.22:3306 → 10.244.2.2:3306" in 12px mono.
+      const card = placeCard(layout, at, 330, 22, [envelope, caption]);
+      expect(covers(card).map((r) => ('key' in r ? r.key : `${r.x},${r.y}`))).toEqual([]);
+      expect(overlap(card, envelope) || overlap(card, caption)).toBe(false);
+      // Where it used to go (just above, running right) it hid a device's name.
+      expect(covers({ x: at.x - 22, y: at.y - 50, width: 330, height: 22 }).length).toBeGreaterThan(0);
+      // Beside the packet: within a few card heights of it.
+      expect(Math.abs(card.y + card.height / 2 - at.y)).toBeLessThan(150);
+    },
+  );
+
+  it('in an empty spot it goes just above the packet, running right', () => {
+    const at = { x: layout.width / 2, y: layout.height + 200 };
+    const card = placeCard({ ...layout, height: layout.height + 400 }, at, 200, 22, []);
+    expect(card).toEqual({ x: at.x - 22, y: at.y - 14 - 22, width: 200, height: 22 });
   });
 });

@@ -683,6 +683,98 @@ function segmentLabel(view: WorldView, id: string): string {
   return s.label.includes(s.cidr) ? s.label : `${s.label} ${s.cidr}`.trim();
 }
 
+// ─── Cards beside the packet ──────────────────────────────────────────────────────────────────────────
+
+/** Average advance per character of the picture's fonts (drawTopology.ts), generous: namespace titles
+ *  (600 14px sans), subtitles (11px mono), bus labels (12px sans). */
+const TITLE_EM = 8.4;
+const SUBTITLE_EM = 6.7;
+const BUS_LABEL_EM = 7;
+
+const labelCache = new WeakMap<WorldLayout, readonly Rect[]>();
+
+/** Where the picture's words are: the device and stage boxes (their names fill them), the namespaces' titles
+ *  and subtitles, the buses' labels. Pure; cached per layout. */
+export function labelBoxes(layout: WorldLayout): readonly Rect[] {
+  const cached = labelCache.get(layout);
+  if (cached) return cached;
+  const out: Rect[] = [...layout.devices.values(), ...layout.stages.values()];
+  const centred = (at: Point, chars: number, em: number, h: number, max: number): Rect => {
+    const w = Math.min(chars * em, max);
+    return { x: at.x - w / 2, y: at.y - h / 2, width: w, height: h };
+  };
+  for (const n of layout.namespaces.values()) {
+    if (n.title) out.push(centred(n.titleAt, n.title.length, TITLE_EM, 16, n.width - 8));
+    if (n.subtitle) out.push(centred(n.subtitleAt, n.subtitle.length, SUBTITLE_EM, 13, n.width - 8));
+  }
+  for (const b of layout.buses.values()) {
+    const w = b.label.length * BUS_LABEL_EM;
+    out.push({ x: b.x2 - 6 - w, y: b.y - 20, width: w, height: 15 });
+  }
+  labelCache.set(layout, out);
+  return out;
+}
+
+function overlap(a: Rect, b: Rect): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+/** Space kept between a card and the packet's envelope (layout units). */
+const CARD_GAP = 14;
+
+/**
+ * Where a card of `width` × `height` (a NAT rewrite's flash) goes beside the packet at `at`, so that it hides
+ * as few of the picture's labels as it can: the spot, of a few around the packet — above, below, then
+ * further out, each running right or left from it, and left of it — whose box covers the least area of
+ * `labelBoxes`, of `keepClear` (the envelope and its caption; counted four times) and of what lies outside
+ * the picture (twice); among equals, the nearest. Pure: reads only its arguments.
+ */
+export function placeCard(
+  layout: WorldLayout,
+  at: Point,
+  width: number,
+  height: number,
+  keepClear: readonly Rect[],
+): Rect {
+  const top = Math.min(...keepClear.map((r) => r.y), at.y) - CARD_GAP - height;
+  const bottom = Math.max(...keepClear.map((r) => r.y + r.height), at.y) + CARD_GAP;
+  const right = at.x - 22;
+  const left = at.x + 22 - width;
+  const candidates: Rect[] = [];
+  for (let k = 0; k < 4; k++) {
+    const step = k * (height + 8);
+    for (const y of [top - step, bottom + step])
+      for (const x of [right, left]) candidates.push({ x, y, width, height });
+    if (k === 0) candidates.push({ x: at.x - 30 - width, y: at.y - height / 2, width, height });
+  }
+  // Only the labels near the candidates can count.
+  const reach: Rect = rectBetween(
+    Math.min(...candidates.map((c) => c.x)),
+    Math.min(...candidates.map((c) => c.y)),
+    Math.max(...candidates.map((c) => c.x + c.width)),
+    Math.max(...candidates.map((c) => c.y + c.height)),
+  );
+  const near = labelBoxes(layout).filter((r) => overlap(r, reach) > 0);
+  const picture: Rect = { x: 0, y: 0, width: layout.width, height: layout.height };
+  let best = candidates[0]!;
+  let bestCost = Infinity;
+  for (const c of candidates) {
+    let cost = 2 * (c.width * c.height - overlap(c, picture));
+    for (const r of keepClear) cost += 4 * overlap(c, r);
+    for (const r of near) {
+      if (cost >= bestCost) break;
+      cost += overlap(c, r);
+    }
+    if (cost < bestCost) {
+      best = c;
+      bestCost = cost;
+    }
+  }
+  return best;
+}
+
 // ─── The packet on the picture ────────────────────────────────────────────────────────────────────────
 
 /** Where the packet is at one event. */

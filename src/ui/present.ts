@@ -28,6 +28,13 @@ export function verdictLabel(kind: VerdictKind, t: T = enT): string {
   return t(`verdict.kind.${kind}`);
 }
 
+/** The number people see for an event or a leg: the hop list, the inspector, the decision panel, the embed
+ *  bar and the position counter ("8 / 94") all count from 1. The trace's `seq` and `leg`, the command
+ *  line's `#n`, a share link's `hop=` and the embed API's `hop` count from 0, as the data does. */
+export function shownNumber(index: number): number {
+  return index + 1;
+}
+
 /** "Request", "Reply", "DNS query", … */
 export function legLabel(kind: LegKind, t: T = enT): string {
   return t(`leg.${kind}`);

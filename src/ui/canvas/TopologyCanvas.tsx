@@ -13,7 +13,7 @@
 // The canvas owns only the transient animation (excalidraw's AnimationController); cursor and speed come
 // from the playback machine, the world and trace from the store.
 import { select, zoom, zoomIdentity, type ZoomTransform } from 'd3';
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { LegKind, TraceEvent } from '../../engine/trace.ts';
 import type { Frame, IpPacket } from '../../engine/packet.ts';
@@ -29,6 +29,7 @@ import {
   legPathTo,
   pointAlong,
   type Anchor,
+  type DeviceBox,
   type Point,
   type Rect,
   type WorldLayout,
@@ -45,12 +46,15 @@ import {
 import {
   drawPacket,
   drawProgress,
+  flashBox,
   type Flash,
   type Marker,
   type PacketConfig,
   type ProgressConfig,
 } from './drawPacket.ts';
 import { drawTopology, type View } from './drawTopology.ts';
+import { canvasMeasure, SvgContext, svgDocument, type Draw2D } from './svgContext.ts';
+import { FRAME_SVG_EVENT, type FrameSvgRequest } from '../share/browser.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
 /** A stepped hop animates this long; a played one takes most of a tick, capped so slow speeds stay brisk. */
@@ -71,7 +75,7 @@ interface Scene {
   /** The hop being animated: its path, when it started and how long it takes; the wrap before and after. */
   readonly hop: { path: readonly Point[]; start: number; duration: number; wrapFrom: number } | null;
   readonly at: Point | null;
-  readonly flash: { text: string; start: number } | null;
+  readonly flash: { text: string; start: number; box: Rect } | null;
   readonly reduced: boolean;
 }
 
@@ -141,14 +145,7 @@ export function TopologyCanvas() {
     const ctxS = sc && canvasContext(sc);
     const ctxM = mc && canvasContext(mc);
     if (!l || !css || !sc || !mc) return;
-    const dpr = window.devicePixelRatio || 1;
-    const v: View = {
-      k: css.k * dpr,
-      x0: css.x * dpr,
-      y0: css.y * dpr,
-      width: Math.round(size.width * dpr),
-      height: Math.round(size.height * dpr),
-    };
+    const v = deviceView(css, size);
     for (const c of [sc, mc])
       if (c.width !== v.width || c.height !== v.height) {
         c.width = v.width;
@@ -158,33 +155,8 @@ export function TopologyCanvas() {
     if (ctxS && staticDirty.current) drawTopology(ctxS, l, v);
     staticDirty.current = false;
     const s = scene.current;
-    const now = performance.now();
-    let moving = false;
-    let at = s?.at ?? null;
-    let wrap = s?.packet?.wrap ?? 0;
-    if (s?.hop && !s.reduced) {
-      const t = Math.min(1, (now - s.hop.start) / s.hop.duration);
-      const e = easeInOut(t);
-      at = pointAlong(s.hop.path, e);
-      wrap = s.hop.wrapFrom + (wrap - s.hop.wrapFrom) * e;
-      moving = t < 1;
-    }
-    let flash: Flash | null = null;
-    if (s?.flash) {
-      const t = (now - s.flash.start) / FLASH_MS;
-      // Two pulses, then rest.
-      const strength = s.reduced
-        ? 1
-        : t >= 1
-          ? FLASH_REST
-          : FLASH_REST + (1 - FLASH_REST) * Math.abs(Math.cos(t * Math.PI * 2)) * (1 - t);
-      flash = { text: s.flash.text, strength };
-      moving ||= !s.reduced && t < 1;
-    }
-    if (ctxM && s) {
-      drawProgress(ctxM, v, s.progress);
-      if (s.packet && at) drawPacket(ctxM, at, { ...s.packet, wrap }, flash);
-    } else if (ctxM) {
+    const { at, moving } = drawMoving(ctxM, v, s, performance.now());
+    if (ctxM && !s) {
       ctxM.setTransform(1, 0, 0, 1, 0, 0);
       ctxM.clearRect(0, 0, v.width, v.height);
     }
@@ -196,6 +168,37 @@ export function TopologyCanvas() {
       } else mirror.setAttribute('display', 'none');
     }
     if (moving) frame.current = requestAnimationFrame(draw);
+  }, [cssView, size]);
+
+  // The SVG export (the Share menu, share/browser.ts frameSvgText) asks the picture's element for the frame:
+  // drawn again, as it is now, by the same drawing code into SVG contexts.
+  const topologyRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = topologyRef.current;
+    if (!el) return;
+    const answer = (ev: Event) => {
+      const request = (ev as CustomEvent<FrameSvgRequest>).detail;
+      const l = layoutRef.current;
+      const css = cssView();
+      if (!l || !css || !request) return;
+      const v = deviceView(css, size);
+      const measure = canvasMeasure();
+      const still = new SvgContext(v.width, v.height, measure, 'still');
+      drawTopology(still, l, v);
+      const moving = new SvgContext(v.width, v.height, measure, 'moving');
+      drawMoving(moving, v, scene.current, performance.now());
+      request.svg = svgDocument({
+        width: size.width,
+        height: size.height,
+        viewWidth: v.width,
+        viewHeight: v.height,
+        background: request.background,
+        title: request.title,
+        layers: [still.body(), moving.body()],
+      });
+    };
+    el.addEventListener(FRAME_SVG_EVENT, answer);
+    return () => el.removeEventListener(FRAME_SVG_EVENT, answer);
   }, [cssView, size]);
 
   const schedule = useCallback(() => {
@@ -269,9 +272,12 @@ export function TopologyCanvas() {
     const duration = mode === 'playing' ? Math.min((BASE_TICK_MS / speed) * 0.8, MAX_HOP_MS) : STEP_MS;
     const now = performance.now();
     const nat = natText(current);
+    const packet = packetConfig(current, legKind, t);
+    // The card's place is chosen once per hop (it measures text and looks at the labels), not per frame.
+    const measure = movingRef.current ? canvasContext(movingRef.current) : null;
     scene.current = {
       progress,
-      packet: packetConfig(current, legKind, t),
+      packet,
       hop:
         from && !reduced
           ? {
@@ -289,7 +295,10 @@ export function TopologyCanvas() {
             }
           : null,
       at: to.point,
-      flash: nat ? { text: nat, start: now } : null,
+      flash:
+        nat && packet && measure
+          ? { text: nat, start: now, box: flashBox(measure, layout, to.point, nat, packet) }
+          : null,
       reduced,
     };
     schedule();
@@ -331,10 +340,19 @@ export function TopologyCanvas() {
     [events, anchors, layout, cursor, t],
   );
 
-  const select_ = (key: string | null) => {
-    const { selectedDevice, selectDevice } = store.getState();
-    selectDevice(key === selectedDevice ? null : key);
-  };
+  // Each button's accessible name, once per device list and language (not per step: a collapsed 1,000-pod
+  // world has a few hundred buttons).
+  const labels = useMemo(
+    () => new Map(targets.map((d) => [d.key, t('canvas.deviceIn', { device: d.name, netns: d.netns })])),
+    [targets, t],
+  );
+  const select_ = useCallback(
+    (key: string | null) => {
+      const { selectedDevice, selectDevice } = store.getState();
+      selectDevice(key === selectedDevice ? null : key);
+    },
+    [store],
+  );
   const onClick = (ev: React.MouseEvent<HTMLDivElement>) => {
     const el = (ev.target as Element).closest('[data-device]');
     if (el) return select_(el.getAttribute('data-device'));
@@ -362,7 +380,7 @@ export function TopologyCanvas() {
         onClick={onClick}
         data-layout-width={layout ? Math.round(layout.width) : undefined}
       >
-        <div className="topology" data-testid="topology">
+        <div className="topology" data-testid="topology" data-svg-frame="" ref={topologyRef}>
           <canvas ref={staticRef} className="topology-layer" aria-hidden="true" />
           <canvas ref={movingRef} className="topology-layer" aria-hidden="true" />
         </div>
@@ -377,28 +395,15 @@ export function TopologyCanvas() {
         >
           <g ref={overlayRef}>
             {targets.map((d) => (
-              <g
+              <DeviceTarget
                 key={d.key}
-                className={
-                  `dev dev--${d.kind}` +
-                  (visitedNow.has(d.key) ? ' is-visited' : '') +
-                  (d.key === current ? ' is-current' : '') +
-                  (d.key === selected ? ' is-selected' : '')
-                }
-                data-device={d.key}
-                role="button"
-                tabIndex={0}
-                aria-label={t('canvas.deviceIn', { device: d.name, netns: d.netns })}
-                aria-pressed={d.key === selected}
-                onKeyDown={(e) => {
-                  if (e.key !== 'Enter' && e.key !== ' ') return;
-                  e.preventDefault();
-                  e.nativeEvent.stopPropagation();
-                  select_(d.key);
-                }}
-              >
-                <rect x={d.x} y={d.y} width={d.width} height={d.height} rx={4} />
-              </g>
+                device={d}
+                label={labels.get(d.key) ?? d.name}
+                visited={visitedNow.has(d.key)}
+                current={d.key === current}
+                selected={d.key === selected}
+                onSelect={select_}
+              />
             ))}
             {markers.map((m) => (
               <g
@@ -431,6 +436,41 @@ export function TopologyCanvas() {
     </div>
   );
 }
+
+/** A device's button in the overlay; memoised, so a step re-renders only the few whose state changed. */
+const DeviceTarget = memo(function DeviceTarget(props: {
+  device: DeviceBox;
+  label: string;
+  visited: boolean;
+  current: boolean;
+  selected: boolean;
+  onSelect: (key: string) => void;
+}) {
+  const { device: d, label, visited, current, selected, onSelect } = props;
+  return (
+    <g
+      className={
+        `dev dev--${d.kind}` +
+        (visited ? ' is-visited' : '') +
+        (current ? ' is-current' : '') +
+        (selected ? ' is-selected' : '')
+      }
+      data-device={d.key}
+      role="button"
+      tabIndex={0}
+      aria-label={label}
+      aria-pressed={selected}
+      onKeyDown={(e) => {
+        if (e.key !== 'Enter' && e.key !== ' ') return;
+        e.preventDefault();
+        e.nativeEvent.stopPropagation();
+        onSelect(d.key);
+      }}
+    >
+      <rect x={d.x} y={d.y} width={d.width} height={d.height} rx={4} />
+    </g>
+  );
+});
 
 const EMPTY_PROGRESS: ProgressConfig = {
   trail: [],
@@ -511,6 +551,58 @@ function markersOf(
     });
   }
   return markers;
+}
+
+/** Layout units → the canvas's device pixels (CSS pixels times devicePixelRatio). */
+function deviceView(css: { k: number; x: number; y: number }, size: { width: number; height: number }): View {
+  const dpr = window.devicePixelRatio || 1;
+  return {
+    k: css.k * dpr,
+    x0: css.x * dpr,
+    y0: css.y * dpr,
+    width: Math.round(size.width * dpr),
+    height: Math.round(size.height * dpr),
+  };
+}
+
+/**
+ * Draws the moving layer as it is at `now` — the packet along its hop, its VXLAN envelope wrapping, the NAT
+ * flash pulsing — into `ctx` (the canvas's, or an SVG context for the export); returns where the packet is
+ * and whether anything still moves (another frame is wanted).
+ */
+function drawMoving(
+  ctx: Draw2D | null,
+  v: View,
+  s: Scene | null,
+  now: number,
+): { at: Point | null; moving: boolean } {
+  let moving = false;
+  let at = s?.at ?? null;
+  let wrap = s?.packet?.wrap ?? 0;
+  if (s?.hop && !s.reduced) {
+    const t = Math.min(1, (now - s.hop.start) / s.hop.duration);
+    const e = easeInOut(t);
+    at = pointAlong(s.hop.path, e);
+    wrap = s.hop.wrapFrom + (wrap - s.hop.wrapFrom) * e;
+    moving = t < 1;
+  }
+  let flash: Flash | null = null;
+  if (s?.flash) {
+    const t = (now - s.flash.start) / FLASH_MS;
+    // Two pulses, then rest.
+    const strength = s.reduced
+      ? 1
+      : t >= 1
+        ? FLASH_REST
+        : FLASH_REST + (1 - FLASH_REST) * Math.abs(Math.cos(t * Math.PI * 2)) * (1 - t);
+    flash = { text: s.flash.text, strength, box: s.flash.box };
+    moving ||= !s.reduced && t < 1;
+  }
+  if (ctx && s) {
+    drawProgress(ctx, v, s.progress);
+    if (s.packet && at) drawPacket(ctx, at, { ...s.packet, wrap }, flash);
+  }
+  return { at, moving };
 }
 
 function canvasContext(c: HTMLCanvasElement): CanvasRenderingContext2D | null {

@@ -4,8 +4,9 @@
 // leg's colour; an encapsulated packet is that envelope inside a VXLAN one. Cheap to redraw every frame:
 // a few dozen shapes, whatever the cluster's size.
 import type { LegKind, VerdictKind } from '../../engine/trace.ts';
-import type { Point, Rect } from '../layout.ts';
+import { placeCard, type Point, type Rect, type WorldLayout } from '../layout.ts';
 import { applyView, MONO, roundRect, SANS, type View } from './drawTopology.ts';
+import type { Draw2D } from './svgContext.ts';
 
 /** A leg's stroke and fill: request blue, reply green, ICMP error orange, DNS amber (styles.css). */
 export const LEG_INK: Readonly<Record<LegKind, { readonly stroke: string; readonly soft: string }>> = {
@@ -57,9 +58,17 @@ export interface Flash {
   readonly text: string;
   /** 1 when it appears (a bright, thick-edged label), settling to a steady 0.3 while the hop is shown. */
   readonly strength: number;
+  /** Where the card goes (layout units): beside the packet, clear of the labels (flashBox). */
+  readonly box: Rect;
 }
 
-function polyline(ctx: CanvasRenderingContext2D, pts: readonly Point[]): void {
+const FLASH_FONT = `700 12px ${MONO}`;
+const CAPTION_FONT = `600 11px ${SANS}`;
+/** The card's height, and the space between its edge and the text. */
+const FLASH_H = 22;
+const FLASH_PAD = 8;
+
+function polyline(ctx: Draw2D, pts: readonly Point[]): void {
   ctx.beginPath();
   const [first, ...rest] = pts;
   if (!first) return;
@@ -67,7 +76,7 @@ function polyline(ctx: CanvasRenderingContext2D, pts: readonly Point[]): void {
   for (const p of rest) ctx.lineTo(p.x, p.y);
 }
 
-export function drawProgress(ctx: CanvasRenderingContext2D, v: View, cfg: ProgressConfig): void {
+export function drawProgress(ctx: Draw2D, v: View, cfg: ProgressConfig): void {
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, v.width, v.height);
   applyView(ctx, v);
@@ -117,7 +126,7 @@ export function drawProgress(ctx: CanvasRenderingContext2D, v: View, cfg: Progre
   for (const m of cfg.markers) drawMarker(ctx, m);
 }
 
-function drawMarker(ctx: CanvasRenderingContext2D, m: Marker): void {
+function drawMarker(ctx: Draw2D, m: Marker): void {
   const { x, y } = m.point;
   // A CNI walk's end (configured, removed) is a success like a delivery.
   const delivered = m.kind === 'delivered' || m.kind === 'configured' || m.kind === 'removed';
@@ -167,15 +176,7 @@ function drawMarker(ctx: CanvasRenderingContext2D, m: Marker): void {
   ctx.stroke();
 }
 
-function envelope(
-  ctx: CanvasRenderingContext2D,
-  x: number,
-  y: number,
-  w: number,
-  h: number,
-  stroke: string,
-  fill: string,
-) {
+function envelope(ctx: Draw2D, x: number, y: number, w: number, h: number, stroke: string, fill: string) {
   ctx.beginPath();
   ctx.rect(x, y, w, h);
   ctx.fillStyle = fill;
@@ -192,12 +193,7 @@ function envelope(
 }
 
 /** The envelope at `p` (drawn over whatever the progress layer holds), and a NAT flash beside it. */
-export function drawPacket(
-  ctx: CanvasRenderingContext2D,
-  p: Point,
-  cfg: PacketConfig,
-  flash: Flash | null,
-): void {
+export function drawPacket(ctx: Draw2D, p: Point, cfg: PacketConfig, flash: Flash | null): void {
   const ink = LEG_INK[cfg.legKind];
   ctx.save();
   ctx.translate(p.x, p.y);
@@ -212,31 +208,80 @@ export function drawPacket(
   const inner = w > 0 ? 1 - 0.25 * w : 1;
   envelope(ctx, -17 * inner + 3 * w, -11 * inner + 4 * w, 34 * inner, 22 * inner, ink.stroke, ink.soft);
   // The caption sits to the right: above and below are the titles and devices of the namespace.
-  ctx.font = `600 11px ${SANS}`;
+  ctx.font = CAPTION_FONT;
   ctx.textAlign = 'left';
   ctx.textBaseline = 'middle';
   ctx.lineWidth = 4;
   ctx.strokeStyle = '#fff';
-  const cx = w > 0 ? 28 : 22;
+  const cx = captionX(w > 0);
   ctx.strokeText(cfg.caption, cx, 0);
   ctx.fillStyle = '#1d2530';
   ctx.fillText(cfg.caption, cx, 0);
-  if (flash && flash.strength > 0) {
-    // Above the envelope, starting at its left edge and running right (the stage it happens at is in a
-    // node's first column, at the picture's left edge).
-    ctx.font = `700 12px ${MONO}`;
-    const tw = ctx.measureText(flash.text).width;
-    roundRect(ctx, -22, -50, tw + 16, 22, 4);
-    ctx.fillStyle = flash.strength > 0.5 ? '#ffe066' : '#fff6c4';
-    ctx.fill();
-    ctx.strokeStyle = '#b45309';
-    ctx.lineWidth = 1 + 2.5 * flash.strength;
-    ctx.stroke();
-    ctx.fillStyle = '#4a3000';
-    ctx.textAlign = 'left';
-    ctx.fillText(flash.text, -14, -39);
-  }
   ctx.restore();
+  if (flash && flash.strength > 0) drawFlash(ctx, p, flash);
+}
+
+/** Where the caption starts, right of the envelope (a wrapped one is wider). */
+const captionX = (wrapped: boolean): number => (wrapped ? 28 : 22);
+
+/**
+ * The NAT card's box for a packet at `p`: the text measured with `ctx`, the card placed by layout.ts's
+ * placeCard where it hides the fewest labels — device names, namespace titles — and neither the envelope
+ * nor its caption.
+ */
+export function flashBox(
+  ctx: Draw2D,
+  layout: WorldLayout,
+  p: Point,
+  text: string,
+  packet: PacketConfig,
+): Rect {
+  ctx.save();
+  ctx.font = FLASH_FONT;
+  const textWidth = ctx.measureText(text).width;
+  ctx.font = CAPTION_FONT;
+  const captionWidth = ctx.measureText(packet.caption).width;
+  ctx.restore();
+  const wrapped = packet.wrap > 0;
+  const half = wrapped ? { w: 23, h: 15 } : { w: 17, h: 11 };
+  const envelopeBox: Rect = { x: p.x - half.w, y: p.y - half.h, width: 2 * half.w, height: 2 * half.h };
+  const captionBox: Rect = {
+    x: p.x + captionX(wrapped) - 2,
+    y: p.y - 8,
+    width: captionWidth + 4,
+    height: 16,
+  };
+  return placeCard(layout, p, textWidth + 2 * FLASH_PAD, FLASH_H, [envelopeBox, captionBox]);
+}
+
+function drawFlash(ctx: Draw2D, p: Point, flash: Flash): void {
+  const b = flash.box;
+  // A thin line to the packet when the card had to move away from it.
+  const nearest = {
+    x: Math.max(b.x, Math.min(p.x, b.x + b.width)),
+    y: Math.max(b.y, Math.min(p.y, b.y + b.height)),
+  };
+  if (Math.hypot(nearest.x - p.x, nearest.y - p.y) > 34) {
+    ctx.beginPath();
+    ctx.moveTo(nearest.x, nearest.y);
+    ctx.lineTo(p.x, p.y);
+    ctx.strokeStyle = '#b45309';
+    ctx.lineWidth = 1.2;
+    ctx.setLineDash([3, 2]);
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
+  roundRect(ctx, b.x, b.y, b.width, b.height, 4);
+  ctx.fillStyle = flash.strength > 0.5 ? '#ffe066' : '#fff6c4';
+  ctx.fill();
+  ctx.strokeStyle = '#b45309';
+  ctx.lineWidth = 1 + 2.5 * flash.strength;
+  ctx.stroke();
+  ctx.font = FLASH_FONT;
+  ctx.fillStyle = '#4a3000';
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'middle';
+  ctx.fillText(flash.text, b.x + FLASH_PAD, b.y + b.height / 2 + 0.5);
 }
 
 /** A drop's card stays small; the hop list and the verdict banner have the full reason. */

@@ -1,8 +1,10 @@
-// Draws the static picture of the world on a 2D canvas (excalidraw's renderStaticScene(config)): buses,
-// namespace boxes, links, devices and the stages (routing table, netfilter). Redrawn only when the layout,
-// the zoom or the size changes — never per animation frame — and only what is on screen, with text left out
-// when it would be too small to read, so a 1,000-pod cluster stays cheap to pan.
+// Draws the static picture of the world on a 2D canvas (excalidraw's renderStaticScene(config)) — or on
+// svgContext.ts's stand-in, for the SVG export: buses, namespace boxes, links, devices and the stages
+// (routing table, netfilter). Redrawn only when the layout, the zoom or the size changes — never per
+// animation frame — and only what is on screen, with text left out when it would be too small to read, so a
+// 1,000-pod cluster stays cheap to pan.
 import type { DeviceBox, NetnsBox, WorldLayout } from '../layout.ts';
+import type { Draw2D } from './svgContext.ts';
 
 /** The picture's colours (the same as styles.css's custom properties; a canvas cannot read `var()`). */
 export const INK = {
@@ -40,7 +42,7 @@ export interface View {
   readonly height: number;
 }
 
-export function applyView(ctx: CanvasRenderingContext2D, v: View): void {
+export function applyView(ctx: Draw2D, v: View): void {
   ctx.setTransform(v.k, 0, 0, v.k, v.x0, v.y0);
 }
 
@@ -55,19 +57,12 @@ function visibleRect(v: View): { x1: number; y1: number; x2: number; y2: number 
   };
 }
 
-export function roundRect(
-  ctx: CanvasRenderingContext2D,
-  x: number,
-  y: number,
-  w: number,
-  h: number,
-  r: number,
-) {
+export function roundRect(ctx: Draw2D, x: number, y: number, w: number, h: number, r: number) {
   ctx.beginPath();
   ctx.roundRect(x, y, w, h, r);
 }
 
-export function drawTopology(ctx: CanvasRenderingContext2D, layout: WorldLayout, v: View): void {
+export function drawTopology(ctx: Draw2D, layout: WorldLayout, v: View): void {
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, v.width, v.height);
   applyView(ctx, v);

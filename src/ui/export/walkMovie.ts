@@ -9,7 +9,7 @@
 import { applyPalette, GIFEncoder, quantize } from 'gifenc';
 import type { TraceEvent } from '../../engine/trace.ts';
 import type { WorldView } from '../../engine/view.ts';
-import { drawPacket, drawProgress } from '../canvas/drawPacket.ts';
+import { drawPacket, drawProgress, flashBox } from '../canvas/drawPacket.ts';
 import { drawTopology, SANS, type View } from '../canvas/drawTopology.ts';
 import { natText, packetConfig, progressOf } from '../canvas/TopologyCanvas.tsx';
 import {
@@ -132,7 +132,15 @@ export async function renderWalk(
       const at = t < 1 && from ? pointAlong(hopPath(layout, from, to), t) : to.point;
       const nat = natText(e);
       const packet = packetConfig(e, legKind, tr);
-      if (packet) drawPacket(movingCtx, at, packet, nat && t === 1 ? { text: nat, strength: 1 } : null);
+      if (packet)
+        drawPacket(
+          movingCtx,
+          at,
+          packet,
+          nat && t === 1
+            ? { text: nat, strength: 1, box: flashBox(movingCtx, layout, at, nat, packet) }
+            : null,
+        );
     }
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = '#ffffff';

@@ -179,6 +179,14 @@ export const en = {
     title: 'Why this hop',
     empty: 'Step through the walk to see why each hop happens.',
   },
+  header: {
+    /** The header button over the cluster toggles (CNI, kube-proxy, externalTrafficPolicy, seed). */
+    cluster: 'Cluster',
+    /** The header button over the from/to/protocol form. */
+    customWalk: 'From / to',
+    share: 'Share',
+    export: 'Export',
+  },
   picker: {
     scenario: 'Scenario',
     fromLink: 'from the link',
@@ -190,6 +198,7 @@ export const en = {
     toPlaceholder: 'db-service:3306 or 10.96.0.10:53',
     protocol: 'Protocol',
     submit: 'Walk',
+    about: 'About this scenario',
   },
   share: {
     group: 'Share and export',

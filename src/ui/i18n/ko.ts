@@ -184,6 +184,12 @@ export const ko: Messages<typeof en> = {
     title: '이 홉의 이유',
     empty: '워크를 한 단계씩 진행하면 각 홉이 왜 일어나는지 볼 수 있습니다.',
   },
+  header: {
+    cluster: '클러스터',
+    customWalk: '출발지 / 목적지',
+    share: '공유',
+    export: '내보내기',
+  },
   picker: {
     scenario: '시나리오',
     fromLink: '링크에서 받은 시나리오',
@@ -195,6 +201,7 @@ export const ko: Messages<typeof en> = {
     toPlaceholder: 'db-service:3306 또는 10.96.0.10:53',
     protocol: '프로토콜',
     submit: '따라가기',
+    about: '시나리오 소개',
   },
   share: {
     group: '공유와 내보내기',

@@ -2,6 +2,7 @@
 import { useTranslation } from 'react-i18next';
 import { SPEEDS } from '../playbackMachine.ts';
 import { useAppState, useCursor, useMode, useServices, useSpeed } from '../context.ts';
+import { shownNumber } from '../present.ts';
 
 export function Controls() {
   const { t } = useTranslation();
@@ -67,7 +68,7 @@ export function Controls() {
         </select>
       </label>
       <span className="position" aria-label={t('controls.position')}>
-        {length === 0 ? '0 / 0' : `${cursor + 1} / ${length}`}
+        {length === 0 ? '0 / 0' : `${shownNumber(cursor)} / ${length}`}
       </span>
     </div>
   );

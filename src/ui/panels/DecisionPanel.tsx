@@ -13,6 +13,7 @@ import {
   decisionAt,
   decisionFields,
   netnsLabel,
+  shownNumber,
   type TableRow,
   type TableView,
   viewAt,
@@ -37,7 +38,7 @@ export function DecisionPanel() {
       ) : (
         <>
           <p className="panel-sub">
-            #{d.seq} {netnsLabel(view, d.at.netns)} · {DECISION_LABELS[d.decision.kind]}
+            #{shownNumber(d.seq)} {netnsLabel(view, d.at.netns)} · {DECISION_LABELS[d.decision.kind]}
             {d.seq !== events[cursor]?.seq ? t('decision.earlier') : ''}
           </p>
           {/* A netfilter summary spells out every jump; its tables below show them rule by rule. */}

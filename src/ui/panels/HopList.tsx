@@ -2,13 +2,21 @@
 // leg is, how many hops, how it ended), and its hops carry the leg's colour. The list stays flat — one
 // listitem per event, in order — so "the n-th hop" means the n-th event; the current one is
 // aria-current="step", and any row seeks there.
-import { memo, useEffect, useMemo, useRef } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { LegKind, TraceEvent } from '../../engine/trace.ts';
 import type { WorldView } from '../../engine/view.ts';
 import { useAppState, useCursor, useServices } from '../context.ts';
 import type { T } from '../i18n/index.ts';
-import { eventLine, hopGroups, legLabel, SUCCESS_VERDICTS, verdictLabel, type HopGroup } from '../present.ts';
+import {
+  eventLine,
+  hopGroups,
+  legLabel,
+  shownNumber,
+  SUCCESS_VERDICTS,
+  verdictLabel,
+  type HopGroup,
+} from '../present.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
 
@@ -20,10 +28,15 @@ export function HopList() {
   const cursor = useCursor();
   const groups = useMemo(() => hopGroups(events), [events]);
   const listRef = useRef<HTMLOListElement>(null);
+  // One function for every row, so a row re-renders only when its own props change (two per step, not all).
+  const seek = useCallback((index: number) => playback.send({ type: 'seek', index }), [playback]);
 
+  // Keep the current hop in view by scrolling the list itself: scrollIntoView would also scroll the page
+  // (on a narrow screen the page scrolls) and pull the picture out of view at every step.
   useEffect(() => {
-    const li = listRef.current?.querySelector<HTMLElement>('[aria-current="step"]');
-    li?.scrollIntoView?.({ block: 'nearest' });
+    const list = listRef.current;
+    const li = list?.querySelector<HTMLElement>('[aria-current="step"]');
+    if (list && li) return keepInView(list, li);
   }, [cursor, events.length]);
 
   return (
@@ -40,7 +53,7 @@ export function HopList() {
               group={j === 0 ? g : null}
               legKind={g.kind}
               current={g.first + j === cursor}
-              seek={(index) => playback.send({ type: 'seek', index })}
+              seek={seek}
               t={t}
             />
           )),
@@ -49,10 +62,43 @@ export function HopList() {
   );
 }
 
+/**
+ * Scrolls `list` just enough to show `row`. Where the browser has IntersectionObserver, it reports where the
+ * row is after the frame's own layout: reading offsetTop here, right after React's commit, would force a
+ * layout of the whole page in the playback tick's task, once per hop. Returns a cleanup.
+ */
+function keepInView(list: HTMLElement, row: HTMLElement): (() => void) | undefined {
+  const scrollBy = (rowTop: number, rowBottom: number, top: number, bottom: number) => {
+    if (rowTop < top) list.scrollTop -= top - rowTop;
+    else if (rowBottom > bottom) list.scrollTop += Math.min(rowBottom - bottom, rowTop - top);
+  };
+  if (typeof IntersectionObserver === 'undefined') {
+    // (jsdom) The list is the rows' offsetParent (position: relative).
+    scrollBy(
+      row.offsetTop,
+      row.offsetTop + row.offsetHeight,
+      list.scrollTop,
+      list.scrollTop + list.clientHeight,
+    );
+    return undefined;
+  }
+  const io = new IntersectionObserver(
+    ([entry]) => {
+      io.disconnect();
+      if (!entry || entry.intersectionRatio >= 1 || !entry.rootBounds) return;
+      const r = entry.boundingClientRect;
+      scrollBy(r.top, r.bottom, entry.rootBounds.top, entry.rootBounds.bottom);
+    },
+    { root: list, threshold: 1 },
+  );
+  io.observe(row);
+  return () => io.disconnect();
+}
+
 /** "leg 2 · 48 hops · delivered" for a leg's header row. */
 function groupInfo(g: HopGroup, t: T): string {
   const end = g.verdict ? verdictLabel(g.verdict.kind, t).toLowerCase() : t('verdict.inFlightLower');
-  return t('hops.group', { leg: g.leg, count: g.last - g.first + 1, end });
+  return t('hops.group', { leg: shownNumber(g.leg), count: g.last - g.first + 1, end });
 }
 
 const Hop = memo(function Hop(props: {
@@ -79,7 +125,7 @@ const Hop = memo(function Hop(props: {
     >
       <button type="button" onClick={() => seek(index)}>
         {/* Spaces between the grid cells keep the accessible name readable ("12 node-1 eth0 → out"). */}
-        <span className="hop-seq">{e.seq}</span> <span className="hop-where">{where}</span>{' '}
+        <span className="hop-seq">{shownNumber(e.seq)}</span> <span className="hop-where">{where}</span>{' '}
         {e.type === 'cni' ? (
           // A CNI step: who acts, the command a person would type, and why.
           <span className="hop-what hop-cni">

@@ -7,7 +7,14 @@ import { useTranslation } from 'react-i18next';
 import type { TraceEvent } from '../../engine/trace.ts';
 import { useAppState, useCursor } from '../context.ts';
 import type { WorldView } from '../../engine/view.ts';
-import { changedFields, headerLayers, ipAddrLines, netnsLabel, previousObserved } from '../present.ts';
+import {
+  changedFields,
+  headerLayers,
+  ipAddrLines,
+  netnsLabel,
+  previousObserved,
+  shownNumber,
+} from '../present.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
 
@@ -44,7 +51,7 @@ export function PacketInspector() {
       ) : (
         <>
           <p className="panel-sub">
-            #{e.seq}{' '}
+            #{shownNumber(e.seq)}{' '}
             {e.type === 'verdict' ? netnsLabel(view, e.verdict.at.netns) : netnsLabel(view, e.at.netns)}
             {e.type === 'observe' ? ` · ${e.device} ${e.direction}` : ''}
             {changed.size > 0 ? t('inspector.changed', { count: changed.size }) : ''}
@@ -102,7 +109,7 @@ function CniStepPanel({
     <section className="panel inspector cni-step" aria-labelledby="inspector-title" tabIndex={0}>
       <h2 id="inspector-title">After this step</h2>
       <p className="panel-sub">
-        #{e.seq} {e.actor} · {netnsLabel(view, e.at.netns)}
+        #{shownNumber(e.seq)} {e.actor} · {netnsLabel(view, e.at.netns)}
       </p>
       <pre className="cni-shell" aria-label="Command">
         <code>{e.shell}</code>

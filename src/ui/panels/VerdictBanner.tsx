@@ -4,7 +4,7 @@
 import { useTranslation } from 'react-i18next';
 import type { TraceEvent, Verdict } from '../../engine/trace.ts';
 import { useAppState, useCursor } from '../context.ts';
-import { SUCCESS_VERDICTS, legKinds, legLabel, verdictLabel, verdictText } from '../present.ts';
+import { SUCCESS_VERDICTS, legKinds, legLabel, shownNumber, verdictLabel, verdictText } from '../present.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
 
@@ -41,7 +41,10 @@ export function VerdictBanner() {
     } else
       text =
         current.type === 'cni'
-          ? t('verdict.cniStep', { leg: legLabel(kinds.get(current.leg) ?? 'request', t), n: cursor + 1 })
+          ? t('verdict.cniStep', {
+              leg: legLabel(kinds.get(current.leg) ?? 'request', t),
+              n: shownNumber(cursor),
+            })
           : t('verdict.inFlight');
     const legs = [...new Set(events.slice(0, cursor + 1).map((e) => e.leg))];
     detail = legs

@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { TOPICS, type Topic } from '../../scenario/model.ts';
 import type { WalkRequest } from '../../worker/protocol.ts';
 import { useAppState, useServices } from '../context.ts';
+import { HeaderMenu } from './HeaderMenu.tsx';
 
 export interface PresetOption {
   readonly id: string;
@@ -39,7 +40,11 @@ export function paragraphsOf(text: string): string[] {
 const PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
 const NO_WALKS: readonly { name: string; description: string }[] = [];
 const CUSTOM = '';
+/** The walk's description, which the walk select points to (aria-describedby); one per page. */
+const WALK_HELP_ID = 'walk-help';
 
+/** The scenario and walk selects, and the walk typed in (from/to/protocol) behind a header button; choosing
+ *  "custom…" opens it. */
 export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
   const { t } = useTranslation();
   const { store, runWalk } = useServices();
@@ -47,13 +52,8 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
   const walks = useAppState((s) => s.run?.view?.walks ?? NO_WALKS);
   const walk = useAppState((s) => s.walk);
   const walkName = useAppState((s) => s.walkName);
-  const description = walks.find((w) => w.name === walkName)?.description ?? '';
-  // The introduction of the scenario that is running (a shared link's too), else of the picked preset.
-  const about =
-    useAppState((s) => s.run?.view?.description) ??
-    presets.find((p) => p.id === scenarioId)?.description ??
-    '';
-  const ids = { scenario: useId(), walk: useId(), help: useId() };
+  const [typing, setTyping] = useState(false);
+  const ids = { scenario: useId(), walk: useId() };
 
   const pickScenario = (id: string) => {
     const preset = presets.find((p) => p.id === id);
@@ -66,6 +66,7 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
   const pickWalk = (name: string) => {
     if (name === CUSTOM) {
       store.getState().setWalk(store.getState().walk, null);
+      setTyping(true);
       return;
     }
     runWalk({ name });
@@ -73,7 +74,7 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
 
   return (
     <div className="picker">
-      <div className="picker-row">
+      <div className="picker-field">
         <label htmlFor={ids.scenario}>{t('picker.scenario')}</label>
         <select id={ids.scenario} value={scenarioId} onChange={(e) => pickScenario(e.target.value)}>
           {scenarioId === '' ? <option value="">{t('picker.fromLink')}</option> : null}
@@ -87,12 +88,14 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
             </optgroup>
           ))}
         </select>
+      </div>
+      <div className="picker-field">
         <label htmlFor={ids.walk}>{t('picker.walk')}</label>
         <select
           id={ids.walk}
           value={walkName ?? CUSTOM}
           onChange={(e) => pickWalk(e.target.value)}
-          aria-describedby={ids.help}
+          aria-describedby={WALK_HELP_ID}
         >
           {walks.map((w) => (
             <option key={w.name} value={w.name}>
@@ -102,13 +105,43 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
           <option value={CUSTOM}>{t('picker.custom')}</option>
         </select>
       </div>
-      <WalkForm key={walk ? `${walk.from} ${walk.to} ${walk.protocol}` : 'none'} initial={walk} />
-      <p id={ids.help} className="picker-help">
+      <HeaderMenu label={t('header.customWalk')} open={typing} onOpenChange={setTyping}>
+        <WalkForm
+          key={walk ? `${walk.from} ${walk.to} ${walk.protocol}` : 'none'}
+          initial={walk}
+          onSubmitted={() => setTyping(false)}
+        />
+      </HeaderMenu>
+    </div>
+  );
+}
+
+/** The header's second line: the walk as from → to, what it shows, and the scenario's introduction. */
+export function WalkAbout({ presets }: { presets: readonly PresetOption[] }) {
+  const { t } = useTranslation();
+  const scenarioId = useAppState((s) => s.scenarioId);
+  const walks = useAppState((s) => s.run?.view?.walks ?? NO_WALKS);
+  const walk = useAppState((s) => s.walk);
+  const walkName = useAppState((s) => s.walkName);
+  const description = walks.find((w) => w.name === walkName)?.description ?? '';
+  // The introduction of the scenario that is running (a shared link's too), else of the picked preset.
+  const about =
+    useAppState((s) => s.run?.view?.description) ??
+    presets.find((p) => p.id === scenarioId)?.description ??
+    '';
+  return (
+    <div className="walk-about">
+      {walk ? (
+        <code className="walk-route">
+          {walk.from} → {walk.to} · {walk.protocol}
+        </code>
+      ) : null}
+      <p id={WALK_HELP_ID} className="picker-help">
         {description}
       </p>
       {about ? (
         <details className="scenario-about">
-          <summary>About this scenario</summary>
+          <summary>{t('picker.about')}</summary>
           {paragraphsOf(about).map((p, i) => (
             <p key={i}>{p}</p>
           ))}
@@ -119,7 +152,7 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
 }
 
 /** From/to/protocol fields; remounted (by key) when the store's walk changes, so they show it. */
-function WalkForm({ initial }: { initial: WalkRequest | null }) {
+function WalkForm({ initial, onSubmitted }: { initial: WalkRequest | null; onSubmitted: () => void }) {
   const { t } = useTranslation();
   const { store, runWalk } = useServices();
   const [draft, setDraft] = useState<WalkRequest>(initial ?? { from: '', to: '', protocol: 'tcp' });
@@ -131,10 +164,11 @@ function WalkForm({ initial }: { initial: WalkRequest | null }) {
     if (!walk.from || !walk.to) return;
     store.getState().setWalk(walk, null);
     runWalk(walk);
+    onSubmitted();
   };
 
   return (
-    <form className="picker-row" aria-label={t('picker.customWalk')} onSubmit={submit}>
+    <form className="walk-form" aria-label={t('picker.customWalk')} onSubmit={submit}>
       <label htmlFor={ids.from}>{t('picker.from')}</label>
       <input
         id={ids.from}

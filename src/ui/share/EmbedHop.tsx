@@ -2,7 +2,7 @@
 import { useTranslation } from 'react-i18next';
 import type { TraceEvent } from '../../engine/trace.ts';
 import { useAppState, useCursor } from '../context.ts';
-import { eventLine } from '../present.ts';
+import { eventLine, shownNumber } from '../present.ts';
 
 const NO_EVENTS: readonly TraceEvent[] = [];
 
@@ -16,8 +16,8 @@ export function EmbedHop() {
   const { where, what } = eventLine(e, view, t);
   return (
     <p className="embed-hop" aria-label={t('embed.currentHop')} title={`${where} · ${what}`}>
-      <span className="embed-hop-seq">#{e.seq}</span> <span className="embed-hop-where">{where}</span> ·{' '}
-      {what}
+      <span className="embed-hop-seq">#{shownNumber(e.seq)}</span>{' '}
+      <span className="embed-hop-where">{where}</span> · {what}
     </p>
   );
 }

@@ -1,19 +1,22 @@
 // Share and export: copy the link to this frame, copy an iframe snippet for slides, download the trace as
-// JSON and the frame as SVG or PNG. The picture is found through the DOM (browser.ts findTopology); when
-// there is none the image buttons are disabled and say why.
+// JSON and the frame as SVG or PNG. The picture is found through the DOM (browser.ts findTopology): the
+// canvas draws the frame again as SVG when asked (browser.ts frameSvgText); when there is no picture the
+// image buttons are disabled and say why.
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { RunState } from '../store.ts';
 import { useAppState, useServices } from '../context.ts';
 import { currentLang } from '../i18n/index.ts';
+import { shownNumber } from '../present.ts';
 import { shareStateOf } from './appLink.ts';
 import {
   copyText,
   download,
   findTopology,
   frameSource,
+  frameSvgText,
+  hasSvg,
   pngOf,
-  svgText,
   type FrameSource,
 } from './browser.ts';
 import { embedSnippet } from './embedApi.ts';
@@ -47,7 +50,7 @@ export function SharePanel() {
   useEffect(() => {
     const look = () => {
       const next = frameSource(findTopology());
-      setSource((prev) => (prev.kind === next.kind ? prev : next));
+      setSource((prev) => (prev.kind === next.kind && hasSvg(prev) === hasSvg(next) ? prev : next));
     };
     look();
     const id = window.setInterval(look, 1000);
@@ -63,7 +66,7 @@ export function SharePanel() {
     return fileStem([
       'packet-walk',
       s.walkName ?? s.walk?.to ?? '',
-      `hop-${playback.getSnapshot().context.cursor}`,
+      `hop-${shownNumber(playback.getSnapshot().context.cursor)}`,
     ]);
   };
 
@@ -80,9 +83,11 @@ export function SharePanel() {
   };
 
   const exportSvg = () => {
-    const s = frameSource(findTopology());
-    if (s.kind !== 'svg') return;
-    download(new Blob([svgText(s.svg)], { type: 'image/svg+xml' }), `${stem()}.svg`);
+    const s = store.getState();
+    const title = `Packet Walk: ${s.walkName ?? (s.walk ? `${s.walk.from} → ${s.walk.to}` : '')}`;
+    const text = frameSvgText(frameSource(findTopology()), title);
+    if (text === null) return;
+    download(new Blob([text], { type: 'image/svg+xml' }), `${stem()}.svg`);
     setNote(t('share.svgDownloaded'));
   };
 
@@ -97,7 +102,7 @@ export function SharePanel() {
 
   const done = useAppState((s) => s.run?.done != null);
   const noImage = source.kind === 'none' ? source.why : undefined;
-  const noSvg = source.kind === 'canvas' ? t('share.bitmap') : noImage;
+  const noSvg = hasSvg(source) ? undefined : source.kind === 'canvas' ? t('share.bitmap') : noImage;
 
   return (
     <div className="share" role="group" aria-label={t('share.group')}>
@@ -122,7 +127,7 @@ export function SharePanel() {
       <button
         type="button"
         onClick={exportSvg}
-        disabled={source.kind !== 'svg'}
+        disabled={!hasSvg(source)}
         title={noSvg ?? t('share.exportSvgTitle')}
       >
         {t('share.exportSvg')}

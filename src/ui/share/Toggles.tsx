@@ -6,6 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { CNI_MODES, type CniMode } from '../../scenario/model.ts';
 import type { KubeProxyMode, Overrides, TrafficPolicy } from '../../worker/protocol.ts';
 import { useAppState, useServices } from '../context.ts';
+import { HeaderMenu } from '../panels/HeaderMenu.tsx';
 
 const CNI_NAMES = Object.keys(CNI_MODES) as CniMode[];
 const NO_POLICIES: Readonly<Record<string, TrafficPolicy>> = {};
@@ -14,6 +15,26 @@ interface Before {
   readonly what: string;
   readonly hops: number;
   readonly runId: number;
+}
+
+/** The toggles behind a header button that names the CNI in use (and kube-proxy's mode when it is not
+ *  iptables, its default), and marks a change. */
+export function ClusterMenu() {
+  const { t } = useTranslation();
+  const overrides = useAppState((s) => s.overrides);
+  const seed = useAppState((s) => s.seed);
+  const scenario = useAppState((s) => s.run?.settings?.scenario ?? null);
+  const cni = overrides.cni ?? scenario?.cni;
+  const kp = overrides.kubeProxyMode ?? scenario?.kubeProxyMode ?? 'iptables';
+  return (
+    <HeaderMenu
+      label={t('header.cluster')}
+      detail={cni ? (kp === 'iptables' ? cni : `${cni} · ${kp}`) : undefined}
+      changed={Object.keys(overrides).length > 0 || seed !== null}
+    >
+      <Toggles />
+    </HeaderMenu>
+  );
 }
 
 export function Toggles() {

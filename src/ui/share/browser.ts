@@ -57,19 +57,55 @@ export function findTopology(root: ParentNode = document): Element | null {
 
 export type FrameSource =
   | { readonly kind: 'svg'; readonly svg: SVGSVGElement }
-  | { readonly kind: 'canvas'; readonly canvases: readonly HTMLCanvasElement[] }
+  | {
+      readonly kind: 'canvas';
+      readonly canvases: readonly HTMLCanvasElement[];
+      /** The element that draws the frame again as SVG when asked (FRAME_SVG_EVENT), if it can. */
+      readonly svgFrame: Element | null;
+    }
   | { readonly kind: 'none'; readonly why: string };
+
+/**
+ * Asked of the picture's element: the current frame as an SVG document. A CustomEvent whose listener answers
+ * synchronously by setting `detail.svg` (canvas/TopologyCanvas.tsx draws the frame again with its own drawing
+ * code into an SVG context); an element that answers is marked `data-svg-frame`.
+ */
+export const FRAME_SVG_EVENT = 'packetwalk:frame-svg';
+
+export interface FrameSvgRequest {
+  /** The colour behind the picture (the page's), for the document's background. */
+  readonly background: string;
+  /** The document's <title>. */
+  readonly title: string;
+  svg: string | null;
+}
 
 /** What the topology element offers to export. */
 export function frameSource(el: Element | null): FrameSource {
   if (!el) return { kind: 'none', why: 'No topology picture on the page to export.' };
   if (el instanceof SVGSVGElement) return { kind: 'svg', svg: el };
-  if (el instanceof HTMLCanvasElement) return { kind: 'canvas', canvases: [el] };
+  const svgFrame = el.hasAttribute('data-svg-frame') ? el : null;
+  if (el instanceof HTMLCanvasElement) return { kind: 'canvas', canvases: [el], svgFrame };
   const svg = el.querySelector('svg');
   if (svg) return { kind: 'svg', svg };
   const canvases = [...el.querySelectorAll('canvas')];
-  if (canvases.length > 0) return { kind: 'canvas', canvases };
+  if (canvases.length > 0) return { kind: 'canvas', canvases, svgFrame };
   return { kind: 'none', why: 'The topology picture is neither SVG nor a canvas; it cannot be exported.' };
+}
+
+/** Whether the source can give an SVG: an SVG picture, or a canvas that draws its frame as SVG. */
+export function hasSvg(source: FrameSource): boolean {
+  return source.kind === 'svg' || (source.kind === 'canvas' && source.svgFrame !== null);
+}
+
+/** The frame as a standalone SVG document, or null when the source has none. */
+export function frameSvgText(source: FrameSource, title: string): string | null {
+  if (source.kind === 'svg') return svgText(source.svg);
+  if (source.kind !== 'canvas' || !source.svgFrame) return null;
+  const [first] = source.canvases;
+  const detail: FrameSvgRequest = { background: first ? backgroundOf(first) : '#ffffff', title, svg: null };
+  source.svgFrame.dispatchEvent(new CustomEvent(FRAME_SVG_EVENT, { detail }));
+  return detail.svg;
 }
 
 /** The SVG as a standalone document: the page's style rules copied in (the picture is styled by class),

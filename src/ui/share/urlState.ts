@@ -18,7 +18,7 @@
 //   kp     iptables | ipvs
 //   etp    <namespace>/<name>:<Cluster|Local>, comma-separated
 //   seed   the walk's seed (0 … 2^32-1)
-//   hop    the current hop: the event's number in the hop list (0-based)
+//   hop    the current hop: the event's seq, from 0 (the page shows seq + 1: present.ts shownNumber)
 //   lang   the UI language (en | ko); added within v=1 — older links have none (the reader's language is
 //          used), and a language this version does not speak is ignored, not an error (i18n/browser.ts reads
 //          the same parameter at start)

@@ -11,12 +11,23 @@ import { shareStateOf } from './appLink.ts';
 import { parseEmbedCommand, playbackEventOf, type EmbedState } from './embedApi.ts';
 import { encodeShareState } from './urlState.ts';
 
-/** Writes the state into the URL's fragment (replaceState: no history entry per step). `pendingHop` is the
- *  link's hop while the trace it belongs to is still loading, so a reload then does not lose it. */
+/** While playing, the address is rewritten at most this often (ms). Every hop would be several a second: a
+ *  scenario of 1,000 pods makes an address of ~100 kB, and replaceState with it costs the playback tick. */
+export const PLAYING_WRITE_MS = 1000;
+
+/** Writes the state into the URL's fragment (replaceState: no history entry per step): at once after a step,
+ *  a seek or any change, and while playing at most every PLAYING_WRITE_MS, then at once when it stops.
+ *  `pendingHop` is the link's hop while the trace it belongs to is still loading, so a reload then does not
+ *  lose it. Once the fragment is changed by someone else (a link pasted into the address bar: main.tsx
+ *  reloads the page for it), it is left alone. */
 export function useUrlSync(store: AppStore, playback: PlaybackActor, pendingHop: () => number | null): void {
   useEffect(() => {
     let last = '';
+    let written: string | null = null;
+    let timer: number | undefined;
     const write = () => {
+      timer = undefined;
+      if (written !== null && window.location.hash !== written) return;
       const hop = pendingHop() ?? playback.getSnapshot().context.cursor;
       const hash = encodeShareState(shareStateOf(store.getState(), hop, currentLang()));
       if (hash === last) return;
@@ -24,15 +35,23 @@ export function useUrlSync(store: AppStore, playback: PlaybackActor, pendingHop:
       const url = new URL(window.location.href);
       url.hash = hash;
       window.history.replaceState(window.history.state, '', url);
+      written = window.location.hash;
+    };
+    const schedule = () => {
+      if (playback.getSnapshot().value !== 'playing') {
+        window.clearTimeout(timer);
+        write();
+      } else if (timer === undefined) timer = window.setTimeout(write, PLAYING_WRITE_MS);
     };
     write();
-    const offStore = store.subscribe(write);
-    const sub = playback.subscribe(write);
-    i18n.on('languageChanged', write);
+    const offStore = store.subscribe(schedule);
+    const sub = playback.subscribe(schedule);
+    i18n.on('languageChanged', schedule);
     return () => {
+      window.clearTimeout(timer);
       offStore();
       sub.unsubscribe();
-      i18n.off('languageChanged', write);
+      i18n.off('languageChanged', schedule);
     };
   }, [store, playback, pendingHop]);
 }
