@@ -743,7 +743,7 @@ class DumpReader {
   }
 }
 
-const INTERNET = '203.0.113.0/24';
+export const INTERNET = '203.0.113.0/24';
 
 function validCidr(text: string): boolean {
   try {

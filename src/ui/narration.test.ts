@@ -508,4 +508,18 @@ describe('narrate: a CNI walk, step by step', () => {
       ]),
     );
   });
+
+  it('in Korean: every step is Korean, keeps the device names and addresses, and differs from English', () => {
+    const ko = fixedT('ko');
+    for (const t of [add, del])
+      t.events.forEach((e, i) => {
+        const en = say(t, i);
+        const n = narrate(e, { events: t.events, index: i, view: null }, ko);
+        expect(n.concept + n.text, `${i}`).toMatch(/[\uAC00-\uD7A3]/);
+        expect(n.text).not.toBe(en.text);
+        // The names and addresses the English sentence shows are in the Korean one.
+        for (const name of en.text.match(/\b(eth0|cni0|veth[0-9a-f]{8}|\d+\.\d+\.\d+\.\d+(\/\d+)?)\b/g) ?? [])
+          expect(n.text, `${i}: ${name}`).toContain(name);
+      });
+  });
 });

@@ -32,7 +32,7 @@ export function narrate(event: TraceEvent, context: NarrationContext, t: T = enT
     case 'decide':
       return narrateDecision(event.decision, event, context, t);
     case 'cni':
-      return narrateCni(event);
+      return narrateCni(event, t);
     case 'verdict':
       return narrateVerdict(event.verdict.kind, event.verdict.reason, t);
   }
@@ -548,124 +548,100 @@ function narratePolicy(d: Extract<Decision, { kind: 'policy' }>, t: T): Narratio
  * `net-script.sh add <container> <namespace>` every node would otherwise run), and why the plugin does it.
  * Driven by the step's op (or, for a step that changes nothing, by who acts and what it runs).
  */
-export function narrateCni(e: Extract<TraceEvent, { type: 'cni' }>): Narration {
+export function narrateCni(e: Extract<TraceEvent, { type: 'cni' }>, t: T = enT): Narration {
   const op = e.op;
+  // The keys are checked by CniKey; i18next's typings cannot check a union of keys against each one's
+  // variables, so this one call is untyped (i18n.test.ts checks every key's variables match English's).
+  const text = t as unknown as (key: string, vars: Record<string, string>) => string;
+  const said = (key: CniKey, vars: Record<string, string> = {}): Narration => ({
+    concept: t(`narration.cni.${key}.concept`),
+    text: text(`narration.cni.${key}.text`, vars),
+  });
+  const why = { why: e.why };
   if (!op) {
     if (e.shell.includes('CNI_COMMAND='))
       return e.actor === 'containerd'
-        ? {
-            concept: e.command === 'ADD' ? 'The runtime calls CNI' : 'CNI DEL',
-            text:
-              e.command === 'ADD'
-                ? 'CNI is a contract, not a daemon: the runtime runs a plugin binary from /opt/cni/bin with CNI_COMMAND=ADD, the container id, the path of the pod\u2019s network namespace and the interface to create in its environment, and the network config on stdin. It is the course\u2019s `net-script.sh add <container> <namespace>`, done by a real plugin.'
-                : 'The pod is going away: the runtime runs the same plugin with CNI_COMMAND=DEL for the same container and namespace, so it can undo what ADD did — the `net-script.sh del` of the course.',
-          }
-        : {
-            concept: 'One plugin hands over to another',
-            text: `${e.why}. flannel knows the node's subnet; the bridge plugin knows how to wire a pod to a bridge. Plugins chain this way by running each other with the same CNI_* environment.`,
-          };
-    if (e.shell.startsWith('cat '))
-      return {
-        concept: "flannel's lease",
-        text: `${e.why}. flanneld, not the CNI plugin, got this node its subnet of the cluster network: every pod on the node will get an address from FLANNEL_SUBNET.`,
-      };
-    return {
-      concept: 'Already there',
-      text: `${e.why}. The bridge plugin checks before it creates, so every ADD after the first leaves the node's side as it is.`,
-    };
+        ? said(e.command === 'ADD' ? 'runtimeAdd' : 'runtimeDel')
+        : said('delegate', why);
+    if (e.shell.startsWith('cat ')) return said('lease', why);
+    return said('exists', why);
   }
   switch (op.op) {
     case 'netns-add':
-      return {
-        concept: "The pod's network namespace",
-        text: "Every pod gets a network namespace of its own — its own interfaces, routes and ports. containerd creates it for the pod's sandbox and runs the pause container in it; the app containers join it later, which is why they share one IP and localhost. It is empty: not even lo is up yet.",
-      };
+      return said('netnsAdd');
     case 'link-add-loopback':
-      return {
-        concept: 'Loopback',
-        text: 'Before the pod network, the runtime runs the loopback plugin: lo comes up with 127.0.0.1, so the pod\u2019s containers can talk to each other over localhost.',
-      };
+      return said('loopback');
     case 'link-add-bridge':
-      return {
-        concept: 'A bridge per node',
-        text: `${op.name} is a virtual switch in the node's own namespace. Every pod's veth will plug into it, so pods on this node reach each other at layer 2. This is the node's first pod, so its ADD creates it.`,
-      };
+      return said('bridge', { name: op.name });
     case 'link-add-veth':
-      return {
-        concept: "A veth pair: the pod's cable",
-        text: `A veth pair is a virtual cable with two ends. The plugin makes it inside the pod's namespace: one end is the pod's ${op.name}, the other, ${op.peerName}, is placed in the node's namespace (\u201cnetns 1\u201d). Whatever enters one end leaves the other.`,
-      };
-    case 'link-set-master':
-      return {
-        concept: 'Plugged into the bridge',
-        text: `${op.name} becomes a port of ${op.master}: frames from the pod now reach the bridge, and the bridge learns the pod's MAC behind this port.${op.hairpin ? ' Hairpin mode lets a frame go back out of the port it came in on — needed when a pod reaches itself through a Service.' : ''}`,
-      };
+      return said('veth', { name: op.name, peer: op.peerName });
+    case 'link-set-master': {
+      const n = said('master', { name: op.name, master: op.master });
+      return op.hairpin ? { ...n, text: n.text + t('narration.cni.master.hairpin') } : n;
+    }
     case 'link-set-up':
-      return {
-        concept: 'Bringing a link up',
-        text: `A new link is down until someone sets it up: ${op.name} can carry frames from now on.`,
-      };
+      return said('up', { name: op.name });
     case 'file-write':
-      return op.writer === 'host-local'
-        ? {
-            concept: 'IPAM: an address for the pod',
-            text: `${op.why}. host-local is the IP address manager: it remembers every address it gave as a file, so two pods never get the same one, and a DEL frees it by deleting the file.`,
-          }
-        : {
-            concept: 'Saved for the DEL',
-            text: `${op.why}. At DEL time flannel reads it back, so it tears down exactly what it set up even if subnet.env has changed since.`,
-          };
+      return said(op.writer === 'host-local' ? 'ipam' : 'saved', { why: op.why });
     case 'file-remove':
-      return {
-        concept: op.path.includes('/networks/') ? 'The address is released' : 'Cleaning up',
-        text: `${op.why}.`,
-      };
+      return said(op.path.includes('/networks/') ? 'released' : 'cleanup', { why: op.why });
     case 'addr-add':
       return op.netns.startsWith('pod/')
-        ? {
-            concept: "The pod's IP",
-            text: `${op.ip}/${op.prefix} goes on the pod's ${op.dev}. With it the kernel adds the connected route: the whole pod subnet is reachable directly on ${op.dev}, through the bridge.`,
-          }
-        : {
-            concept: 'The gateway address',
-            text: `${op.ip} on ${op.dev} makes the bridge the pods' gateway: the node's own IP stack answers there, and routes whatever leaves the pod subnet.`,
-          };
-    case 'route-add':
+        ? said('podAddr', { ip: op.ip, prefix: String(op.prefix), dev: op.dev })
+        : said('gatewayAddr', { ip: op.ip, dev: op.dev });
+    case 'route-add': {
+      const gateway = op.gateway ?? '?';
       return {
-        concept: 'Routes in the pod',
-        text: `${op.dst === 'default' ? 'The default route' : `A route to ${op.dst}`} via ${op.gateway ?? '?'}, the bridge's address: traffic the pod subnet does not cover goes to the node, which routes it on.`,
+        concept: t('narration.cni.route.concept'),
+        text:
+          op.dst === 'default'
+            ? t('narration.cni.route.defaultText', { gateway })
+            : t('narration.cni.route.text', { dst: op.dst, gateway }),
       };
+    }
     case 'sysctl':
-      return {
-        concept: 'Forwarding on',
-        text: 'As the gateway, the node must forward packets between cni0 and its other links; the plugin makes sure ip_forward is 1 (it is already, on a Kubernetes node).',
-      };
+      return said('sysctl');
     case 'link-del':
-      return {
-        concept: 'One end deleted, both gone',
-        text: `Deleting ${op.name} inside the pod deletes the whole veth pair: the node's end leaves the bridge too, and the routes through ${op.name} go with it. No second command is needed.`,
-      };
+      return said('linkDel', { name: op.name });
     case 'netns-del':
-      return {
-        concept: 'The namespace goes',
-        text: "With the pod's network torn down and its containers stopped, the runtime deletes the namespace. The bridge stays: it serves the node's other pods.",
-      };
+      return said('netnsDel');
     default:
-      return { concept: 'A CNI step', text: `${e.why}.` };
+      return { concept: t('narration.cni.other'), text: `${e.why}.` };
   }
 }
+
+/** The CNI narrations that are a concept and a text. */
+type CniKey =
+  | 'runtimeAdd'
+  | 'runtimeDel'
+  | 'delegate'
+  | 'lease'
+  | 'exists'
+  | 'netnsAdd'
+  | 'loopback'
+  | 'bridge'
+  | 'veth'
+  | 'master'
+  | 'up'
+  | 'ipam'
+  | 'saved'
+  | 'released'
+  | 'cleanup'
+  | 'podAddr'
+  | 'gatewayAddr'
+  | 'sysctl'
+  | 'linkDel'
+  | 'netnsDel'
+  | 'configured'
+  | 'removed';
 
 function narrateVerdict(kind: VerdictKind, reason: string, t: T): Narration {
   switch (kind) {
     case 'configured':
-      return {
-        concept: 'The pod has a network',
-        text: `The plugin returns its result — the interface, address and gateway — to the runtime, which starts the pod's containers in the namespace; kubelet reports the address as the pod's IP: ${reason}.`,
-      };
     case 'removed':
       return {
-        concept: 'The pod network is gone',
-        text: `Everything the ADD made is undone except what other pods share (the bridge): ${reason}.`,
+        concept: t(`narration.cni.${kind}.concept`),
+        text: t(`narration.cni.${kind}.text`, { reason }),
       };
     case 'delivered':
       return {

@@ -31,6 +31,7 @@ import {
 import { EDITOR_PANE_ID } from './EditorSlot.tsx';
 import { createYamlEditor, issueText, replaceText, revealRange, showIssues } from './yamlEditor.ts';
 import './editor.css';
+import { useTranslation } from 'react-i18next';
 
 /** Quiet time after a keystroke before the text is checked: long enough not to parse every key of a word,
  *  short enough to feel live. The default preset parses in tens of milliseconds in the worker. */
@@ -72,6 +73,7 @@ export default function EditorPane({
   const [status, setStatus] = useState<Status>('checking');
   const [notice, setNotice] = useState<Notice | null>(null);
   const [saved, setSaved] = useState<SaveResult>('saved');
+  const { t, i18n } = useTranslation();
 
   useEffect(() => {
     const parent = host.current;
@@ -135,7 +137,7 @@ export default function EditorPane({
     const editor = createYamlEditor({
       doc: restored ? draft.text : start.scenarioText,
       parent,
-      label: 'Scenario YAML',
+      label: t('editor.code'),
       describedBy: ids.help,
       onChange: (text, fromOutside) => {
         // Until the check answers, the status must not vouch for the text.
@@ -221,11 +223,11 @@ export default function EditorPane({
   const warnings = issues.length - errors;
 
   return (
-    <section id={EDITOR_PANE_ID} className="editor-pane" aria-label="Scenario editor">
+    <section id={EDITOR_PANE_ID} className="editor-pane" aria-label={t('editor.pane')}>
       <div className="editor-bar">
-        <label htmlFor={ids.start}>Start from</label>
+        <label htmlFor={ids.start}>{t('editor.startFrom')}</label>
         <select id={ids.start} value={scenarioId} onChange={(e) => startFrom(e.target.value)}>
-          {scenarioId === '' ? <option value="">your own scenario</option> : null}
+          {scenarioId === '' ? <option value="">{t('editor.ownScenario')}</option> : null}
           {presets.map((p) => (
             <option key={p.id} value={p.id}>
               {p.title}
@@ -233,37 +235,33 @@ export default function EditorPane({
           ))}
         </select>
         <button type="button" onClick={downloadText}>
-          Download
+          {t('editor.download')}
         </button>
-        <button type="button" className="editor-close" onClick={onClose} aria-label="Close the editor">
-          Close
+        <button type="button" className="editor-close" onClick={onClose} aria-label={t('editor.closeLabel')}>
+          {t('editor.closeButton')}
         </button>
       </div>
       {notice?.kind === 'restored' ? (
         <div className="editor-notice" role="status">
-          <p>Your draft from {formatTime(notice.savedAt)} was restored.</p>
+          <p>{t('editor.restored', { time: formatTime(notice.savedAt, i18n.language) })}</p>
           <button type="button" onClick={() => discardDraft(notice.baseline)}>
-            Discard draft
+            {t('editor.discard')}
           </button>
         </div>
       ) : null}
       {notice?.kind === 'replaced' ? (
         <div className="editor-notice" role="status">
-          <p>
-            Another scenario replaced your edits. They are kept: Undo (Ctrl+Z) brings them back, or use the
-            button.
-          </p>
+          <p>{t('editor.replaced')}</p>
           <button type="button" onClick={() => bringBack(notice.previous)}>
-            Bring back my edits
+            {t('editor.bringBack')}
           </button>
           <button type="button" onClick={() => setNotice(null)}>
-            Dismiss
+            {t('editor.dismiss')}
           </button>
         </div>
       ) : null}
       <p id={ids.help} className="visually-hidden">
-        Tab indents. To leave the editor with the keyboard, press Escape, then Tab; Ctrl+M switches Tab
-        between indenting and moving focus.
+        {t('editor.keys')}
       </p>
       <div className="editor-host" ref={host} />
       <p id={ids.status} className={`editor-status editor-status--${status}`} role="status">
@@ -271,14 +269,12 @@ export default function EditorPane({
       </p>
       {saved !== 'saved' ? (
         <p className="editor-warning" role="alert">
-          {saved === 'full'
-            ? 'The draft is too large for this browser’s storage: it is not kept across reloads. Download it.'
-            : 'This browser does not let the page store the draft: it is not kept across reloads. Download it.'}
+          {saved === 'full' ? t('editor.storageFull') : t('editor.storageDenied')}
         </p>
       ) : null}
       <LinkLength />
       {issues.length > 0 ? (
-        <ul className="editor-problems" aria-label="Problems">
+        <ul className="editor-problems" aria-label={t('editor.problems')}>
           {issues.map((i, n) => (
             <li key={n} className={`editor-problem editor-problem--${i.severity}`}>
               <button
@@ -286,7 +282,9 @@ export default function EditorPane({
                 onClick={() => view.current && revealRange(view.current, i.range.from, i.range.to)}
               >
                 <span className="editor-problem-where">
-                  {i.severity === 'error' ? 'Error' : 'Warning'}, line {lines[n] ?? '?'}
+                  {t(i.severity === 'error' ? 'editor.errorAt' : 'editor.warningAt', {
+                    line: lines[n] ?? '?',
+                  })}
                 </span>{' '}
                 {issueText(i)}
               </button>
@@ -299,18 +297,16 @@ export default function EditorPane({
 }
 
 function StatusText({ status, errors, warnings }: { status: Status; errors: number; warnings: number }) {
-  const w = warnings > 0 ? ` ${warnings} warning${warnings === 1 ? '' : 's'}.` : '';
-  if (status === 'checking') return <>Checking…</>;
-  if (status === 'valid') return <>Valid: the picture shows this scenario.{w}</>;
-  return (
-    <>
-      {errors} error{errors === 1 ? '' : 's'}: the picture still shows the last valid scenario.{w}
-    </>
-  );
+  const { t } = useTranslation();
+  const w = warnings > 0 ? ` ${t('editor.warnings', { count: warnings })}` : '';
+  if (status === 'checking') return <>{t('editor.checking')}</>;
+  if (status === 'valid') return <>{t('editor.valid') + w}</>;
+  return <>{t('editor.invalid', { count: errors }) + w}</>;
 }
 
 /** How long the share link of an edited scenario is, when that matters. */
 function LinkLength() {
+  const { t, i18n } = useTranslation();
   const encoded = useAppState((s) => (s.scenarioId === '' ? encodeShareState(shareStateOf(s, null)) : ''));
   const textLength = useAppState((s) => s.scenarioText.length);
   if (encoded === '') return null;
@@ -319,24 +315,22 @@ function LinkLength() {
   if (sc.length > MAX_COMPRESSED_LENGTH || textLength > MAX_SCENARIO_LENGTH)
     return (
       <p className="editor-warning" role="status">
-        The share link ({total.toLocaleString('en')} characters) is too long for Packet Walk to open. Download
-        the file and share that instead.
+        {t('editor.linkTooLong', { length: total.toLocaleString(i18n.language) })}
       </p>
     );
   if (total > LONG_LINK)
     return (
       <p className="editor-link" role="status">
-        The share link is {total.toLocaleString('en')} characters long: some mail clients, chat apps and link
-        shorteners cut links over about 2,000 characters. The downloaded file always works.
+        {t('editor.linkLong', { length: total.toLocaleString(i18n.language) })}
       </p>
     );
   return null;
 }
 
-function formatTime(ms: number): string {
+function formatTime(ms: number, locale: string): string {
   const d = new Date(ms);
   const sameDay = new Date().toDateString() === d.toDateString();
   return sameDay
-    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-    : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+    ? d.toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleString(locale, { dateStyle: 'medium', timeStyle: 'short' });
 }

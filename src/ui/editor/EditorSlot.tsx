@@ -7,6 +7,7 @@ import { Suspense, lazy, useCallback, useState } from 'react';
 import type { PresetOption } from '../panels/WalkPicker.tsx';
 import { browserStorage, loadOpen, saveOpen } from './draft.ts';
 import './layout.css';
+import { useTranslation } from 'react-i18next';
 
 const EditorPane = lazy(() => import('./EditorPane.tsx'));
 
@@ -26,6 +27,7 @@ export function useEditorOpen(): readonly [boolean, () => void] {
 }
 
 export function EditScenarioButton({ open, onToggle }: { open: boolean; onToggle: () => void }) {
+  const { t } = useTranslation();
   return (
     <button
       type="button"
@@ -34,7 +36,7 @@ export function EditScenarioButton({ open, onToggle }: { open: boolean; onToggle
       aria-controls={open ? EDITOR_PANE_ID : undefined}
       onClick={onToggle}
     >
-      {open ? 'Close editor' : 'Edit scenario'}
+      {open ? t('editor.close') : t('editor.open')}
     </button>
   );
 }
@@ -48,12 +50,13 @@ export function EditorSlot({
   presets: readonly PresetOption[];
   onClose: () => void;
 }) {
+  const { t } = useTranslation();
   if (!open) return null;
   return (
     <Suspense
       fallback={
-        <section id={EDITOR_PANE_ID} className="editor-pane" aria-label="Scenario editor" aria-busy="true">
-          <p className="editor-loading">Loading the editor…</p>
+        <section id={EDITOR_PANE_ID} className="editor-pane" aria-label={t('editor.pane')} aria-busy="true">
+          <p className="editor-loading">{t('editor.loading')}</p>
         </section>
       }
     >

@@ -4,12 +4,14 @@
 import { useEffect, useRef, useState } from 'react';
 import { useServices } from '../context.ts';
 import { copyText, download } from '../share/browser.ts';
+import { Trans, useTranslation } from 'react-i18next';
 
 export function CommandsDialog({ onClose, stem }: { onClose: () => void; stem: string }) {
   const { client } = useServices();
   const [script, setScript] = useState<{ text: string } | { error: string } | null>(null);
   const [note, setNote] = useState('');
   const closeRef = useRef<HTMLButtonElement>(null);
+  const { t } = useTranslation();
 
   useEffect(() => {
     let live = true;
@@ -35,17 +37,20 @@ export function CommandsDialog({ onClose, stem }: { onClose: () => void; stem: s
       }}
     >
       <div className="commands-box">
-        <h2 id="commands-title">The commands that build this cluster</h2>
+        <h2 id="commands-title">{t('commands.title')}</h2>
         <p>
-          Run as root on a Linux machine with iproute2 (or{' '}
-          <code>sudo npx packet-walk lab &lt;scenario&gt; --up</code>
-          ): every command acts inside network namespaces named <code>pwlab-…</code>; the last lines say how
-          to remove them.
+          <Trans
+            i18nKey="commands.intro"
+            components={{
+              lab: <code>sudo npx packet-walk lab &lt;scenario&gt; --up</code>,
+              prefix: <code>pwlab-…</code>,
+            }}
+          />
         </p>
-        {script === null ? <p role="status">Asking the engine…</p> : null}
+        {script === null ? <p role="status">{t('commands.asking')}</p> : null}
         {script && 'error' in script ? <p role="alert">{script.error}</p> : null}
         {text !== null ? (
-          <pre className="commands-script" tabIndex={0} aria-label="Shell script">
+          <pre className="commands-script" tabIndex={0} aria-label={t('commands.script')}>
             {text}
           </pre>
         ) : null}
@@ -54,23 +59,25 @@ export function CommandsDialog({ onClose, stem }: { onClose: () => void; stem: s
             type="button"
             disabled={text === null}
             onClick={() =>
-              void copyText(text ?? '').then((ok) => setNote(ok ? 'Commands copied.' : 'Copy failed.'))
+              void copyText(text ?? '').then((ok) =>
+                setNote(ok ? t('commands.copied') : t('commands.copyFailed')),
+              )
             }
           >
-            Copy
+            {t('commands.copy')}
           </button>
           <button
             type="button"
             disabled={text === null}
             onClick={() => {
               download(new Blob([text ?? ''], { type: 'text/x-shellscript' }), `${stem}.lab.sh`);
-              setNote('Script downloaded.');
+              setNote(t('commands.downloaded'));
             }}
           >
-            Download .sh
+            {t('commands.download')}
           </button>
           <button type="button" ref={closeRef} onClick={onClose}>
-            Close
+            {t('commands.close')}
           </button>
           <span role="status" aria-live="polite">
             {note}

@@ -10,6 +10,7 @@ import { fileStem } from '../share/SharePanel.tsx';
 import { CommandsDialog } from './CommandsDialog.tsx';
 import { encodeGif, recordWebm, webmType } from './walkMovie.ts';
 import './export.css';
+import { useTranslation } from 'react-i18next';
 
 type Job = { kind: 'gif' | 'webm'; done: number; total: number } | null;
 
@@ -21,6 +22,7 @@ export function ExportPanel() {
   const [job, setJob] = useState<Job>(null);
   const abort = useRef<AbortController | null>(null);
   const [webm] = useState(() => webmType());
+  const { t } = useTranslation();
 
   const stem = (): string => {
     const s = store.getState();
@@ -32,7 +34,7 @@ export function ExportPanel() {
       const bytes = await client.exportRun('pcapng');
       const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
       download(new Blob([buffer], { type: 'application/x-pcapng' }), `${stem()}.pcapng`);
-      setNote('Capture downloaded (pcapng): open it in Wireshark.');
+      setNote(t('exporter.pcapngDone'));
     } catch (e) {
       setNote(e instanceof Error ? e.message : String(e));
     }
@@ -60,11 +62,11 @@ export function ExportPanel() {
         download(new Blob([buffer], { type: 'image/gif' }), `${stem()}.gif`);
       } else download(await recordWebm(source, options), `${stem()}.webm`);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      setNote(`${kind === 'gif' ? 'GIF' : 'WebM'} downloaded (rendered in ${seconds} s).`);
+      setNote(t('exporter.movieDone', { format: kind === 'gif' ? 'GIF' : 'WebM', seconds }));
     } catch (e) {
       setNote(
         e instanceof DOMException && e.name === 'AbortError'
-          ? 'Export cancelled.'
+          ? t('exporter.cancelled')
           : e instanceof Error
             ? e.message
             : String(e),
@@ -75,41 +77,41 @@ export function ExportPanel() {
     }
   };
 
-  const notDone = done ? undefined : 'The walk has not finished yet';
+  const notDone = done ? undefined : t('exporter.notFinished');
   return (
-    <div className="export" role="group" aria-label="Export">
+    <div className="export" role="group" aria-label={t('exporter.group')}>
       <button
         type="button"
         onClick={() => void exportPcapng()}
         disabled={!done}
-        title={notDone ?? 'The walk as a capture file: each hop a packet on its interface (Wireshark)'}
+        title={notDone ?? t('exporter.pcapngTitle')}
       >
-        Export pcapng
+        {t('exporter.pcapng')}
       </button>
       <button
         type="button"
         onClick={() => setShowCommands(true)}
         disabled={!done}
-        title={notDone ?? 'The ip/bridge/sysctl commands that build this cluster in network namespaces'}
+        title={notDone ?? t('exporter.commandsTitle')}
       >
-        Show the commands
+        {t('exporter.commands')}
       </button>
       <button
         type="button"
         onClick={() => void exportMovie('gif')}
         disabled={!done || job !== null}
-        title={notDone ?? 'The walk as an animated GIF for slides'}
+        title={notDone ?? t('exporter.gifTitle')}
       >
-        Export GIF
+        {t('exporter.gif')}
       </button>
       {webm ? (
         <button
           type="button"
           onClick={() => void exportMovie('webm')}
           disabled={!done || job !== null}
-          title={notDone ?? 'The walk as a WebM video for slides (recorded in real time)'}
+          title={notDone ?? t('exporter.webmTitle')}
         >
-          Export WebM
+          {t('exporter.webm')}
         </button>
       ) : null}
       {job ? (
@@ -117,13 +119,13 @@ export function ExportPanel() {
           <progress
             max={job.total || 1}
             value={job.done}
-            aria-label={`Rendering the ${job.kind === 'gif' ? 'GIF' : 'WebM'}`}
+            aria-label={t('exporter.rendering', { format: job.kind === 'gif' ? 'GIF' : 'WebM' })}
           />
           <span>
             {job.done}/{job.total || '…'}
           </span>
           <button type="button" onClick={() => abort.current?.abort()}>
-            Cancel
+            {t('exporter.cancel')}
           </button>
         </span>
       ) : null}

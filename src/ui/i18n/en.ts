@@ -265,6 +265,153 @@ export const en = {
       'cni-del': 'CNI DEL',
     },
   },
+  /** The CNI modes (scenario/model.ts CNI_MODES), by mode: the toggles' and the Import dialog's choices. */
+  cniMode: {
+    'flannel-vxlan': 'flannel VXLAN overlay',
+    'flannel-host-gw': 'flannel host-gw routes',
+    'bridge-host-gw': 'bridge + static routes on every node',
+    'bridge-router': 'bridge + L3 router with per-node routes',
+    weave: 'Weave Net L2 overlay (fastdp VXLAN)',
+  },
+  /** The scenario picker's groups (scenario/model.ts TOPICS), by topic. */
+  topic: {
+    'pod-networking': 'Pod networking',
+    'what-breaks': 'What breaks',
+    services: 'Services',
+    'dns-policy': 'DNS and policy',
+    'control-plane': 'Control plane',
+    cluster: 'Clusters',
+  },
+  cniPanel: {
+    noPacketTitle: 'Packet',
+    noPacket: "This walk sends no packet: it is a pod's CNI {{command}}.",
+    after: 'After this step',
+    command: 'Command',
+    writtenTo: 'Written to {{path}}',
+    theFile: 'The file',
+    stdin: 'Network config on stdin',
+    noChange: 'This step changes no network namespace.',
+    deleted: 'Deleted: the namespace is gone, with every device in it.',
+    noDevices: '(no devices)',
+    noRoutes: '(no routes)',
+    source: 'Modelled on {{source}}',
+    filesTitle: 'CNI state files',
+    filesOn: 'On {{node}}, after this step',
+    theNode: 'the node',
+    noFiles: 'No files.',
+  },
+  editor: {
+    open: 'Edit scenario',
+    close: 'Close editor',
+    pane: 'Scenario editor',
+    loading: 'Loading the editor…',
+    code: 'Scenario YAML',
+    startFrom: 'Start from',
+    ownScenario: 'your own scenario',
+    download: 'Download',
+    closeButton: 'Close',
+    closeLabel: 'Close the editor',
+    restored: 'Your draft from {{time}} was restored.',
+    discard: 'Discard draft',
+    replaced:
+      'Another scenario replaced your edits. They are kept: Undo (Ctrl+Z) brings them back, or use the button.',
+    bringBack: 'Bring back my edits',
+    dismiss: 'Dismiss',
+    keys: 'Tab indents. To leave the editor with the keyboard, press Escape, then Tab; Ctrl+M switches Tab between indenting and moving focus.',
+    storageFull:
+      "The draft is too large for this browser's storage: it is not kept across reloads. Download it.",
+    storageDenied:
+      'This browser does not let the page store the draft: it is not kept across reloads. Download it.',
+    problems: 'Problems',
+    errorAt: 'Error, line {{line}}',
+    warningAt: 'Warning, line {{line}}',
+    checking: 'Checking…',
+    valid: 'Valid: the picture shows this scenario.',
+    invalid_one: '{{count}} error: the picture still shows the last valid scenario.',
+    invalid_other: '{{count}} errors: the picture still shows the last valid scenario.',
+    warnings_one: '{{count}} warning.',
+    warnings_other: '{{count}} warnings.',
+    linkTooLong:
+      'The share link ({{length}} characters) is too long for Packet Walk to open. Download the file and share that instead.',
+    linkLong:
+      'The share link is {{length}} characters long: some mail clients, chat apps and link shorteners cut links over about 2,000 characters. The downloaded file always works.',
+  },
+  exporter: {
+    group: 'Export',
+    pcapng: 'Export pcapng',
+    pcapngTitle: 'The walk as a capture file: each hop a packet on its interface (Wireshark)',
+    pcapngDone: 'Capture downloaded (pcapng): open it in Wireshark.',
+    commands: 'Show the commands',
+    commandsTitle: 'The ip/bridge/sysctl commands that build this cluster in network namespaces',
+    gif: 'Export GIF',
+    gifTitle: 'The walk as an animated GIF for slides',
+    webm: 'Export WebM',
+    webmTitle: 'The walk as a WebM video for slides (recorded in real time)',
+    movieDone: '{{format}} downloaded (rendered in {{seconds}} s).',
+    cancelled: 'Export cancelled.',
+    rendering: 'Rendering the {{format}}',
+    cancel: 'Cancel',
+    notFinished: 'The walk has not finished yet',
+  },
+  commands: {
+    title: 'The commands that build this cluster',
+    intro:
+      'Run as root on a Linux machine with iproute2 (or <lab/>): every command acts inside network namespaces named <prefix/>; the last lines say how to remove them.',
+    asking: 'Asking the engine…',
+    script: 'Shell script',
+    copy: 'Copy',
+    copied: 'Commands copied.',
+    copyFailed: 'Copy failed.',
+    download: 'Download .sh',
+    downloaded: 'Script downloaded.',
+    close: 'Close',
+  },
+  importer: {
+    button: 'Import',
+    title: 'Import',
+    what: 'What to import',
+    kubectlTab: 'kubectl output',
+    nodeTab: 'Node state',
+    close: 'Close',
+    kubectlHelp:
+      'Paste the output of <command/> (<yaml/> works too; other kinds are left out), or drop the file here. Secrets, annotations, images, environment and commands are never imported.',
+    kubectlText: 'kubectl output (YAML or JSON)',
+    chooseFile: 'Choose a file…',
+    read: 'Read',
+    answers: 'Import answers',
+    questions: 'What kubectl does not say',
+    load: 'Load',
+    found: 'Found {{list}}.',
+    count: {
+      nodes: '{{count}} nodes',
+      pods: '{{count}} pods',
+      services: '{{count}} Services',
+      endpointSlices: '{{count}} EndpointSlices',
+      networkPolicies: '{{count}} NetworkPolicies',
+      namespaces: '{{count}} Namespaces',
+      other: '{{count}} other objects',
+    },
+    foundLabel: 'Found',
+    leftOut: 'Left out',
+    leftOutGroup: 'Left out {{count}}: {{reason}}',
+    question: {
+      name: 'Scenario name',
+      cni: 'CNI',
+      clusterCIDR: 'Cluster CIDR (pod addresses)',
+      serviceCIDR: 'Service CIDR (clusterIPs)',
+      nodeNetwork: 'Node network',
+      gateway: 'Gateway of the node network (empty: none)',
+      internet: 'Internet behind the gateway ({{range}}: example.com and a DNS resolver)',
+    },
+    needPaste: 'Paste at least one of the five outputs.',
+    needNodes: 'Load a scenario with nodes first.',
+    nodeHelp:
+      'Paste what these commands print on the node (run as root); each one given replaces that table of the node in the scenario. Walks then go through your own rules.',
+    node: 'Node',
+    addToScenario: 'Add to scenario',
+    problems: 'The import has problems:',
+    more: '… and {{count}} more.',
+  },
   narration: {
     unknown: '(unknown)',
     request: {
@@ -579,6 +726,106 @@ export const en = {
     verdictOther: {
       concept: 'Not delivered',
       text: 'The walk ends here: {{reason}}.',
+    },
+    /** A pod's CNI ADD/DEL, step by step (narration.ts narrateCni); {{why}} is the engine's own sentence. */
+    cni: {
+      runtimeAdd: {
+        concept: 'The runtime calls CNI',
+        text: "CNI is a contract, not a daemon: the runtime runs a plugin binary from /opt/cni/bin with CNI_COMMAND=ADD, the container id, the path of the pod's network namespace and the interface to create in its environment, and the network config on stdin. It is the course's `net-script.sh add <container> <namespace>`, done by a real plugin.",
+      },
+      runtimeDel: {
+        concept: 'CNI DEL',
+        text: 'The pod is going away: the runtime runs the same plugin with CNI_COMMAND=DEL for the same container and namespace, so it can undo what ADD did — the `net-script.sh del` of the course.',
+      },
+      delegate: {
+        concept: 'One plugin hands over to another',
+        text: "{{why}}. flannel knows the node's subnet; the bridge plugin knows how to wire a pod to a bridge. Plugins chain this way by running each other with the same CNI_* environment.",
+      },
+      lease: {
+        concept: "flannel's lease",
+        text: '{{why}}. flanneld, not the CNI plugin, got this node its subnet of the cluster network: every pod on the node will get an address from FLANNEL_SUBNET.',
+      },
+      exists: {
+        concept: 'Already there',
+        text: "{{why}}. The bridge plugin checks before it creates, so every ADD after the first leaves the node's side as it is.",
+      },
+      netnsAdd: {
+        concept: "The pod's network namespace",
+        text: "Every pod gets a network namespace of its own — its own interfaces, routes and ports. containerd creates it for the pod's sandbox and runs the pause container in it; the app containers join it later, which is why they share one IP and localhost. It is empty: not even lo is up yet.",
+      },
+      loopback: {
+        concept: 'Loopback',
+        text: "Before the pod network, the runtime runs the loopback plugin: lo comes up with 127.0.0.1, so the pod's containers can talk to each other over localhost.",
+      },
+      bridge: {
+        concept: 'A bridge per node',
+        text: "{{name}} is a virtual switch in the node's own namespace. Every pod's veth will plug into it, so pods on this node reach each other at layer 2. This is the node's first pod, so its ADD creates it.",
+      },
+      veth: {
+        concept: "A veth pair: the pod's cable",
+        text: "A veth pair is a virtual cable with two ends. The plugin makes it inside the pod's namespace: one end is the pod's {{name}}, the other, {{peer}}, is placed in the node's namespace (“netns 1”). Whatever enters one end leaves the other.",
+      },
+      master: {
+        concept: 'Plugged into the bridge',
+        text: "{{name}} becomes a port of {{master}}: frames from the pod now reach the bridge, and the bridge learns the pod's MAC behind this port.",
+        hairpin:
+          ' Hairpin mode lets a frame go back out of the port it came in on — needed when a pod reaches itself through a Service.',
+      },
+      up: {
+        concept: 'Bringing a link up',
+        text: 'A new link is down until someone sets it up: {{name}} can carry frames from now on.',
+      },
+      ipam: {
+        concept: 'IPAM: an address for the pod',
+        text: '{{why}}. host-local is the IP address manager: it remembers every address it gave as a file, so two pods never get the same one, and a DEL frees it by deleting the file.',
+      },
+      saved: {
+        concept: 'Saved for the DEL',
+        text: '{{why}}. At DEL time flannel reads it back, so it tears down exactly what it set up even if subnet.env has changed since.',
+      },
+      released: {
+        concept: 'The address is released',
+        text: '{{why}}. host-local deletes the file it wrote at ADD time, so the next pod on this node can get the address.',
+      },
+      cleanup: {
+        concept: 'Cleaning up',
+        text: '{{why}}. Nothing the plugin saved for this pod is left on the node.',
+      },
+      podAddr: {
+        concept: "The pod's IP",
+        text: "{{ip}}/{{prefix}} goes on the pod's {{dev}}. With it the kernel adds the connected route: the whole pod subnet is reachable directly on {{dev}}, through the bridge.",
+      },
+      gatewayAddr: {
+        concept: 'The gateway address',
+        text: "{{ip}} on {{dev}} makes the bridge the pods' gateway: the node's own IP stack answers there, and routes whatever leaves the pod subnet.",
+      },
+      route: {
+        concept: 'Routes in the pod',
+        defaultText:
+          "The default route via {{gateway}}, the bridge's address: traffic the pod subnet does not cover goes to the node, which routes it on.",
+        text: "A route to {{dst}} via {{gateway}}, the bridge's address: traffic the pod subnet does not cover goes to the node, which routes it on.",
+      },
+      sysctl: {
+        concept: 'Forwarding on',
+        text: 'As the gateway, the node must forward packets between cni0 and its other links; the plugin makes sure ip_forward is 1 (it is already, on a Kubernetes node).',
+      },
+      linkDel: {
+        concept: 'One end deleted, both gone',
+        text: "Deleting {{name}} inside the pod deletes the whole veth pair: the node's end leaves the bridge too, and the routes through {{name}} go with it. No second command is needed.",
+      },
+      netnsDel: {
+        concept: 'The namespace goes',
+        text: "With the pod's network torn down and its containers stopped, the runtime deletes the namespace. The bridge stays: it serves the node's other pods.",
+      },
+      other: 'A CNI step',
+      configured: {
+        concept: 'The pod has a network',
+        text: "The plugin returns its result — the interface, address and gateway — to the runtime, which starts the pod's containers in the namespace; kubelet reports the address as the pod's IP: {{reason}}.",
+      },
+      removed: {
+        concept: 'The pod network is gone',
+        text: 'Everything the ADD made is undone except what other pods share (the bridge): {{reason}}.',
+      },
     },
   },
 } as const;

@@ -6,6 +6,7 @@
 // opened it.
 import { useEffect, useId, useRef, useState, type DragEvent, type FormEvent, type ReactNode } from 'react';
 import {
+  INTERNET,
   NODE_STATE_FIELDS,
   formatImportIssue,
   readKubectlDump,
@@ -20,17 +21,22 @@ import {
 } from '../../scenario/importKubectl.ts';
 import type { NetnsView } from '../../engine/view.ts';
 import { useAppState, useServices } from '../context.ts';
+import { Trans, useTranslation } from 'react-i18next';
+import { CNI_MODES, type CniMode } from '../../scenario/model.ts';
 
 const NO_NAMESPACES: readonly NetnsView[] = [];
+
+const isCniMode = (v: string): v is CniMode => Object.hasOwn(CNI_MODES, v);
 
 /** The header's Import button and its dialog. */
 export function ImportButton() {
   const [open, setOpen] = useState(false);
   const button = useRef<HTMLButtonElement>(null);
+  const { t } = useTranslation();
   return (
     <>
       <button ref={button} type="button" className="import-button" onClick={() => setOpen(true)}>
-        Import
+        {t('importer.button')}
       </button>
       {open ? (
         <ImportDialog
@@ -50,6 +56,7 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [tab, setTab] = useState<Tab>('kubectl');
   const titleId = useId();
+  const { t } = useTranslation();
   // The modal dialog is closed first: until then everything outside it is inert and cannot take focus.
   const close = () => {
     const d = ref.current;
@@ -80,20 +87,20 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
       }}
     >
       <header className="import-head">
-        <h2 id={titleId}>Import</h2>
-        <div role="tablist" aria-label="What to import">
+        <h2 id={titleId}>{t('importer.title')}</h2>
+        <div role="tablist" aria-label={t('importer.what')}>
           <TabButton tab="kubectl" current={tab} onSelect={setTab}>
-            kubectl output
+            {t('importer.kubectlTab')}
           </TabButton>
           <TabButton tab="node" current={tab} onSelect={setTab}>
-            Node state
+            {t('importer.nodeTab')}
           </TabButton>
         </div>
-        <button type="button" onClick={close} aria-label="Close">
+        <button type="button" onClick={close} aria-label={t('importer.close')}>
           ×
         </button>
       </header>
-      <div role="tabpanel" aria-label={tab === 'kubectl' ? 'kubectl output' : 'Node state'}>
+      <div role="tabpanel" aria-label={tab === 'kubectl' ? t('importer.kubectlTab') : t('importer.nodeTab')}>
         {tab === 'kubectl' ? <KubectlImport onDone={close} /> : <NodeStateImport onDone={close} />}
       </div>
     </dialog>
@@ -123,6 +130,7 @@ function KubectlImport({ onDone }: { onDone: () => void }) {
   const [errors, setErrors] = useState<readonly ImportIssue[]>([]);
   const [answers, setAnswers] = useState<ImportAnswers>({});
   const ids = { text: useId(), file: useId(), help: useId() };
+  const { t } = useTranslation();
 
   const read = (input: string) => {
     const result = readKubectlDump(input);
@@ -160,30 +168,31 @@ function KubectlImport({ onDone }: { onDone: () => void }) {
   return (
     <div className="import-body">
       <p id={ids.help} className="import-help">
-        Paste the output of <code>{COMMAND}</code> (<code>-o yaml</code> works too, but JSON is read far
-        faster for large clusters; other kinds are left out), or drop the file here. Secrets, annotations,
-        images, environment and commands are never imported.
+        <Trans
+          i18nKey="importer.kubectlHelp"
+          components={{ command: <code>{COMMAND}</code>, yaml: <code>-o yaml</code> }}
+        />
       </p>
       <FileText
         id={ids.text}
-        label="kubectl output (YAML or JSON)"
+        label={t('importer.kubectlText')}
         value={text}
         onChange={pasted}
         describedBy={ids.help}
         rows={10}
       />
       <div className="import-actions">
-        <FileChooser id={ids.file} label="Choose a file…" onText={pasted} />
+        <FileChooser id={ids.file} label={t('importer.chooseFile')} onText={pasted} />
         <button type="button" className="primary" onClick={() => read(text)} disabled={!text.trim()}>
-          Read
+          {t('importer.read')}
         </button>
       </div>
       <Issues issues={errors} />
       {dump ? (
-        <form onSubmit={load} aria-label="Import answers">
+        <form onSubmit={load} aria-label={t('importer.answers')}>
           <Findings dump={dump} />
           <fieldset className="import-questions">
-            <legend>What kubectl does not say</legend>
+            <legend>{t('importer.questions')}</legend>
             {dump.questions.map((q) => (
               <QuestionField
                 key={q.id}
@@ -195,7 +204,7 @@ function KubectlImport({ onDone }: { onDone: () => void }) {
           </fieldset>
           <div className="import-actions">
             <button type="submit" className="primary">
-              Load
+              {t('importer.load')}
             </button>
           </div>
         </form>
@@ -205,34 +214,30 @@ function KubectlImport({ onDone }: { onDone: () => void }) {
 }
 
 function Findings({ dump }: { dump: KubectlDump }) {
+  const { t } = useTranslation();
   const c = dump.counts;
   const parts = [
     [c.nodes, 'nodes'],
     [c.pods, 'pods'],
-    [c.services, 'Services'],
-    [c.endpointSlices, 'EndpointSlices'],
-    [c.networkPolicies, 'NetworkPolicies'],
-    [c.namespaces, 'Namespaces'],
-    [c.other, 'other objects'],
+    [c.services, 'services'],
+    [c.endpointSlices, 'endpointSlices'],
+    [c.networkPolicies, 'networkPolicies'],
+    [c.namespaces, 'namespaces'],
+    [c.other, 'other'],
   ] as const;
+  const list = parts
+    .filter(([n], i) => n > 0 || i < 5)
+    .map(([n, what]) => t(`importer.count.${what}`, { count: n }))
+    .join(', ');
   return (
-    <section className="import-found" aria-label="Found">
-      <p>
-        Found{' '}
-        {parts
-          .filter(([n], i) => n > 0 || i < 5)
-          .map(([n, what]) => `${n} ${what}`)
-          .join(', ')}
-        .
-      </p>
+    <section className="import-found" aria-label={t('importer.foundLabel')}>
+      <p>{t('importer.found', { list })}</p>
       {dump.dropped.length > 0 ? (
-        <ul className="import-dropped" aria-label="Left out">
+        <ul className="import-dropped" aria-label={t('importer.leftOut')}>
           {dump.dropped.map((g) => (
             <li key={g.reason}>
               <details>
-                <summary>
-                  Left out {g.objects.length}: {g.reason}
-                </summary>
+                <summary>{t('importer.leftOutGroup', { count: g.objects.length, reason: g.reason })}</summary>
                 <p className="import-list">{g.objects.join(', ')}</p>
               </details>
             </li>
@@ -248,13 +253,14 @@ function QuestionField(props: { question: ImportQuestion; value: string; onChang
   const id = useId();
   const why = useId();
   const describedBy = q.evidence.length > 0 ? why : undefined;
+  const { t } = useTranslation();
   let input;
   if (q.kind === 'choice')
     input = (
       <select id={id} value={value} onChange={(e) => onChange(e.target.value)} aria-describedby={describedBy}>
         {(q.options ?? []).map((o) => (
           <option key={o.value} value={o.value}>
-            {o.value} — {o.label}
+            {o.value} — {isCniMode(o.value) ? t(`cniMode.${o.value}`) : o.label}
           </option>
         ))}
       </select>
@@ -281,7 +287,7 @@ function QuestionField(props: { question: ImportQuestion; value: string; onChang
     );
   return (
     <div className="import-question">
-      <label htmlFor={id}>{q.label}</label>
+      <label htmlFor={id}>{t(`importer.question.${q.id}`, { range: INTERNET })}</label>
       {input}
       {q.evidence.length > 0 ? (
         <ul id={why} className="import-evidence">
@@ -309,12 +315,13 @@ function NodeStateImport({ onDone }: { onDone: () => void }) {
   const [texts, setTexts] = useState<NodeStateTexts>({});
   const [problem, setProblem] = useState('');
   const ids = { node: useId(), help: useId() };
+  const { t } = useTranslation();
 
   const apply = (e: FormEvent) => {
     e.preventDefault();
     if (!node) return;
     if (NODE_STATE_FIELDS.every((f) => !texts[f]?.trim())) {
-      setProblem('Paste at least one of the five outputs.');
+      setProblem(t('importer.needPaste'));
       return;
     }
     const state = store.getState();
@@ -324,15 +331,14 @@ function NodeStateImport({ onDone }: { onDone: () => void }) {
     onDone();
   };
 
-  if (nodes.length === 0) return <p className="import-help">Load a scenario with nodes first.</p>;
+  if (nodes.length === 0) return <p className="import-help">{t('importer.needNodes')}</p>;
   return (
-    <form className="import-body" onSubmit={apply} aria-label="Node state">
+    <form className="import-body" onSubmit={apply} aria-label={t('importer.nodeTab')}>
       <p id={ids.help} className="import-help">
-        Paste what these commands print on the node (run as root); each one given replaces that table of the
-        node in the scenario. Walks then go through your own rules.
+        {t('importer.nodeHelp')}
       </p>
       <div className="import-question">
-        <label htmlFor={ids.node}>Node</label>
+        <label htmlFor={ids.node}>{t('importer.node')}</label>
         <select id={ids.node} value={node} onChange={(e) => setNode(e.target.value)}>
           {nodes.map((n) => (
             <option key={n.id} value={n.label}>
@@ -356,7 +362,7 @@ function NodeStateImport({ onDone }: { onDone: () => void }) {
       ) : null}
       <div className="import-actions">
         <button type="submit" className="primary">
-          Add to scenario
+          {t('importer.addToScenario')}
         </button>
       </div>
     </form>
@@ -418,16 +424,17 @@ function FileChooser(props: { id: string; label: string; onText: (t: string) => 
 }
 
 function Issues({ issues }: { issues: readonly ImportIssue[] }) {
+  const { t } = useTranslation();
   if (issues.length === 0) return null;
   return (
     <div role="alert" className="import-errors">
-      <p>The import has problems:</p>
+      <p>{t('importer.problems')}</p>
       <ul>
         {issues.slice(0, 50).map((i, n) => (
           <li key={n}>{formatImportIssue(i)}</li>
         ))}
       </ul>
-      {issues.length > 50 ? <p>… and {issues.length - 50} more.</p> : null}
+      {issues.length > 50 ? <p>{t('importer.more', { count: issues.length - 50 })}</p> : null}
     </div>
   );
 }

@@ -111,14 +111,17 @@ function CniFilesPanel({
   const current = events[cursor];
   const touched = current?.type === 'cni' && current.op && 'path' in current.op ? current.op.path : null;
   const files = ns?.files ?? [];
+  const { t } = useTranslation();
   return (
     <section className="panel decision" aria-labelledby="decision-title">
-      <h2 id="decision-title">CNI state files</h2>
-      <p className="panel-sub">On {ns?.label ?? node ?? 'the node'}, after this step</p>
+      <h2 id="decision-title">{t('cniPanel.filesTitle')}</h2>
+      <p className="panel-sub">
+        {t('cniPanel.filesOn', { node: ns?.label ?? node ?? t('cniPanel.theNode') })}
+      </p>
       {files.length === 0 ? (
-        <p className="muted">No files.</p>
+        <p className="muted">{t('cniPanel.noFiles')}</p>
       ) : (
-        <ol className="table-lines" aria-label="CNI state files">
+        <ol className="table-lines" aria-label={t('cniPanel.filesTitle')}>
           {files.map((f) => (
             <li key={f.path} className={f.path === touched ? 'match' : undefined}>
               <code>{f.path}</code>

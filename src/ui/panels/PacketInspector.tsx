@@ -35,10 +35,9 @@ export function PacketInspector() {
   if (e && !packet)
     return (
       <section className="panel inspector" aria-labelledby="inspector-title" tabIndex={0}>
-        <h2 id="inspector-title">Packet</h2>
+        <h2 id="inspector-title">{t('cniPanel.noPacketTitle')}</h2>
         <p className="muted">
-          This walk sends no packet: it is a pod&apos;s CNI{' '}
-          {events[0]?.type === 'cni' ? events[0].command : ''}.
+          {t('cniPanel.noPacket', { command: events[0]?.type === 'cni' ? events[0].command : '' })}
         </p>
       </section>
     );
@@ -105,23 +104,24 @@ function CniStepPanel({
   event: Extract<TraceEvent, { type: 'cni' }>;
   view: WorldView | null;
 }) {
+  const { t } = useTranslation();
   return (
     <section className="panel inspector cni-step" aria-labelledby="inspector-title" tabIndex={0}>
-      <h2 id="inspector-title">After this step</h2>
+      <h2 id="inspector-title">{t('cniPanel.after')}</h2>
       <p className="panel-sub">
         #{shownNumber(e.seq)} {e.actor} · {netnsLabel(view, e.at.netns)}
       </p>
-      <pre className="cni-shell" aria-label="Command">
+      <pre className="cni-shell" aria-label={t('cniPanel.command')}>
         <code>{e.shell}</code>
       </pre>
       {e.text !== null ? (
         <>
           <h3>
             {e.op?.op === 'file-write'
-              ? `Written to ${e.op.path}`
+              ? t('cniPanel.writtenTo', { path: e.op.path })
               : e.shell.startsWith('cat ')
-                ? 'The file'
-                : 'Network config on stdin'}
+                ? t('cniPanel.theFile')
+                : t('cniPanel.stdin')}
           </h3>
           <pre className="cni-text">
             <code>{e.text.replace(/\r\n/g, '\\r\\n')}</code>
@@ -129,33 +129,33 @@ function CniStepPanel({
         </>
       ) : null}
       {e.state.length === 0 ? (
-        <p className="muted">This step changes no network namespace.</p>
+        <p className="muted">{t('cniPanel.noChange')}</p>
       ) : (
         e.state.map((s) => (
           <div className="layer" key={s.netns}>
             <h3>{netnsLabel(view, s.netns)}</h3>
             {s.view === null ? (
-              <p className="muted">Deleted: the namespace is gone, with every device in it.</p>
+              <p className="muted">{t('cniPanel.deleted')}</p>
             ) : (
               <>
                 <p className="cni-cmd">
                   <code>ip -br addr</code>
                 </p>
                 <pre className="cni-table">
-                  <code>{ipAddrLines(s.view).join('\n') || '(no devices)'}</code>
+                  <code>{ipAddrLines(s.view).join('\n') || t('cniPanel.noDevices')}</code>
                 </pre>
                 <p className="cni-cmd">
                   <code>ip route</code>
                 </p>
                 <pre className="cni-table">
-                  <code>{s.view.routes.join('\n') || '(no routes)'}</code>
+                  <code>{s.view.routes.join('\n') || t('cniPanel.noRoutes')}</code>
                 </pre>
               </>
             )}
           </div>
         ))
       )}
-      <p className="cni-source">Modelled on {e.source}</p>
+      <p className="cni-source">{t('cniPanel.source', { source: e.source })}</p>
     </section>
   );
 }

@@ -79,7 +79,7 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
         <select id={ids.scenario} value={scenarioId} onChange={(e) => pickScenario(e.target.value)}>
           {scenarioId === '' ? <option value="">{t('picker.fromLink')}</option> : null}
           {presetGroups(presets).map((g) => (
-            <optgroup key={g.topic} label={g.label}>
+            <optgroup key={g.topic} label={t(`topic.${g.topic}`)}>
               {g.presets.map((p) => (
                 <option key={p.id} value={p.id}>
                   {p.title}

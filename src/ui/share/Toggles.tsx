@@ -106,7 +106,7 @@ export function Toggles() {
         {CNI_NAMES.map((name) => {
           const blocked = name === 'bridge-router' && settings !== null && !settings.hasGateway;
           return (
-            <option key={name} value={name} disabled={blocked} title={CNI_MODES[name]}>
+            <option key={name} value={name} disabled={blocked} title={t(`cniMode.${name}`)}>
               {name}
               {blocked ? t('toggles.needsGateway') : ''}
             </option>
