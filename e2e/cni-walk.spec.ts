@@ -39,6 +39,12 @@ async function open(page: Page, walkName: string, events: number): Promise<void>
   await expect(hops(page)).toHaveCount(events, { timeout: 20_000 });
   await page.keyboard.press('Home');
   await expect(current(page).locator('.hop-seq')).toHaveText('1');
+  // The header shows the plugin command and the pod, no protocol; the legend explains the one colour.
+  await expect(page.locator('.walk-route')).toHaveText(/^CNI (ADD|DEL) · pod\/default\/\w+$/);
+  await expect(page.getByRole('list', { name: 'Legend' }).getByRole('listitem')).toHaveText([
+    /^CNI step/,
+    /drag to pan/,
+  ]);
 }
 
 test('CNI ADD: the pod, its eth0 and the host-side veth appear step by step', async ({ page }, info) => {

@@ -11,7 +11,7 @@ import { useTranslation } from 'react-i18next';
 import type { EngineClient } from '../worker/engineClient.ts';
 import type { NamedWalkRef, WalkRequest } from '../worker/protocol.ts';
 import { TopologyCanvas } from './canvas/TopologyCanvas.tsx';
-import { ServicesContext, type AppServices } from './context.ts';
+import { ServicesContext, useAppState, type AppServices } from './context.ts';
 import { Controls } from './panels/Controls.tsx';
 import { DecisionPanel } from './panels/DecisionPanel.tsx';
 import { EditScenarioButton, EditorSlot, useEditorOpen } from './editor/EditorSlot.tsx';
@@ -208,6 +208,15 @@ function toProtocol(p: string): WalkRequest['protocol'] {
 
 function Legend() {
   const { t } = useTranslation();
+  // A CNI walk draws no packet: its steps are one colour, and the packet's colours would explain nothing.
+  const cni = useAppState((s) => s.run?.events[0]?.type === 'cni');
+  if (cni)
+    return (
+      <ul className="legend" aria-label={t('legend.label')}>
+        <li className="legend-cni">{t('legend.cni')}</li>
+        <li className="legend-hint">{t('legend.hint')}</li>
+      </ul>
+    );
   return (
     <ul className="legend" aria-label={t('legend.label')}>
       <li className="legend-request">{t('legend.request')}</li>

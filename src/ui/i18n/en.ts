@@ -21,6 +21,7 @@ export const en = {
     icmpError: 'ICMP error',
     dns: 'DNS',
     encap: 'encapsulated (VXLAN)',
+    cni: 'CNI step (no packet: the plugin builds the pod network)',
     hint: 'drag to pan · wheel to zoom · double-click to fit',
   },
   controls: {

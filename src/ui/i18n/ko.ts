@@ -25,6 +25,7 @@ export const ko: Messages<typeof en> = {
     reply: '응답',
     icmpError: 'ICMP 오류',
     dns: 'DNS',
+    cni: 'CNI 단계 (패킷 없음: 플러그인이 파드 네트워크를 만듦)',
     encap: '캡슐화됨 (VXLAN)',
     hint: '드래그로 이동 · 휠로 확대/축소 · 더블클릭으로 맞춤',
   },

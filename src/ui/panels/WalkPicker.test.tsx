@@ -8,7 +8,8 @@ import type { EngineClient, EngineListener } from '../../worker/engineClient.ts'
 import { PROTOCOL_VERSION, type NamedWalkRef, type ToMain, type WalkRequest } from '../../worker/protocol.ts';
 import { App } from '../App.tsx';
 import { fixtureWorld } from '../testWorld.ts';
-import { paragraphsOf, presetGroups, type PresetOption } from './WalkPicker.tsx';
+import { paragraphsOf, presetGroups, walkRoute, type PresetOption } from './WalkPicker.tsx';
+import { fixedT } from '../i18n/index.ts';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -135,5 +136,20 @@ describe('the picker in the app', () => {
     });
     expect(client.runs.at(-1)!.text).toBe('mtu text');
     expect(container.querySelector('details.scenario-about')).toBeNull();
+  });
+});
+
+describe('walkRoute', () => {
+  it('a packet walk is from → to · protocol; a CNI walk is the plugin command and the pod, no protocol', () => {
+    const en = fixedT('en');
+    expect(walkRoute({ from: 'pod/default/client', to: 'db-service:3306', protocol: 'tcp' }, en)).toBe(
+      'pod/default/client → db-service:3306 · tcp',
+    );
+    expect(walkRoute({ from: 'cni/add', to: 'pod/default/web', protocol: 'tcp' }, en)).toBe(
+      'CNI ADD · pod/default/web',
+    );
+    expect(walkRoute({ from: 'cni/del', to: 'pod/default/web', protocol: 'tcp' }, fixedT('ko'))).toBe(
+      `${fixedT('ko')('leg.cni-del')} · pod/default/web`,
+    );
   });
 });

@@ -1,6 +1,7 @@
 // Which scenario, which walk: the scenario's named walks, or from/to/protocol typed in.
 import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { T } from '../i18n/index.ts';
 import { TOPICS, type Topic } from '../../scenario/model.ts';
 import type { WalkRequest } from '../../worker/protocol.ts';
 import { useAppState, useServices } from '../context.ts';
@@ -131,11 +132,7 @@ export function WalkAbout({ presets }: { presets: readonly PresetOption[] }) {
     '';
   return (
     <div className="walk-about">
-      {walk ? (
-        <code className="walk-route">
-          {walk.from} → {walk.to} · {walk.protocol}
-        </code>
-      ) : null}
+      {walk ? <code className="walk-route">{walkRoute(walk, t)}</code> : null}
       <p id={WALK_HELP_ID} className="picker-help">
         {description}
       </p>
@@ -200,4 +197,12 @@ function WalkForm({ initial, onSubmitted }: { initial: WalkRequest | null; onSub
       <button type="submit">{t('picker.submit')}</button>
     </form>
   );
+}
+
+/** The walk as the header shows it: `from → to · protocol`; a CNI walk sends no packet, so it is the
+ *  plugin command and the pod (`CNI ADD · pod/default/web`), with no protocol. */
+export function walkRoute(walk: WalkRequest, t: T): string {
+  const cni = /^cni\/(add|del)$/i.exec(walk.from);
+  if (cni) return `${t(cni[1]!.toLowerCase() === 'add' ? 'leg.cni-add' : 'leg.cni-del')} · ${walk.to}`;
+  return `${walk.from} → ${walk.to} · ${walk.protocol}`;
 }
