@@ -89,7 +89,19 @@ test("a node's pasted iptables-save and ip route become its tables: the walk mee
   await dialog.getByRole('tab', { name: 'Node state' }).click();
   await dialog.getByLabel('Node', { exact: true }).selectOption('worker-1');
   await dialog.getByLabel('iptables-save').fill(fixture('worker-1.iptables'));
-  await dialog.getByLabel('ip route').fill(fixture('worker-1.route'));
+  // A line `ip route` never prints: the dialog stays open, says which output and line, and keeps the text.
+  const route = dialog.getByLabel('ip route');
+  await route.fill(`${fixture('worker-1.route')}nonsense here\n`);
+  await dialog.getByRole('button', { name: 'Add to scenario' }).click();
+  await expect(dialog).toBeVisible();
+  await expect(route).toHaveAttribute('aria-invalid', 'true');
+  await expect(route).toHaveAccessibleDescription(/^line \d+: unknown route type "nonsense"/);
+  await expect(dialog.getByRole('alert')).toContainText('nothing was added');
+  await expect(dialog.getByLabel('iptables-save')).not.toHaveAttribute('aria-invalid', 'true');
+  // Nothing was applied: the walk still ends as before the paste.
+  await expect(hops(page).last()).toContainText('Delivered');
+  await route.fill(fixture('worker-1.route'));
+  await expect(route).not.toHaveAttribute('aria-invalid', 'true');
   await dialog.getByRole('button', { name: 'Add to scenario' }).click();
   await expect(dialog).toBeHidden();
   // The same walk again, now through worker-1's own rules.

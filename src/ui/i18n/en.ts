@@ -405,6 +405,7 @@ export const en = {
       internet: 'Internet behind the gateway ({{range}}: example.com and a DNS resolver)',
     },
     needPaste: 'Paste at least one of the five outputs.',
+    nodeStateProblems: 'Some lines were not understood; nothing was added. Fix them and try again.',
     needNodes: 'Load a scenario with nodes first.',
     nodeHelp:
       'Paste what these commands print on the node (run as root); each one given replaces that table of the node in the scenario. Walks then go through your own rules.',

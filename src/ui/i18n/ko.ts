@@ -405,6 +405,7 @@ export const ko: Messages<typeof en> = {
       gateway: '노드 네트워크의 게이트웨이 (비우면 없음)',
       internet: '게이트웨이 뒤의 인터넷 ({{range}}: example.com과 DNS 리졸버)',
     },
+    nodeStateProblems: '이해하지 못한 줄이 있어서 아무것도 추가하지 않았습니다. 고친 뒤 다시 해 보세요.',
     needPaste: '다섯 가지 출력 가운데 적어도 하나를 붙여 넣으세요.',
     needNodes: '먼저 노드가 있는 시나리오를 불러오세요.',
     nodeHelp:

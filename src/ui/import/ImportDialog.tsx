@@ -23,6 +23,7 @@ import type { NetnsView } from '../../engine/view.ts';
 import { useAppState, useServices } from '../context.ts';
 import { Trans, useTranslation } from 'react-i18next';
 import { CNI_MODES, type CniMode } from '../../scenario/model.ts';
+import { parseScenario } from '../../scenario/parse.ts';
 
 const NO_NAMESPACES: readonly NetnsView[] = [];
 
@@ -314,6 +315,9 @@ function NodeStateImport({ onDone }: { onDone: () => void }) {
   const [node, setNode] = useState(nodes[0]?.label ?? '');
   const [texts, setTexts] = useState<NodeStateTexts>({});
   const [problem, setProblem] = useState('');
+  // What the scenario parser says of each pasted output (its own lines): the dialog stays open until they
+  // read, so nothing pasted is lost to a scenario that no longer parses.
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const ids = { node: useId(), help: useId() };
   const { t } = useTranslation();
 
@@ -325,7 +329,14 @@ function NodeStateImport({ onDone }: { onDone: () => void }) {
       return;
     }
     const state = store.getState();
-    state.setScenario('', withNodeState(state.scenarioText, node, texts));
+    const next = withNodeState(state.scenarioText, node, texts);
+    const errors = nodeStateErrors(next, node);
+    setFieldErrors(errors);
+    if (Object.keys(errors).length > 0) {
+      setProblem(t('importer.nodeStateProblems'));
+      return;
+    }
+    state.setScenario('', next);
     const { walk, walkName } = store.getState();
     runWalk(walkName !== null ? { name: walkName } : (walk ?? { name: null }));
     onDone();
@@ -352,7 +363,14 @@ function NodeStateImport({ onDone }: { onDone: () => void }) {
           key={f}
           label={NODE_STATE_LABELS[f]}
           value={texts[f] ?? ''}
-          onChange={(v) => setTexts({ ...texts, [f]: v })}
+          errors={fieldErrors[f] ?? []}
+          onChange={(v) => {
+            setTexts({ ...texts, [f]: v });
+            setFieldErrors((e) => {
+              const { [f]: _gone, ...rest } = e;
+              return rest;
+            });
+          }}
         />
       ))}
       {problem ? (
@@ -369,9 +387,50 @@ function NodeStateImport({ onDone }: { onDone: () => void }) {
   );
 }
 
-function NodeStateText(props: { label: string; value: string; onChange: (v: string) => void }) {
+type FieldErrors = Partial<Record<NodeStateField, readonly string[]>>;
+
+/** The parser's errors about `node`'s NodeState document, by pasted output; their line numbers are the
+ *  output's own ("line 2: unknown route type"). */
+function nodeStateErrors(scenario: string, node: string): FieldErrors {
+  const parsed = parseScenario(scenario);
+  if (parsed.ok) return {};
+  const out: Partial<Record<NodeStateField, string[]>> = {};
+  for (const e of parsed.errors) {
+    if (e.kind !== 'NodeState' || e.name !== node) continue;
+    const field = NODE_STATE_FIELDS.find((f) => e.path === `spec.${f}` || e.path.startsWith(`spec.${f}.`));
+    if (field) (out[field] ??= []).push(e.message);
+  }
+  return out;
+}
+
+function NodeStateText(props: {
+  label: string;
+  value: string;
+  errors: readonly string[];
+  onChange: (v: string) => void;
+}) {
   const id = useId();
-  return <FileText id={id} label={props.label} value={props.value} onChange={props.onChange} rows={4} />;
+  const errorsId = useId();
+  const invalid = props.errors.length > 0;
+  return (
+    <>
+      <FileText
+        id={id}
+        label={props.label}
+        value={props.value}
+        onChange={props.onChange}
+        rows={4}
+        {...(invalid ? { describedBy: errorsId, invalid } : {})}
+      />
+      {invalid ? (
+        <ul id={errorsId} className="import-errors import-field-errors">
+          {props.errors.map((e) => (
+            <li key={e}>{e}</li>
+          ))}
+        </ul>
+      ) : null}
+    </>
+  );
 }
 
 /** A textarea that also takes a dropped file. */
@@ -381,6 +440,7 @@ function FileText(props: {
   value: string;
   onChange: (v: string) => void;
   describedBy?: string;
+  invalid?: boolean;
   rows: number;
 }) {
   const drop = (e: DragEvent<HTMLTextAreaElement>) => {
@@ -398,6 +458,7 @@ function FileText(props: {
         rows={props.rows}
         spellCheck={false}
         aria-describedby={props.describedBy}
+        aria-invalid={props.invalid ? true : undefined}
         onChange={(e) => props.onChange(e.target.value)}
         onDragOver={(e) => e.preventDefault()}
         onDrop={drop}
