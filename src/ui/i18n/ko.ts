@@ -164,7 +164,7 @@ export const ko: Messages<typeof en> = {
     changed_one: ' · 필드 {{count}}개 바뀜',
     changed_other: ' · 필드 {{count}}개 바뀜',
     was: '이전 값',
-    new: '새 필드',
+    new: '새 값',
   },
   device: {
     in: '{{netns}} 안',
