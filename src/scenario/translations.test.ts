@@ -1,5 +1,7 @@
 // spec.translations: the parser's checks, scenarioText's fallback, and the Korean of every built-in scenario.
 import { describe, expect, it } from 'vitest';
+import { buildWorld } from '../engine/index.ts';
+import { worldView } from '../engine/viewOf.ts';
 import { LANGUAGES } from '../ui/i18n/languages.ts';
 import { decodeShareState, paramsOf, shareUrl } from '../ui/share/urlState.ts';
 import { SCENARIO_LANGUAGES, scenarioText, type ClusterModel } from './model.ts';
@@ -322,5 +324,34 @@ describe('a share link', () => {
     const model = parsed(text).model;
     expect(model.translations).toEqual(parsed(preset.text).model.translations);
     expect(scenarioText(model, 'ko').walkDescription('pod-to-node')).toMatch(HANGUL);
+  });
+});
+
+describe("the engine's world view (what the worker sends the UI)", () => {
+  it('carries the translations, so that scenarioText reads the view as it reads the model', () => {
+    const model = parsed(PRESETS.find((p) => p.id === 'nodeport')!.text).model;
+    const view = worldView(
+      buildWorld(model),
+      model.walks.map(({ name, description, from, to, protocol }) => ({
+        name,
+        description,
+        from,
+        to,
+        protocol,
+      })),
+    );
+    expect(view.translations).toEqual(model.translations);
+    const ko = scenarioText(view, 'ko');
+    expect(ko.description).toBe(model.translations?.ko?.description);
+    expect(ko.walkDescription('nodeport-extra-hop')).toBe(
+      model.translations?.ko?.walks?.['nodeport-extra-hop']?.description,
+    );
+    expect(scenarioText(view, 'en').walkDescription('nodeport-extra-hop')).toBe(
+      model.walks.find((w) => w.name === 'nodeport-extra-hop')?.description,
+    );
+  });
+
+  it('has no translations field for a scenario without them', () => {
+    expect(Object.hasOwn(worldView(buildWorld(parsed(scenario('')).model)), 'translations')).toBe(false);
   });
 });
