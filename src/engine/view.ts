@@ -1,6 +1,7 @@
 // A plain-data picture of a built world for viewers (the canvas, the CLI): every namespace with its
 // devices, addresses and tables as iproute2 prints them, and the links between devices.
 // Structured-clone safe; the UI receives it from the worker.
+import type { ScenarioTranslations } from '../scenario/model.ts';
 
 export interface DeviceView {
   readonly name: string;
@@ -70,4 +71,7 @@ export interface WorldView {
     to: string;
     protocol: string;
   }[];
+  /** The scenario's spec.translations (absent when none): with `description` and `walks`, what
+   *  scenarioText(view, lang) in scenario/model.ts reads to give the prose in the UI's language. */
+  readonly translations?: ScenarioTranslations;
 }

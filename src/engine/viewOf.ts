@@ -86,5 +86,6 @@ export function worldView(world: World, walks: WorldView['walks'] = []): WorldVi
     segments,
     links,
     walks,
+    ...(world.model?.translations ? { translations: world.model.translations } : {}),
   };
 }

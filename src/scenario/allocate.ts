@@ -35,6 +35,7 @@ import type {
   PodDnsConfig,
   PodModel,
   ResolvConfModel,
+  ScenarioTranslations,
   ServiceModel,
   ServicePortModel,
   WalkModel,
@@ -181,6 +182,8 @@ export interface RawCluster {
   readonly walks: RawWalk[];
   readonly nodeResolvConf: ResolvConfModel | null;
   readonly nodeFirewall?: readonly RawNodeFirewall[];
+  /** spec.translations, already checked against the walk names (null: none). */
+  readonly translations?: ScenarioTranslations | null;
 }
 
 export interface RawKubeProxy {
@@ -467,6 +470,7 @@ export function buildModel(raw: RawScenario, log: IssueSink): ClusterModel | nul
     name: c?.name ?? DEFAULTS.name,
     description: c?.description ?? '',
     topic: c?.topic ?? DEFAULTS.topic,
+    ...(c?.translations ? { translations: c.translations } : {}),
     cni: c?.cni ?? DEFAULTS.cni,
     mtu: c?.mtu ?? DEFAULTS.mtu,
     ...(c?.podMtu != null ? { podMtu: c.podMtu } : {}),

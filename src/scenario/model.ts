@@ -37,6 +37,59 @@ export const TOPICS = {
 } as const;
 export type Topic = keyof typeof TOPICS;
 
+/** The languages a scenario's prose may be translated into: the UI's languages (src/ui/i18n/languages.ts,
+ *  which this module may not import; a test keeps the two lists equal). */
+export const SCENARIO_LANGUAGES = ['en', 'ko'] as const;
+export type ScenarioLanguage = (typeof SCENARIO_LANGUAGES)[number];
+
+/** The prose of a scenario in one language (spec.translations.<lang>). Only what a learner reads is here:
+ *  names, addresses and references are the same in every language. A field left out shows the original. */
+export interface ScenarioTranslation {
+  /** spec.description in this language. */
+  readonly description?: string;
+  /** Walk descriptions in this language, by walk name. */
+  readonly walks?: Readonly<Record<string, { readonly description?: string }>>;
+}
+
+/** spec.translations, by language code. */
+export type ScenarioTranslations = Readonly<Partial<Record<ScenarioLanguage, ScenarioTranslation>>>;
+
+/** What a scenario says to a learner in one language. */
+export interface ScenarioText {
+  /** spec.description, translated when the scenario has it in the language, else the original. */
+  readonly description: string;
+  /** A walk's description, translated when the scenario has it in the language, else the original ('' for a
+   *  walk the scenario does not have). */
+  walkDescription(name: string): string;
+}
+
+/**
+ * A scenario's prose in `lang` (a BCP 47 tag such as "ko" or "ko-KR", matched by its primary language), each
+ * text falling back to the original when it has no translation. Takes a ClusterModel, or anything with the
+ * same prose fields (a Preset: description and translations, no walks).
+ */
+export function scenarioText(
+  scenario: {
+    readonly description: string;
+    readonly walks?: readonly { readonly name: string; readonly description: string }[];
+    readonly translations?: ScenarioTranslations;
+  },
+  lang: string,
+): ScenarioText {
+  const primary = lang.toLowerCase().split(/[-_]/)[0] ?? '';
+  const t = (SCENARIO_LANGUAGES as readonly string[]).includes(primary)
+    ? scenario.translations?.[primary as ScenarioLanguage]
+    : undefined;
+  return {
+    description: t?.description ?? scenario.description,
+    walkDescription: (name) => {
+      // Object.hasOwn: a walk named like an Object.prototype member must not find it.
+      const walk = t?.walks && Object.hasOwn(t.walks, name) ? t.walks[name] : undefined;
+      return walk?.description ?? scenario.walks?.find((w) => w.name === name)?.description ?? '';
+    },
+  };
+}
+
 export interface ContainerPort {
   readonly name: string | null;
   readonly containerPort: number;
@@ -282,6 +335,9 @@ export interface ClusterModel {
   readonly description: string;
   /** spec.topic: where the scenario library lists it. */
   readonly topic?: Topic;
+  /** spec.translations: the description and walk descriptions in other languages (absent when none);
+   *  read them through scenarioText. */
+  readonly translations?: ScenarioTranslations;
   readonly cni: CniMode;
   /** MTU of every node's NIC and of the node network. */
   readonly mtu: number;

@@ -35,6 +35,7 @@ import {
 } from './allocate.ts';
 import {
   CNI_MODES,
+  SCENARIO_LANGUAGES,
   TOPICS,
   type ClusterModel,
   type CniMode,
@@ -49,6 +50,9 @@ import {
   type NodeFirewallAllowModel,
   type NodeStateModel,
   type PodDnsConfig,
+  type ScenarioLanguage,
+  type ScenarioTranslation,
+  type ScenarioTranslations,
 } from './model.ts';
 
 import { parseCorefile } from '../engine/coredns.ts';
@@ -1061,6 +1065,7 @@ class DocumentReader {
       'walks',
       'nodeResolvConf',
       'nodeFirewall',
+      'translations',
     ]);
     const rc = spec.map('nodeResolvConf');
     rc.onlyKeys(['nameservers', 'searches', 'options']);
@@ -1136,6 +1141,10 @@ class DocumentReader {
       };
     });
     const description = (spec.string('description') ?? '').trim();
+    const translations = readTranslations(
+      spec.map('translations'),
+      walks.flatMap((w) => w.name ?? []),
+    );
     const topic = spec.oneOf('topic', TOPIC_NAMES, DEFAULTS.topic);
     const firewallNames = new Set<string>();
     const nodeFirewall = spec.list('nodeFirewall').flatMap((item, index) => {
@@ -1177,6 +1186,7 @@ class DocumentReader {
       walks,
       nodeResolvConf,
       nodeFirewall,
+      translations,
     };
     this.raw.cluster = cluster;
   }
@@ -1211,6 +1221,56 @@ class DocumentReader {
 }
 
 const NODE_STATE_FIELDS = ['iptablesSave', 'ipRoute', 'ipNeigh', 'bridgeFdb', 'conntrack'] as const;
+
+// ---------------------------------------------------------------------------------------------------------
+// Translations (our own field: the scenario's prose in the UI's other languages)
+
+/** A translated text: like the original, a string with something in it (an empty one would hide the
+ *  original, which is what leaving it out is for). */
+const translatedText: Check = (s) =>
+  s.trim() === '' ? 'must not be empty (leave it out to show the original text)' : null;
+
+/**
+ * spec.translations: `<lang>: { description, walks: { <walk name>: { description } } }`. A language the UI
+ * does not speak is a warning, not an error: the scenario still runs in every language, and a scenario
+ * written for a Packet Walk that speaks more languages still opens here. Null when there are none.
+ */
+function readTranslations(r: Reader, walkNames: readonly string[]): ScenarioTranslations | null {
+  const entries: [ScenarioLanguage, ScenarioTranslation][] = [];
+  for (const lang of r.keys()) {
+    if (!isOneOf(SCENARIO_LANGUAGES, lang)) {
+      r.warn(
+        lang,
+        `unknown language "${lang}" (ignored): the languages are ${SCENARIO_LANGUAGES.join(', ')}`,
+      );
+      continue;
+    }
+    const t = r.map(lang);
+    if (!isRecord(t.value)) continue;
+    t.onlyKeys(['description', 'walks']);
+    const description = t.string('description', { check: translatedText })?.trim() ?? null;
+    const w = t.map('walks');
+    const walks: [string, { description: string }][] = [];
+    for (const name of w.keys()) {
+      if (!walkNames.includes(name)) {
+        w.error(name, `no walk named "${name}" in spec.walks`);
+        continue;
+      }
+      const m = w.map(name);
+      m.onlyKeys(['description']);
+      const text = m.string('description', { required: true, check: translatedText });
+      if (text !== null) walks.push([name, { description: text.trim() }]);
+    }
+    entries.push([
+      lang,
+      {
+        ...(description !== null ? { description } : {}),
+        ...(walks.length > 0 ? { walks: Object.fromEntries(walks) } : {}),
+      },
+    ]);
+  }
+  return entries.length > 0 ? Object.fromEntries(entries) : null;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // The node firewall (our own field: an administrator's INPUT rules, engine/cniRules.ts nodeFirewallRestore)

@@ -1,7 +1,13 @@
 // The built-in scenarios: every src/scenario/presets/<id>.yaml, bundled as text by Vite (and Vitest).
 // Outside Vite (the CLI under tsx) import.meta.glob does not exist: the CLI reads the files itself.
 import { parseAllDocuments } from 'yaml';
-import { TOPICS, type Topic } from './model.ts';
+import {
+  SCENARIO_LANGUAGES,
+  TOPICS,
+  type ScenarioTranslation,
+  type ScenarioTranslations,
+  type Topic,
+} from './model.ts';
 
 export interface Preset {
   readonly id: string;
@@ -11,6 +17,9 @@ export interface Preset {
   readonly topic: Topic;
   /** spec.description: the scenario's introduction. */
   readonly description: string;
+  /** spec.translations: the description (and walk descriptions) in other languages; read them with
+   *  scenarioText(preset, lang) from model.ts. */
+  readonly translations: ScenarioTranslations;
 }
 
 export const DEFAULT_PRESET_ID = 'default';
@@ -30,25 +39,62 @@ const files = (import.meta as unknown as GlobImportMeta).glob('./presets/*.yaml'
 
 /** The Cluster document's metadata.name, spec.topic and spec.description. Presets are ours, but a broken one
  *  must not break loading (the parser reports its errors when it is run). */
-function clusterInfo(text: string): { name: string | null; topic: Topic; description: string } {
+function clusterInfo(text: string): {
+  name: string | null;
+  topic: Topic;
+  description: string;
+  translations: ScenarioTranslations;
+} {
   for (const doc of parseAllDocuments(text, { schema: 'core' })) {
     if (doc.errors.length > 0 || doc.get('kind') !== 'Cluster') continue;
     const name = doc.getIn(['metadata', 'name']);
     const topic = doc.getIn(['spec', 'topic']);
     const description = doc.getIn(['spec', 'description']);
+    const translations: unknown = doc.toJS({ maxAliasCount: 0 })?.spec?.translations;
     return {
       name: typeof name === 'string' ? name : null,
       topic: typeof topic === 'string' && Object.hasOwn(TOPICS, topic) ? (topic as Topic) : 'cluster',
       description: typeof description === 'string' ? description.trim() : '',
+      translations: translationsOf(translations),
     };
   }
-  return { name: null, topic: 'cluster', description: '' };
+  return { name: null, topic: 'cluster', description: '', translations: {} };
+}
+
+/** The well-formed part of spec.translations (the parser reports the rest when the scenario is run). */
+function translationsOf(value: unknown): ScenarioTranslations {
+  const record = (v: unknown): Record<string, unknown> | null =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
+  const all = record(value);
+  const out: Partial<Record<(typeof SCENARIO_LANGUAGES)[number], ScenarioTranslation>> = {};
+  for (const lang of SCENARIO_LANGUAGES) {
+    const t = record(all?.[lang]);
+    if (!t) continue;
+    const description = text(t['description']);
+    const walks = Object.entries(record(t['walks']) ?? {}).flatMap(([name, w]) => {
+      const d = text(record(w)?.['description']);
+      return d === null ? [] : [[name, { description: d }] as const];
+    });
+    out[lang] = {
+      ...(description !== null ? { description } : {}),
+      ...(walks.length > 0 ? { walks: Object.fromEntries(walks) } : {}),
+    };
+  }
+  return out;
 }
 
 function presetOf(path: string, text: string): Preset {
   const id = path.replace(/^.*\//, '').replace(/\.yaml$/, '');
   const info = clusterInfo(text);
-  return { id, title: info.name ?? id, text, topic: info.topic, description: info.description };
+  return {
+    id,
+    title: info.name ?? id,
+    text,
+    topic: info.topic,
+    description: info.description,
+    translations: info.translations,
+  };
 }
 
 /** Every preset, the default first, then by id. */
