@@ -31,10 +31,14 @@ const ENGLISH_PHRASES = [...flatten(en)]
   )
   .map(([, text]) => text);
 
-/** Everything the page says: its text, and the accessible names, tooltips, placeholders and group labels. */
+/** Everything the page says: its text, and the accessible names, tooltips, placeholders and group labels —
+ *  not the scenario's own source in the editor, nor code (rules, commands), which are data, not UI text. */
 async function everythingSaid(page: Page): Promise<string> {
   return page.evaluate(() => {
-    const parts = [document.body.innerText];
+    let text = document.body.innerText;
+    for (const el of document.querySelectorAll<HTMLElement>('.cm-content, pre, code'))
+      text = text.replace(el.innerText, '');
+    const parts = [text];
     for (const el of document.querySelectorAll('[aria-label], [title], [placeholder], optgroup[label]'))
       for (const a of ['aria-label', 'title', 'placeholder', 'label'])
         if (el.hasAttribute(a)) parts.push(el.getAttribute(a) ?? '');
@@ -64,6 +68,12 @@ test.describe('a Korean browser', () => {
     // The trace is complete when the last hop is the reply's verdict.
     await expect(hopListKo(page).getByRole('listitem').last()).toContainText(ko.verdict.kind.delivered);
     await expect(page.getByRole('button', { name: ko.controls.play, exact: true })).toBeVisible();
+
+    // The scenario's own prose, from its spec.translations.ko: the walk's description and the introduction.
+    await expect(page.locator('.picker-help')).toContainText('VXLAN 오버레이');
+    await page.getByText(ko.picker.about).click();
+    await expect(page.locator('.scenario-about')).toContainText(/[\uAC00-\uD7A3]/);
+    await expect(page.locator('.scenario-about')).not.toContainText('Three nodes on');
 
     // A few hops in: the narration is Korean and names the devices as Linux does.
     const step = page.getByRole('button', { name: ko.controls.stepForward, exact: true });
@@ -101,7 +111,7 @@ test.describe('a Korean browser', () => {
     const editor = page.getByRole('region', { name: ko.editor.pane });
     await expect(editor.locator('.editor-status')).toHaveText(ko.editor.valid);
     expectNoEnglishUi(await everythingSaid(page));
-    await page.getByRole('button', { name: ko.editor.close }).click();
+    await page.getByRole('button', { name: ko.editor.close, exact: true }).click();
 
     // The Import dialog, both tabs, and what a read dump finds.
     await page.getByRole('button', { name: ko.importer.button, exact: true }).click();

@@ -312,7 +312,7 @@ export const ko: Messages<typeof en> = {
     ownScenario: '직접 만든 시나리오',
     download: '내려받기',
     closeButton: '닫기',
-    closeLabel: '편집기 닫기',
+    closeLabel: '시나리오 편집기 닫기',
     restored: '{{time}}에 저장된 초안을 되살렸습니다.',
     discard: '초안 버리기',
     replaced:

@@ -2,7 +2,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { T } from '../i18n/index.ts';
-import { TOPICS, type Topic } from '../../scenario/model.ts';
+import { scenarioText, TOPICS, type ScenarioTranslations, type Topic } from '../../scenario/model.ts';
 import type { WalkRequest } from '../../worker/protocol.ts';
 import { useAppState, useServices } from '../context.ts';
 import { HeaderMenu } from './HeaderMenu.tsx';
@@ -15,6 +15,8 @@ export interface PresetOption {
   readonly topic?: Topic;
   /** Its introduction (the Cluster document's spec.description). */
   readonly description?: string;
+  /** spec.translations: the introduction in the UI's other languages. */
+  readonly translations?: ScenarioTranslations;
 }
 
 /** The presets grouped by topic, in the order TOPICS lists them; a group only when it has presets. */
@@ -119,17 +121,24 @@ export function WalkPicker({ presets }: { presets: readonly PresetOption[] }) {
 
 /** The header's second line: the walk as from → to, what it shows, and the scenario's introduction. */
 export function WalkAbout({ presets }: { presets: readonly PresetOption[] }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const scenarioId = useAppState((s) => s.scenarioId);
-  const walks = useAppState((s) => s.run?.view?.walks ?? NO_WALKS);
+  const view = useAppState((s) => s.run?.view ?? null);
   const walk = useAppState((s) => s.walk);
   const walkName = useAppState((s) => s.walkName);
-  const description = walks.find((w) => w.name === walkName)?.description ?? '';
-  // The introduction of the scenario that is running (a shared link's too), else of the picked preset.
-  const about =
-    useAppState((s) => s.run?.view?.description) ??
-    presets.find((p) => p.id === scenarioId)?.description ??
-    '';
+  // The scenario that is running (a shared link's too), else the picked preset; in the UI's language where
+  // the scenario has a translation (spec.translations), else as written.
+  const preset = presets.find((p) => p.id === scenarioId);
+  const prose = view
+    ? scenarioText(view, i18n.language)
+    : preset
+      ? scenarioText(
+          { description: preset.description ?? '', translations: preset.translations ?? {} },
+          i18n.language,
+        )
+      : null;
+  const description = walkName !== null && prose ? prose.walkDescription(walkName) : '';
+  const about = prose?.description ?? '';
   return (
     <div className="walk-about">
       {walk ? <code className="walk-route">{walkRoute(walk, t)}</code> : null}
