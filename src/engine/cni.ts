@@ -31,7 +31,14 @@ import {
   type Ip,
   type Mac,
 } from './addr.ts';
-import { flannelDefaults, nodeFirewallRestore, nodeIptables, nodeIptablesSave } from './cniRules.ts';
+import {
+  flannelDefaults,
+  nodeFirewallRestore,
+  nodeIptables,
+  nodeIptablesSave,
+  weaveDefaults,
+  weaveIpsets,
+} from './cniRules.ts';
 import { withParse } from './iptables.ts';
 import {
   kubeProxyClusterInput,
@@ -270,22 +277,40 @@ function nodeRuleOps(model: ClusterModel, node: NodeModel, hasPods: boolean, sha
   const flannel = model.cni.startsWith('flannel')
     ? flannelDefaults(formatCidr(model.clusterCIDR), formatCidr(node.podCIDR))
     : null;
+  // weave-kube: the router's rules, `weave expose`'s (its address: the bridge's, with the range's prefix) and
+  // weave-npc's (cniRules.ts weaveIptablesRules).
+  const weave =
+    model.cni === 'weave'
+      ? weaveDefaults(
+          WEAVE_BRIDGE,
+          `${bridgeGateway(node.podCIDR)}/${model.clusterCIDR.prefix}`,
+          formatCidr(node.podCIDR),
+          model.networkPolicies.some((p) => p.policyTypes.includes('Egress')),
+        )
+      : null;
+  const ipsets = weave ? { ipsets: weaveIpsets(weave) } : {};
   const hasKubeProxy = kubeProxy !== null || kubeProxyRulesOfNode !== null;
-  const writers = ['kubelet', ...(hasKubeProxy ? ['kube-proxy'] : []), ...(flannel ? ['flanneld'] : [])];
+  const writers = [
+    'kubelet',
+    ...(hasKubeProxy ? ['kube-proxy'] : []),
+    ...(flannel ? ['flanneld'] : []),
+    ...(weave ? ['weaver', 'weave-npc'] : []),
+  ];
   const writer = writers.join(' + ');
-  const why = `${writers.join(', ')}: ${hasKubeProxy ? (mode === 'ipvs' ? 'the ipset-matching Service rules of ipvs mode, ' : 'every Service of the cluster, ') : ''}the localnet firewall${flannel ? ', masquerade of pod traffic leaving the cluster network' : ''}`;
+  const why = `${writers.join(', ')}: ${hasKubeProxy ? (mode === 'ipvs' ? 'the ipset-matching Service rules of ipvs mode, ' : 'every Service of the cluster, ') : ''}the localnet firewall${flannel ? ', masquerade of pod traffic leaving the cluster network' : ''}${weave ? ", masquerade of pod traffic leaving the weave range (chain WEAVE; the ipset weaver-no-masq-local holds this peer's range), the weave bridge's FORWARD rules and weave-npc's chains" : ''}`;
   const jumps = builtinJumps ? { builtinJumps } : {};
   if (kubeProxyRulesOfNode === null)
     ops.push({
       op: 'iptables-restore',
       netns: ns,
       writer,
-      text: nodeIptablesSave({ kubeProxy, flannel, ...jumps }),
+      text: nodeIptablesSave({ kubeProxy, flannel, weave, ...jumps }),
+      ...ipsets,
       why,
     });
   else {
     // The same op, its text printed only when someone reads it, its rules loaded from the data.
-    const rules = nodeIptables({ kubeProxy: kubeProxyRulesOfNode.tables, flannel, ...jumps });
+    const rules = nodeIptables({ kubeProxy: kubeProxyRulesOfNode.tables, flannel, weave, ...jumps });
     let text: string | null = null;
     const op: Extract<NetOp, { op: 'iptables-restore' }> = {
       op: 'iptables-restore',
@@ -294,6 +319,7 @@ function nodeRuleOps(model: ClusterModel, node: NodeModel, hasPods: boolean, sha
       get text(): string {
         return (text ??= rules.text());
       },
+      ...ipsets,
       why,
     };
     ops.push(withParse(op, rules.parse));
