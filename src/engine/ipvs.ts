@@ -998,12 +998,7 @@ export function formatIpvsConnections(state: IpvsState): string {
 // ipsets.
 
 export type IpsetType =
-  | 'hash:ip'
-  | 'hash:ip,port'
-  | 'hash:ip,port,ip'
-  | 'hash:ip,port,net'
-  | 'hash:net'
-  | 'bitmap:port';
+  'hash:ip' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'hash:net' | 'bitmap:port';
 
 /** The kinds of the dimensions of each set type, in order. */
 const DIMENSIONS: Readonly<Record<IpsetType, readonly ('ip' | 'port' | 'net')[]>> = {
