@@ -252,7 +252,7 @@ export function weaveIptablesRules(input: WeaveIptablesInput): IptablesRule[] {
   }
   // weave-npc (createBaseRules), with --allow-mcast.
   const hand = (what: string): string =>
-    `-m comment --comment "packet-walk: ${what} is decided by the engine's NetworkPolicy check, not weave-npc's ipsets"`;
+    `-m comment --comment "packet-walk: NetworkPolicy ${what} is left to the engine policy check (weave-npc ipsets not modelled)"`;
   add('filter', 'WEAVE-NPC', '-m state --state RELATED,ESTABLISHED -j ACCEPT');
   add('filter', 'WEAVE-NPC', '-d 224.0.0.0/4 -j ACCEPT');
   add('filter', 'WEAVE-NPC', '-m state --state NEW -j WEAVE-NPC-DEFAULT');
