@@ -16,7 +16,8 @@
 // - weaveworks/weave (fastdp), see weaveOps: the `weave` bridge with an address of the whole pod network
 //   (`weave expose`), a VXLAN port on it (UDP 6784) with per-peer FDB entries; plugin/net/cni.go: the pod's
 //   veth (vethwepl…) on that bridge, its address with the allocation range's prefix, a default route via the
-//   bridge's address (findBridgeIP), MTU 1376 (WEAVE_MTU's default).
+//   bridge's address (findBridgeIP), MTU 1376 (WEAVE_MTU's default); the router's, `weave expose`'s and
+//   weave-npc's iptables rules and the ipset weaver-no-masq-local (cniRules.ts, with the node's rules).
 //
 // What is the same on every node is made once per plan and shared (docs/performance.md): the per-lease
 // routes, neighbour and FDB entries (made with the plan, applied as one batch: leaseBatch), and kube-proxy's
@@ -221,8 +222,9 @@ function nodeBuild(
   return steps;
 }
 
-/** What kubelet, kube-proxy and flanneld write into a node's iptables, as one restore op: the chains of each
- *  and the jumps into them in the order they end up in (cniRules.ts nodeIptablesSave). In ipvs mode kube-proxy
+/** What kubelet, kube-proxy and flanneld (or weave's router and weave-npc) write into a node's iptables, as one
+ *  restore op: the chains of each and the jumps into them in the order they end up in (cniRules.ts
+ *  nodeIptablesSave); weave's ipset weaver-no-masq-local rides on the op, created before the rules. In ipvs mode kube-proxy
  *  first creates kube-ipvs0 (a dummy link left DOWN) with every Service address as a /32, and loads its ipsets
  *  and IPVS virtual servers (kubeproxyIpvs.ts kubeProxyIpvsSync). */
 function nodeRuleOps(model: ClusterModel, node: NodeModel, hasPods: boolean, shared: PlanShared): NetOp[] {
