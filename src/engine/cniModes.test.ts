@@ -157,7 +157,7 @@ describe("weave's iptables rules (weave-overlay preset)", () => {
   it("sends node → pod from the bridge's `weave expose` address, unmasqueraded, its reply through INPUT's WEAVE-NPC-EGRESS", () => {
     const t = walk(world, { from: 'node/node-1', to: 'pod/default/db:3306', protocol: 'tcp' });
     expect(verdicts(t)).toEqual(['request:delivered@pod/default/db', 'reply:delivered@node/node-1']);
-    expect(t.flow.src).toBe('10.32.0.1');
+    expect(t.flow?.src).toBe('10.32.0.1');
     expect(decisions(t, 'nat')).toEqual([]);
     expect(ruleSteps(t, 'node/node-1', 'INPUT').at(-1)!.slice(-2)).toEqual([
       'INPUT#6 JUMP WEAVE-NPC-EGRESS',
