@@ -16,7 +16,8 @@
 // - weaveworks/weave (fastdp), see weaveOps: the `weave` bridge with an address of the whole pod network
 //   (`weave expose`), a VXLAN port on it (UDP 6784) with per-peer FDB entries; plugin/net/cni.go: the pod's
 //   veth (vethwepl…) on that bridge, its address with the allocation range's prefix, a default route via the
-//   bridge's address (findBridgeIP), MTU 1376 (WEAVE_MTU's default).
+//   bridge's address (findBridgeIP), MTU 1376 (WEAVE_MTU's default); the router's, `weave expose`'s and
+//   weave-npc's iptables rules and the ipset weaver-no-masq-local (cniRules.ts, with the node's rules).
 //
 // What is the same on every node is made once per plan and shared (docs/performance.md): the per-lease
 // routes, neighbour and FDB entries (made with the plan, applied as one batch: leaseBatch), and kube-proxy's
@@ -31,7 +32,14 @@ import {
   type Ip,
   type Mac,
 } from './addr.ts';
-import { flannelDefaults, nodeFirewallRestore, nodeIptables, nodeIptablesSave } from './cniRules.ts';
+import {
+  flannelDefaults,
+  nodeFirewallRestore,
+  nodeIptables,
+  nodeIptablesSave,
+  weaveDefaults,
+  weaveIpsets,
+} from './cniRules.ts';
 import { withParse } from './iptables.ts';
 import {
   kubeProxyClusterInput,
@@ -214,8 +222,9 @@ function nodeBuild(
   return steps;
 }
 
-/** What kubelet, kube-proxy and flanneld write into a node's iptables, as one restore op: the chains of each
- *  and the jumps into them in the order they end up in (cniRules.ts nodeIptablesSave). In ipvs mode kube-proxy
+/** What kubelet, kube-proxy and flanneld (or weave's router and weave-npc) write into a node's iptables, as one
+ *  restore op: the chains of each and the jumps into them in the order they end up in (cniRules.ts
+ *  nodeIptablesSave); weave's ipset weaver-no-masq-local rides on the op, created before the rules. In ipvs mode kube-proxy
  *  first creates kube-ipvs0 (a dummy link left DOWN) with every Service address as a /32, and loads its ipsets
  *  and IPVS virtual servers (kubeproxyIpvs.ts kubeProxyIpvsSync). */
 function nodeRuleOps(model: ClusterModel, node: NodeModel, hasPods: boolean, shared: PlanShared): NetOp[] {
@@ -270,22 +279,40 @@ function nodeRuleOps(model: ClusterModel, node: NodeModel, hasPods: boolean, sha
   const flannel = model.cni.startsWith('flannel')
     ? flannelDefaults(formatCidr(model.clusterCIDR), formatCidr(node.podCIDR))
     : null;
+  // weave-kube: the router's rules, `weave expose`'s (its address: the bridge's, with the range's prefix) and
+  // weave-npc's (cniRules.ts weaveIptablesRules).
+  const weave =
+    model.cni === 'weave'
+      ? weaveDefaults(
+          WEAVE_BRIDGE,
+          `${bridgeGateway(node.podCIDR)}/${model.clusterCIDR.prefix}`,
+          formatCidr(node.podCIDR),
+          model.networkPolicies.some((p) => p.policyTypes.includes('Egress')),
+        )
+      : null;
+  const ipsets = weave ? { ipsets: weaveIpsets(weave) } : {};
   const hasKubeProxy = kubeProxy !== null || kubeProxyRulesOfNode !== null;
-  const writers = ['kubelet', ...(hasKubeProxy ? ['kube-proxy'] : []), ...(flannel ? ['flanneld'] : [])];
+  const writers = [
+    'kubelet',
+    ...(hasKubeProxy ? ['kube-proxy'] : []),
+    ...(flannel ? ['flanneld'] : []),
+    ...(weave ? ['weaver', 'weave-npc'] : []),
+  ];
   const writer = writers.join(' + ');
-  const why = `${writers.join(', ')}: ${hasKubeProxy ? (mode === 'ipvs' ? 'the ipset-matching Service rules of ipvs mode, ' : 'every Service of the cluster, ') : ''}the localnet firewall${flannel ? ', masquerade of pod traffic leaving the cluster network' : ''}`;
+  const why = `${writers.join(', ')}: ${hasKubeProxy ? (mode === 'ipvs' ? 'the ipset-matching Service rules of ipvs mode, ' : 'every Service of the cluster, ') : ''}the localnet firewall${flannel ? ', masquerade of pod traffic leaving the cluster network' : ''}${weave ? ", masquerade of pod traffic leaving the weave range (chain WEAVE; the ipset weaver-no-masq-local holds this peer's range), the weave bridge's FORWARD rules and weave-npc's chains" : ''}`;
   const jumps = builtinJumps ? { builtinJumps } : {};
   if (kubeProxyRulesOfNode === null)
     ops.push({
       op: 'iptables-restore',
       netns: ns,
       writer,
-      text: nodeIptablesSave({ kubeProxy, flannel, ...jumps }),
+      text: nodeIptablesSave({ kubeProxy, flannel, weave, ...jumps }),
+      ...ipsets,
       why,
     });
   else {
     // The same op, its text printed only when someone reads it, its rules loaded from the data.
-    const rules = nodeIptables({ kubeProxy: kubeProxyRulesOfNode.tables, flannel, ...jumps });
+    const rules = nodeIptables({ kubeProxy: kubeProxyRulesOfNode.tables, flannel, weave, ...jumps });
     let text: string | null = null;
     const op: Extract<NetOp, { op: 'iptables-restore' }> = {
       op: 'iptables-restore',
@@ -294,6 +321,7 @@ function nodeRuleOps(model: ClusterModel, node: NodeModel, hasPods: boolean, sha
       get text(): string {
         return (text ??= rules.text());
       },
+      ...ipsets,
       why,
     };
     ops.push(withParse(op, rules.parse));

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { flannelDefaults, flannelIptablesSave, nodeIptablesSave } from './cniRules.ts';
+import {
+  flannelDefaults,
+  flannelIptablesSave,
+  nodeIptablesSave,
+  weaveDefaults,
+  weaveIpsets,
+  weaveIptablesSave,
+} from './cniRules.ts';
+import { parseIptablesSave } from './iptables.ts';
 import { kubeProxyIptablesSave, type KubeProxyInput } from './kubeproxy.ts';
 
 describe('flannel iptables rules', () => {
@@ -85,5 +93,121 @@ describe("a node's whole ruleset", () => {
     expect(chain('INPUT').at(-1)).toBe('-A INPUT -j KUBE-FIREWALL');
     expect(chain('KUBE-FIREWALL')).toHaveLength(1);
     expect(text.match(/^:KUBE-SERVICES - \[0:0\]$/gm)).toHaveLength(2);
+  });
+  it("puts weave's FORWARD rules before kube-proxy's jumps and appends the rest after kubelet's and kube-proxy's", () => {
+    const text = nodeIptablesSave({
+      kubeProxy: kubeProxyIptablesSave({ ...kubeProxy, clusterCIDR: '10.32.0.0/12' }),
+      flannel: null,
+      weave: weaveDefaults('weave', '10.32.0.1/12', '10.32.0.0/14', false),
+    });
+    expect(parseIptablesSave(text).errors).toEqual([]);
+    const chain = (name: string): string[] => text.split('\n').filter((l) => l.startsWith(`-A ${name} `));
+    expect(chain('FORWARD').map((l) => l.replace(/.* -j /, ''))).toEqual([
+      'WEAVE-NPC-EGRESS',
+      'WEAVE-NPC',
+      'NFLOG --nflog-group 86',
+      'DROP',
+      'ACCEPT',
+      'ACCEPT',
+      'KUBE-PROXY-FIREWALL',
+      'KUBE-FORWARD',
+      'KUBE-SERVICES',
+      'KUBE-EXTERNAL-SERVICES',
+    ]);
+    expect(chain('POSTROUTING').map((l) => l.replace(/.* -j /, ''))).toEqual(['KUBE-POSTROUTING', 'WEAVE']);
+    expect(
+      chain('INPUT')
+        .slice(-3)
+        .map((l) => l.replace(/.* -j /, '')),
+    ).toEqual(['KUBE-FIREWALL', 'DROP', 'WEAVE-NPC-EGRESS']);
+  });
+});
+
+describe('weave iptables rules', () => {
+  const weave = weaveDefaults('weave', '10.32.0.1/12', '10.32.0.0/14', false);
+
+  it("writes weave-kube's rules as weaver, `weave expose` and weave-npc v2.8.1 do", () => {
+    const text = weaveIptablesSave(weave);
+    expect(parseIptablesSave(text).errors).toEqual([]);
+    expect(text).toBe(
+      [
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        ':FORWARD ACCEPT [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        ':WEAVE-NPC - [0:0]',
+        ':WEAVE-NPC-EGRESS - [0:0]',
+        ':WEAVE-NPC-INGRESS - [0:0]',
+        ':WEAVE-NPC-DEFAULT - [0:0]',
+        ':WEAVE-NPC-EGRESS-ACCEPT - [0:0]',
+        ':WEAVE-NPC-EGRESS-CUSTOM - [0:0]',
+        ':WEAVE-NPC-EGRESS-DEFAULT - [0:0]',
+        '-A INPUT -d 127.0.0.1/32 -p tcp -m tcp --dport 6784 -m addrtype ! --src-type LOCAL -m conntrack ! --ctstate RELATED,ESTABLISHED -m comment --comment "Block non-local access to Weave Net control port" -j DROP',
+        '-A INPUT -i weave -j WEAVE-NPC-EGRESS',
+        `-A FORWARD -i weave -m comment --comment "NOTE: this must go before \\'-j KUBE-FORWARD\\'" -j WEAVE-NPC-EGRESS`,
+        `-A FORWARD -o weave -m comment --comment "NOTE: this must go before \\'-j KUBE-FORWARD\\'" -j WEAVE-NPC`,
+        '-A FORWARD -o weave -m state --state NEW -j NFLOG --nflog-group 86',
+        '-A FORWARD -o weave -j DROP',
+        '-A FORWARD -i weave ! -o weave -j ACCEPT',
+        '-A FORWARD -o weave -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+        '-A WEAVE-NPC -m state --state RELATED,ESTABLISHED -j ACCEPT',
+        '-A WEAVE-NPC -d 224.0.0.0/4 -j ACCEPT',
+        '-A WEAVE-NPC -m state --state NEW -j WEAVE-NPC-DEFAULT',
+        '-A WEAVE-NPC -m state --state NEW -j WEAVE-NPC-INGRESS',
+        '-A WEAVE-NPC-EGRESS -m state --state RELATED,ESTABLISHED -j ACCEPT',
+        '-A WEAVE-NPC-EGRESS -m addrtype --dst-type LOCAL -j RETURN',
+        '-A WEAVE-NPC-EGRESS -d 224.0.0.0/4 -j RETURN',
+        '-A WEAVE-NPC-EGRESS -m state --state NEW -j WEAVE-NPC-EGRESS-DEFAULT',
+        '-A WEAVE-NPC-EGRESS -m state --state NEW -m mark ! --mark 0x40000/0x40000 -j WEAVE-NPC-EGRESS-CUSTOM',
+        '-A WEAVE-NPC-DEFAULT -m comment --comment "packet-walk: NetworkPolicy ingress is left to the engine policy check (weave-npc ipsets not modelled)" -j ACCEPT',
+        '-A WEAVE-NPC-EGRESS-ACCEPT -j MARK --set-xmark 0x40000/0x40000',
+        '-A WEAVE-NPC-EGRESS-DEFAULT -m comment --comment "packet-walk: NetworkPolicy egress is left to the engine policy check (weave-npc ipsets not modelled)" -j WEAVE-NPC-EGRESS-ACCEPT',
+        '-A WEAVE-NPC-EGRESS-DEFAULT -m comment --comment "packet-walk: NetworkPolicy egress is left to the engine policy check (weave-npc ipsets not modelled)" -j RETURN',
+        'COMMIT',
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ':INPUT ACCEPT [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        ':POSTROUTING ACCEPT [0:0]',
+        ':WEAVE - [0:0]',
+        '-A POSTROUTING -j WEAVE',
+        '-A WEAVE -m set --match-set weaver-no-masq-local dst -m comment --comment "Prevent SNAT to locally running containers" -j RETURN',
+        '-A WEAVE -s 10.32.0.0/12 -d 224.0.0.0/4 -j RETURN',
+        '-A WEAVE ! -s 10.32.0.0/12 -d 10.32.0.0/12 -j MASQUERADE',
+        '-A WEAVE -s 10.32.0.0/12 ! -d 10.32.0.0/12 -j MASQUERADE',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it("fills weaver-no-masq-local with the peer's own range (hash:net)", () => {
+    expect(weaveIpsets(weave).map((s) => [s.name, s.type, s.entries])).toEqual([
+      ['weaver-no-masq-local', 'hash:net', ['10.32.0.0/14']],
+    ]);
+    expect(weaveIpsets({ ...weave, noMasqLocal: false })).toEqual([]);
+    expect(weaveIptablesSave({ ...weave, noMasqLocal: false })).not.toContain('--match-set');
+  });
+
+  it('adds NFLOG and DROP to WEAVE-NPC-EGRESS once an egress policy exists, as weave-npc does', () => {
+    const text = weaveIptablesSave({ ...weave, egressPolicies: true });
+    expect(text).toContain(
+      '-A WEAVE-NPC-EGRESS -m state --state NEW -m mark ! --mark 0x40000/0x40000 -j NFLOG --nflog-group 86\n' +
+        '-A WEAVE-NPC-EGRESS -m mark ! --mark 0x40000/0x40000 -j DROP\n',
+    );
+  });
+
+  it('without weave-npc, accepts bridge-to-bridge traffic and lets WEAVE-EXPOSE accept traffic into the range', () => {
+    const text = weaveIptablesSave({ ...weave, npc: false });
+    expect(text).not.toContain('WEAVE-NPC');
+    expect(
+      text.split('\n').filter((l) => l.startsWith('-A FORWARD ') || l.startsWith('-A WEAVE-EXPOSE ')),
+    ).toEqual([
+      '-A FORWARD -i weave -o weave -j ACCEPT',
+      '-A FORWARD -o weave -j WEAVE-EXPOSE',
+      '-A FORWARD -i weave ! -o weave -j ACCEPT',
+      '-A FORWARD -o weave -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A WEAVE-EXPOSE -d 10.32.0.0/12 -j ACCEPT',
+    ]);
   });
 });

@@ -1,5 +1,5 @@
-// The iptables rules the CNI writes on a node (flanneld), and a node's whole filter + nat ruleset: kubelet's,
-// kube-proxy's and flannel's together, in the order they end up in each chain.
+// The iptables rules the CNI writes on a node (flanneld; weave's router and weave-npc), and a node's whole
+// filter + nat ruleset: kubelet's, kube-proxy's and the CNI's together, in the order they end up in each chain.
 //
 // flannel: followed (not copied) from flannel-io/flannel v0.28.9 (cdf76059):
 //   pkg/trafficmngr/iptables/iptables.go  masqRules (FLANNEL-POSTRTG, with --ip-masq), forwardRules
@@ -11,6 +11,32 @@
 //                                         forward rules unless --iptables-forward-rules=false
 // The rules' cluster CIDR is flannel's Network (net-conf.json), the pod CIDR the node's lease (its
 // spec.podCIDR with the kube subnet manager).
+//
+// weave: followed (not copied) from weaveworks/weave v2.8.1 (ba64f8e8; unchanged up to master 8c847638):
+//   net/bridge.go          ConfigureIPTables: the control-port guard on INPUT, the -i/-o weave rules inserted at
+//                          the top of FORWARD (ensureRulesAtTop; with weave-npc: WEAVE-NPC-EGRESS, WEAVE-NPC,
+//                          NFLOG group 86 and DROP of NEW traffic into the bridge; without: WEAVE-EXPOSE), the
+//                          replies' ACCEPT, `-A POSTROUTING -j WEAVE` and, with --no-masq-local, WEAVE's first
+//                          rule: RETURN for destinations in the hash:net ipset weaver-no-masq-local (this peer's
+//                          IPAM ranges, NoMasqLocalTracker)
+//   net/expose.go          exposeNAT: what `weave expose` appends to WEAVE for the bridge's CIDR (multicast
+//                          RETURN, MASQUERADE into the range from outside, MASQUERADE out of it); Expose: the
+//                          WEAVE-EXPOSE ACCEPT without weave-npc
+//   prog/weave-npc/main.go createBaseRules: WEAVE-NPC and WEAVE-NPC-EGRESS (--allow-mcast defaults to true)
+//   npc/controller.go      AddNetworkPolicy: NFLOG + DROP at the end of WEAVE-NPC-EGRESS once an egress policy exists
+//   common/chains/npc.go   the WEAVE-NPC* chain names; npc/constants.go EgressMark 0x40000/0x40000
+//   prog/weave-kube/launch.sh  weave-kube's defaults: IPALLOC_RANGE, --expect-npc (EXPECT_NPC=1), --no-masq-local,
+//                          the control port 6784 (--http-addr 127.0.0.1:6784), `weave --local expose` with
+//                          no address (an address of the default subnet: the whole range, so its prefix)
+// Simplified (the engine decides NetworkPolicy in its own check, walk.ts enforcePolicy, right after the
+// filter table accepts, for every CNI): weave-npc's per-namespace default-allow ipsets and per-policy rules
+// are not written. WEAVE-NPC-DEFAULT accepts, and WEAVE-NPC-EGRESS-DEFAULT marks, every NEW connection,
+// handing the decision over to that check (same semantics, netpol.ts); WEAVE-NPC-INGRESS and
+// WEAVE-NPC-EGRESS-CUSTOM stay empty. weave-npc's physdev rules (`--physdev-out/--physdev-in vethwe-bridge`:
+// traffic to and from the datapath skips policy on this node) are left out: the engine has neither the OVS
+// datapath nor its vethwe-bridge port (the VXLAN vport is a port of the bridge), nor the physdev match; the
+// policy check only ever judges pods on its own node, which is their effect. NFLOG (a log copy) is not
+// modelled: a walk that reached it would stop, and with the hand-over no NEW packet does.
 //
 // kubelet: kubernetes/kubernetes pkg/kubelet/kubelet_network_linux.go syncIPTablesRules — KUBE-FIREWALL with
 // the "block incoming localnet connections" rule, jumped to first from INPUT and OUTPUT (kubelet starts
@@ -30,6 +56,7 @@ import {
   type KubeProxyTable,
   type RestoreLine,
 } from './kubeproxy.ts';
+import type { IpsetSet } from './ipvs.ts';
 import type { Chain, Rule, Ruleset } from './netfilter.ts';
 import type { NodeFirewallModel } from '../scenario/model.ts';
 
@@ -115,10 +142,186 @@ export function flannelIptablesSave(input: FlannelIptablesInput): string {
   return render(collect(flannelIptablesRules(input), ['FLANNEL-FWD', 'FLANNEL-POSTRTG']));
 }
 
+// ───────────────────────────── weave ─────────────────────────────
+
+/** What weave's rules depend on (weave-kube's launch.sh options and the peer's IPAM). */
+export interface WeaveIptablesInput {
+  /** The weave bridge's name (weave's default, `weave`). */
+  readonly bridge: string;
+  /** `weave expose`'s address with its prefix: a CIDR of the whole allocation range (IPALLOC_RANGE). */
+  readonly exposeCIDR: string;
+  /** The ranges this peer's IPAM owns: the members of weaver-no-masq-local. */
+  readonly localRanges: readonly string[];
+  /** --expect-npc (EXPECT_NPC, on by default): weave-npc enforces NetworkPolicy. */
+  readonly npc: boolean;
+  /** --no-masq-local (NO_MASQ_LOCAL, on by default). */
+  readonly noMasqLocal: boolean;
+  /** The router's HTTP control port (--http-addr 127.0.0.1:6784), or null without one. */
+  readonly controlPort: number | null;
+  /** weave-npc has seen an egress NetworkPolicy (it then adds NFLOG and DROP to WEAVE-NPC-EGRESS). */
+  readonly egressPolicies: boolean;
+}
+
+/** weave's ipset of the ranges the local peer allocates from (net/bridge.go NoMasqLocalIpset, hash:net). */
+export const WEAVE_NO_MASQ_LOCAL_IPSET = 'weaver-no-masq-local';
+/** weave-npc's egress mark (npc/constants.go EgressMark). */
+export const WEAVE_EGRESS_MARK = '0x40000/0x40000';
+/** The NFLOG group weave-npc logs dropped connections to (read by its ulogd). */
+const WEAVE_NFLOG = '-j NFLOG --nflog-group 86';
+
+/** weave-kube's defaults for a node: weave-npc on, --no-masq-local, the control port, `weave expose`. */
+export function weaveDefaults(
+  bridge: string,
+  exposeCIDR: string,
+  podCIDR: string,
+  egressPolicies: boolean,
+): WeaveIptablesInput {
+  return {
+    bridge,
+    exposeCIDR,
+    localRanges: [podCIDR],
+    npc: true,
+    noMasqLocal: true,
+    controlPort: 6784,
+    egressPolicies,
+  };
+}
+
+/** weave's rules that weaver inserts at the top of filter FORWARD (ensureRulesAtTop), in their order. */
+export function weaveForwardRules(input: WeaveIptablesInput): IptablesRule[] {
+  const br = input.bridge;
+  const fwd = (spec: string): IptablesRule => ({
+    table: 'filter',
+    chain: 'FORWARD',
+    rule: `-A FORWARD ${spec}`,
+  });
+  // iptables-save escapes the comment's single quotes (xtables_save_string).
+  const note = `-m comment --comment "NOTE: this must go before \\'-j KUBE-FORWARD\\'"`;
+  const rules: IptablesRule[] = [];
+  if (input.npc)
+    rules.push(
+      // Traffic from the bridge (the pods) meets weave-npc's egress policies (replies are accepted there)...
+      fwd(`-i ${br} ${note} -j WEAVE-NPC-EGRESS`),
+      // ...traffic into the bridge its ingress policies; a NEW connection WEAVE-NPC did not accept is logged
+      // and dropped, and so is anything else WEAVE-NPC did not accept.
+      fwd(`-o ${br} ${note} -j WEAVE-NPC`),
+      fwd(`-o ${br} -m state --state NEW ${WEAVE_NFLOG}`),
+      fwd(`-o ${br} -j DROP`),
+    );
+  else rules.push(fwd(`-i ${br} -o ${br} -j ACCEPT`), fwd(`-o ${br} -j WEAVE-EXPOSE`));
+  // Pods may go anywhere else; replies may come back.
+  rules.push(
+    fwd(`-i ${br} ! -o ${br} -j ACCEPT`),
+    fwd(`-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`),
+  );
+  return rules;
+}
+
+/** weave's other rules, appended (the router's, `weave expose`'s, then weave-npc's), with their chains. */
+export function weaveIptablesRules(input: WeaveIptablesInput): IptablesRule[] {
+  const br = input.bridge;
+  const range = formatCidr(parseCidr(input.exposeCIDR));
+  const rules: IptablesRule[] = [];
+  const add = (table: 'filter' | 'nat', chain: string, spec: string): void => {
+    rules.push({ table, chain, rule: `-A ${chain}${spec === '' ? '' : ` ${spec}`}` });
+  };
+  // The router (ConfigureIPTables).
+  if (input.controlPort !== null)
+    add(
+      'filter',
+      'INPUT',
+      `-d 127.0.0.1/32 -p tcp -m tcp --dport ${input.controlPort} -m addrtype ! --src-type LOCAL -m conntrack ! --ctstate RELATED,ESTABLISHED -m comment --comment "Block non-local access to Weave Net control port" -j DROP`,
+    );
+  // Pods talking to the node itself meet the egress policies too.
+  if (input.npc) add('filter', 'INPUT', `-i ${br} -j WEAVE-NPC-EGRESS`);
+  add('nat', 'POSTROUTING', '-j WEAVE');
+  if (input.noMasqLocal)
+    add(
+      'nat',
+      'WEAVE',
+      `-m set --match-set ${WEAVE_NO_MASQ_LOCAL_IPSET} dst -m comment --comment "Prevent SNAT to locally running containers" -j RETURN`,
+    );
+  // `weave expose` (exposeNAT): multicast from the range keeps its source; the host and the world going into
+  // the range are masqueraded (to the bridge's address), and so are pods leaving it (to the node's).
+  add('nat', 'WEAVE', `-s ${range} -d 224.0.0.0/4 -j RETURN`);
+  add('nat', 'WEAVE', `! -s ${range} -d ${range} -j MASQUERADE`);
+  add('nat', 'WEAVE', `-s ${range} ! -d ${range} -j MASQUERADE`);
+  if (!input.npc) {
+    add('filter', 'WEAVE-EXPOSE', `-d ${range} -j ACCEPT`);
+    return rules;
+  }
+  // weave-npc (createBaseRules), with --allow-mcast.
+  const hand = (what: string): string =>
+    `-m comment --comment "packet-walk: NetworkPolicy ${what} is left to the engine policy check (weave-npc ipsets not modelled)"`;
+  add('filter', 'WEAVE-NPC', '-m state --state RELATED,ESTABLISHED -j ACCEPT');
+  add('filter', 'WEAVE-NPC', '-d 224.0.0.0/4 -j ACCEPT');
+  add('filter', 'WEAVE-NPC', '-m state --state NEW -j WEAVE-NPC-DEFAULT');
+  add('filter', 'WEAVE-NPC', '-m state --state NEW -j WEAVE-NPC-INGRESS');
+  add('filter', 'WEAVE-NPC-DEFAULT', `${hand('ingress')} -j ACCEPT`);
+  add('filter', 'WEAVE-NPC-EGRESS-ACCEPT', `-j MARK --set-xmark ${WEAVE_EGRESS_MARK}`);
+  add('filter', 'WEAVE-NPC-EGRESS', '-m state --state RELATED,ESTABLISHED -j ACCEPT');
+  add('filter', 'WEAVE-NPC-EGRESS', '-m addrtype --dst-type LOCAL -j RETURN');
+  add('filter', 'WEAVE-NPC-EGRESS', '-d 224.0.0.0/4 -j RETURN');
+  add('filter', 'WEAVE-NPC-EGRESS', '-m state --state NEW -j WEAVE-NPC-EGRESS-DEFAULT');
+  add(
+    'filter',
+    'WEAVE-NPC-EGRESS',
+    `-m state --state NEW -m mark ! --mark ${WEAVE_EGRESS_MARK} -j WEAVE-NPC-EGRESS-CUSTOM`,
+  );
+  if (input.egressPolicies) {
+    add(
+      'filter',
+      'WEAVE-NPC-EGRESS',
+      `-m state --state NEW -m mark ! --mark ${WEAVE_EGRESS_MARK} ${WEAVE_NFLOG}`,
+    );
+    add('filter', 'WEAVE-NPC-EGRESS', `-m mark ! --mark ${WEAVE_EGRESS_MARK} -j DROP`);
+  }
+  add('filter', 'WEAVE-NPC-EGRESS-DEFAULT', `${hand('egress')} -j WEAVE-NPC-EGRESS-ACCEPT`);
+  add('filter', 'WEAVE-NPC-EGRESS-DEFAULT', `${hand('egress')} -j RETURN`);
+  return rules;
+}
+
+/** weave's user chains, in the order its components create them (filter, then nat). */
+const WEAVE_CHAINS: Readonly<Record<'npc' | 'plain', readonly string[]>> = {
+  npc: [
+    'WEAVE-NPC',
+    'WEAVE-NPC-EGRESS',
+    'WEAVE-NPC-INGRESS',
+    'WEAVE-NPC-DEFAULT',
+    'WEAVE-NPC-EGRESS-ACCEPT',
+    'WEAVE-NPC-EGRESS-CUSTOM',
+    'WEAVE-NPC-EGRESS-DEFAULT',
+    'WEAVE',
+  ],
+  plain: ['WEAVE-EXPOSE', 'WEAVE'],
+};
+
+/** The ipsets weave's rules match: weaver-no-masq-local with this peer's ranges (with --no-masq-local). */
+export function weaveIpsets(input: WeaveIptablesInput): IpsetSet[] {
+  if (!input.noMasqLocal) return [];
+  return [
+    {
+      name: WEAVE_NO_MASQ_LOCAL_IPSET,
+      type: 'hash:net',
+      entries: input.localRanges.map((r) => formatCidr(parseCidr(r))),
+      comment: "the ranges this peer's IPAM allocates from: pods on this node",
+    },
+  ];
+}
+
+/** weave's rules as iptables-save text (its chains declared, the built-in chains it writes to included). */
+export function weaveIptablesSave(input: WeaveIptablesInput): string {
+  return render(
+    nodeRules({ kubeProxy: null, flannel: null, weave: input, kubelet: false, builtinJumps: [] }),
+  );
+}
+
 export interface NodeIptablesInput {
   /** kube-proxy's restore text (kubeProxyIptablesSave / kubeProxySync().text), or null without kube-proxy. */
   readonly kubeProxy: string | null;
   readonly flannel: FlannelIptablesInput | null;
+  /** weave's rules (router, `weave expose`, weave-npc), or null/absent in other CNI modes. */
+  readonly weave?: WeaveIptablesInput | null;
   /** kubelet's KUBE-FIREWALL chain and jumps (IPv4). Default true. */
   readonly kubelet?: boolean;
   /** The jumps from the built-in chains: iptables mode's (kubeProxyBuiltinJumps, the default) or ipvs mode's
@@ -245,6 +448,10 @@ function nodeRules(input: NodeIptablesRulesInput): NodeRules {
     }
   };
   const kubelet = input.kubelet !== false;
+  const weave = input.weave ?? null;
+  // weaver inserts its FORWARD rules at the top (ensureRulesAtTop) and puts them back there whenever one is
+  // missing; their comment says they must come before kube-proxy's KUBE-FORWARD jump.
+  if (weave !== null) for (const r of weaveForwardRules(weave)) append(r.table, r.chain, [r.rule]);
   for (const j of input.builtinJumps ?? (IPTABLES_MODE_JUMPS ??= kubeProxyBuiltinJumps())) {
     if (j.by === 'kube-proxy' ? input.kubeProxy !== null : kubelet) append(j.table, j.chain, [j.rule]);
   }
@@ -303,6 +510,10 @@ function nodeRules(input: NodeIptablesRulesInput): NodeRules {
       addChain(r.table, r.chain);
       append(r.table, r.chain, [r.rule]);
     }
+  if (weave !== null) {
+    for (const c of WEAVE_CHAINS[weave.npc ? 'npc' : 'plain']) addChain(c === 'WEAVE' ? 'nat' : 'filter', c);
+    for (const r of weaveIptablesRules(weave)) append(r.table, r.chain, [r.rule]);
+  }
   return { userChains, rules };
 }
 

@@ -997,7 +997,8 @@ export function formatIpvsConnections(state: IpvsState): string {
 // ---------------------------------------------------------------------------------------------------------
 // ipsets.
 
-export type IpsetType = 'hash:ip' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'bitmap:port';
+export type IpsetType =
+  'hash:ip' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net' | 'hash:net' | 'bitmap:port';
 
 /** The kinds of the dimensions of each set type, in order. */
 const DIMENSIONS: Readonly<Record<IpsetType, readonly ('ip' | 'port' | 'net')[]>> = {
@@ -1005,6 +1006,8 @@ const DIMENSIONS: Readonly<Record<IpsetType, readonly ('ip' | 'port' | 'net')[]>
   'hash:ip,port': ['ip', 'port'],
   'hash:ip,port,ip': ['ip', 'port', 'ip'],
   'hash:ip,port,net': ['ip', 'port', 'net'],
+  // weave's weaver-no-masq-local (net/bridge.go: ipset.HashNet).
+  'hash:net': ['net'],
   'bitmap:port': ['port'],
 };
 
@@ -1139,6 +1142,7 @@ const REVISIONS: Readonly<Record<IpsetType, number>> = {
   'hash:ip,port': 6,
   'hash:ip,port,ip': 6,
   'hash:ip,port,net': 8,
+  'hash:net': 7,
   'bitmap:port': 3,
 };
 /** The kernel's element sizes (struct hash_*4_elem, bytes), for the memory estimate. */
@@ -1147,6 +1151,7 @@ const ELEM_SIZE: Readonly<Record<IpsetType, number>> = {
   'hash:ip,port': 8,
   'hash:ip,port,ip': 12,
   'hash:ip,port,net': 16,
+  'hash:net': 8,
   'bitmap:port': 0,
 };
 
@@ -1173,7 +1178,7 @@ function sortEntries(set: IpsetSet): string[] {
 
 /** A member line as `ipset list` prints it: a /32 net without its prefix (ipset_print_ip). */
 function memberText(set: IpsetSet, entry: string): string {
-  if (set.type !== 'hash:ip,port,net') return entry;
+  if (set.type !== 'hash:ip,port,net' && set.type !== 'hash:net') return entry;
   return entry.replace(/\/32$/, '');
 }
 

@@ -14,8 +14,9 @@
 //   starts from the kernel's defaults the engine assumes (no forwarding, no reverse-path filter);
 // - br_netfilter's bridge-nf-call-iptables is per namespace; every namespace starts with it off and the
 //   nodes turn it on (as kubeadm requires) — the module must be loaded on the machine;
-// - iptables rules are loaded with `iptables-restore --noflush` from a here-document.
-import { fileWriteCommand, routeAddArgs, type NetOp, type NetnsId } from './netops.ts';
+// - iptables rules are loaded with `iptables-restore --noflush` from a here-document, after the ipsets they
+//   match (`ipset restore`, per namespace: weave's weaver-no-masq-local).
+import { fileWriteCommand, ipsetRestoreLines, routeAddArgs, type NetOp, type NetnsId } from './netops.ts';
 import type { World } from './world.ts';
 
 export interface LabScript {
@@ -249,7 +250,12 @@ export function opCommands(op: NetOp, names: CommandNames): string[] {
       return [exec(`sysctl -qw ${op.key}=${op.value}`)];
     case 'iptables-restore': {
       const text = op.text.replace(/ -m nfacct --nfacct-name \S+/g, '');
+      // The sets the rules match must exist before iptables-restore loads a rule naming them.
+      const sets = op.ipsets?.length
+        ? [exec(`ipset restore <<'${HEREDOC_END}'`), ...ipsetRestoreLines(op.ipsets), HEREDOC_END]
+        : [];
       return [
+        ...sets,
         exec(`iptables-restore --noflush <<'${HEREDOC_END}'`),
         ...text.trimEnd().split('\n'),
         HEREDOC_END,
@@ -291,10 +297,13 @@ export function assertConfined(script: LabScript, prefix: string): void {
       `^ip netns exec ${ns} sh -c 'sysctl -qw net\\.bridge\\.bridge-nf-call-iptables=0 2>/dev/null \\|\\| true'$`,
     ),
   ];
-  const restore = new RegExp(`^ip netns exec ${ns} iptables-restore --noflush <<'${HEREDOC_END}'$`);
+  const restore = new RegExp(
+    `^ip netns exec ${ns} (iptables-restore --noflush|ipset restore) <<'${HEREDOC_END}'$`,
+  );
   let inRules = false;
   for (const line of [...script.up, ...script.down]) {
-    // The body of an iptables-restore here-document is data for iptables inside the lab namespace.
+    // The body of an iptables-restore (ipset restore) here-document is data for iptables (ipset) inside the lab
+    // namespace: ipsets are per network namespace.
     if (inRules) {
       if (line === HEREDOC_END) inRules = false;
       continue;

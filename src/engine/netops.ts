@@ -149,6 +149,8 @@ export type NetOp =
       /** Who writes them, e.g. "kube-proxy", "flannel". */
       readonly writer: string;
       readonly text: string;
+      /** ipsets the rules match, created first (`ipset restore`; e.g. weave's weaver-no-masq-local). */
+      readonly ipsets?: readonly IpsetSet[];
       readonly why: string;
     }
   | {
@@ -193,7 +195,7 @@ export function formatNetOp(op: NetOp): string {
     case 'sysctl':
       return `sysctl -w ${op.key}=${op.value}`;
     case 'iptables-restore':
-      return `iptables-restore --noflush <<'EOF'\n${op.text.trimEnd()}\nEOF`;
+      return `${op.ipsets?.length ? `${ipsetRestoreText(op.ipsets)}\n` : ''}iptables-restore --noflush <<'EOF'\n${op.text.trimEnd()}\nEOF`;
     case 'ipvs-load':
       return `${ipsetRestoreText(op.ipsets)}\n${ipvsadmRestoreText(op.table)}`;
     case 'link-del':
@@ -224,6 +226,11 @@ export function routeAddArgs(op: Extract<NetOp, { op: 'route-add' }>): string {
 
 /** `ipset restore` input for the sets (create lines, then add lines). */
 export function ipsetRestoreText(sets: readonly IpsetSet[]): string {
+  return `ipset restore <<'EOF'\n${ipsetRestoreLines(sets).join('\n')}\nEOF`;
+}
+
+/** The lines `ipset restore` reads for the sets: every `create`, then every `add` (-exist: idempotent). */
+export function ipsetRestoreLines(sets: readonly IpsetSet[]): string[] {
   const lines: string[] = [];
   for (const s of sets) {
     const opts = s.range
@@ -232,7 +239,7 @@ export function ipsetRestoreText(sets: readonly IpsetSet[]): string {
     lines.push(`create ${s.name} ${s.type}${opts} -exist`);
   }
   for (const s of sets) for (const e of s.entries) lines.push(`add ${s.name} ${e} -exist`);
-  return `ipset restore <<'EOF'\n${lines.join('\n')}\nEOF`;
+  return lines;
 }
 
 /** `ipvsadm-restore` input for the table (the `ipvsadm -Sn` text). */

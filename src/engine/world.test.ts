@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatCidr } from './addr.ts';
-import { hostVethName, macOf, planWorld } from './cni.ts';
-import { flannelDefaults, nodeIptablesSave } from './cniRules.ts';
+import { WEAVE_BRIDGE, bridgeGateway, hostVethName, macOf, planWorld } from './cni.ts';
+import { flannelDefaults, nodeIptablesSave, weaveDefaults } from './cniRules.ts';
 import { buildWorld } from './index.ts';
 import { formatIptablesSave, parseIptablesSave } from './iptables.ts';
 import { kubeProxyInputFromModel, kubeProxyIptablesSave } from './kubeproxy.ts';
@@ -516,7 +516,7 @@ describe('a unit built the fast way is the unit built op by op', () => {
     // Each namespace lists the ops its unit's plan has for it.
     for (const ns of fast)
       expect(ns.ops).toEqual(plan.opsOf(plan.unitOf(ns.id)!).filter((op) => op.netns === ns.id));
-    // A node's rules are those of kube-proxy's, kubelet's and flannel's text, printed and parsed.
+    // A node's rules are those of kube-proxy's, kubelet's and flannel's (or weave's) text, printed and parsed.
     if ((model.extra.kubeProxy?.mode ?? 'iptables') !== 'iptables') return;
     for (const n of model.nodes) {
       const ns = fast.find((x) => x.id === `node/${n.name}`)!;
@@ -525,6 +525,15 @@ describe('a unit built the fast way is the unit built op by op', () => {
         flannel: model.cni.startsWith('flannel')
           ? flannelDefaults(formatCidr(model.clusterCIDR), formatCidr(n.podCIDR))
           : null,
+        weave:
+          model.cni === 'weave'
+            ? weaveDefaults(
+                WEAVE_BRIDGE,
+                `${bridgeGateway(n.podCIDR)}/${model.clusterCIDR.prefix}`,
+                formatCidr(n.podCIDR),
+                model.networkPolicies.some((p) => p.policyTypes.includes('Egress')),
+              )
+            : null,
       });
       const restore = ns.ops.find((op) => op.op === 'iptables-restore');
       expect(restore?.op === 'iptables-restore' && restore.text).toBe(text);

@@ -498,6 +498,8 @@ export function applyOp(world: World, op: NetOp): void {
       else ns.bridgeNfCallIptables = op.value === 1;
       return;
     case 'iptables-restore': {
+      // The sets the rules match come first (ipset restore), next to any the node has (kube-proxy's, ipvs mode).
+      if (op.ipsets?.length) ns.ipsets = [...(ns.ipsets ?? []), ...op.ipsets];
       // The writer may know the parse without the text (iptables.ts withParse: cni.ts's node rules).
       const parsed = parseRestoreInput(op);
       for (const e of parsed.errors) ns.ruleErrors.push(`${op.writer} line ${e.line}: ${e.message}`);

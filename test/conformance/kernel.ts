@@ -405,11 +405,13 @@ export function canRunKernelLab(): { ok: true } | { ok: false; reason: string } 
     ['timeout', ['--version']],
     ['iptables-restore', ['-V']],
     ['iptables-save', ['-V']],
+    // weave's weaver-no-masq-local set (ipset restore inside the lab namespace).
+    ['ipset', ['version']],
   ] as const) {
     const r = spawnSync(tool, args, { stdio: 'ignore' });
     if (r.error || r.status !== 0)
       return no(
-        `${tool} is not installed (apt-get install iproute2 tcpdump tshark iputils-ping procps iptables)`,
+        `${tool} is not installed (apt-get install iproute2 tcpdump tshark iputils-ping procps iptables ipset)`,
       );
   }
   // br_netfilter: nodes set net.bridge.bridge-nf-call-iptables=1. The suite never loads kernel modules.

@@ -34,7 +34,7 @@ describe('labScript', () => {
           if (dev.kind !== 'loopback') expect(text).toContain(`address ${dev.mac}`);
       }
       // Nodes turn br_netfilter's bridge-nf-call-iptables on (kubeadm's requirement) and get kubelet's,
-      // kube-proxy's and (flannel) flanneld's rules; every other namespace keeps it off and has no rules.
+      // kube-proxy's and (flannel) flanneld's, (weave) weaver's and weave-npc's rules; every other namespace keeps it off and has no rules.
       for (const ns of all) {
         const name = script.nsName(ns.id);
         const on = `ip netns exec ${name} sysctl -qw net.bridge.bridge-nf-call-iptables=1`;
@@ -46,7 +46,11 @@ describe('labScript', () => {
       const writers = world.allNetns().flatMap((ns) => ns.ops.filter((o) => o.op === 'iptables-restore'));
       for (const op of writers)
         expect(op.op === 'iptables-restore' && op.writer).toBe(
-          cni.startsWith('flannel') ? 'kubelet + kube-proxy + flanneld' : 'kubelet + kube-proxy',
+          cni.startsWith('flannel')
+            ? 'kubelet + kube-proxy + flanneld'
+            : cni === 'weave'
+              ? 'kubelet + kube-proxy + weaver + weave-npc'
+              : 'kubelet + kube-proxy',
         );
       // One namespace per engine namespace plus one switch per segment, all distinct, all removed by `down`.
       expect(new Set(script.namespaces).size).toBe(all.length + world.plan.segments.size);
@@ -54,6 +58,23 @@ describe('labScript', () => {
       expect(formatLabScript(script)).toMatch(/^#!\/bin\/sh\n/);
     });
   }
+
+  it("weave: creates weaver-no-masq-local in the node's namespace before the rules that match it", () => {
+    const world = buildWorld(threeNodes('weave'));
+    const script = labScript(world, { prefix: 'pwk-w' });
+    expect(() => assertConfined(script, 'pwk-w')).not.toThrow();
+    const text = script.up.join('\n');
+    const podCIDR = world.model!.nodes.find((n) => n.name === 'node-1')!.podCIDR;
+    expect(text).toContain(
+      [
+        `ip netns exec pwk-w-node-1 ipset restore <<'${HEREDOC_END}'`,
+        'create weaver-no-masq-local hash:net family inet hashsize 1024 maxelem 65536 -exist',
+        `add weaver-no-masq-local ${podCIDR.ip}/${podCIDR.prefix} -exist`,
+        HEREDOC_END,
+        `ip netns exec pwk-w-node-1 iptables-restore --noflush <<'${HEREDOC_END}'`,
+      ].join('\n'),
+    );
+  });
 
   it('names namespaces readably and refuses an unsafe prefix', () => {
     const script = labScript(buildWorld(threeNodes()), { prefix: 'pwk-ab' });
