@@ -280,6 +280,38 @@ describe('readKubectlYaml: kubectl-style fixtures', () => {
     });
   });
 
+  it('reads managedFields keys (plain, with ":", "{" and quotes in them) and go-yaml lists', () => {
+    const text = `metadata:
+  managedFields:
+  - apiVersion: v1
+    fieldsV1:
+      f:status:
+        f:conditions:
+          k:{"type":"Ready"}:
+            .: {}
+            f:lastProbeTime: {}
+    manager: kubelet
+    time: "2026-11-20T09:12:44Z"
+spec:
+  containers:
+  - command:
+    - /bin/sh
+    - -c
+    - |
+      echo "hello"; sleep 3600
+    env:
+    - name: JAVA_OPTS
+      value: -Xmx512m -Dfoo=bar
+    - name: EMPTY
+    resources: {}
+`;
+    expect(agrees(text)).toBe('read');
+    const [doc] = readKubectlYaml(text) as [{ metadata: { managedFields: { fieldsV1: unknown }[] } }];
+    expect(doc.metadata.managedFields[0]!.fieldsV1).toStrictEqual({
+      'f:status': { 'f:conditions': { 'k:{"type":"Ready"}': { '.': {}, 'f:lastProbeTime': {} } } },
+    });
+  });
+
   it('reads documents and markers as yaml does', () => {
     for (const text of [
       '',
@@ -304,6 +336,23 @@ describe('readKubectlYaml: kubectl-style fixtures', () => {
     ])
       expect(agrees(text), JSON.stringify(text)).toBe('read');
     expect(readKubectlYaml('a: 1\n---\nb: 2\n')).toStrictEqual([{ a: 1 }, { b: 2 }]);
+  });
+});
+
+describe('readKubectlYaml: texts the random tests once caught it misreading', () => {
+  it.each([
+    // Block scalars with blank lines only: "" however many spaces those lines have.
+    ['- |2-\n  \n   \n- x0: n\n'],
+    ['|1-\n  \n\n'],
+    ['a: |+\n\nb: 1\n'],
+    // A trailing blank line with spaces beyond the indentation.
+    ['a:\n- |2-\n    x\n   \n- y\n'],
+    ['a: |\n x\n    \n'],
+    // A tab on a quoted scalar's blank line.
+    ["- '~|\"\n\n\t\n  '\n  "],
+    ["'a\n\t\n b'\n"],
+  ])('%j', (text) => {
+    agrees(text);
   });
 });
 
@@ -438,11 +487,16 @@ describe('readKubectlYaml: random values, as yaml writes them', () => {
       '---\n',
       '\\',
     ];
-    const bases = [KUBECTL.replace('metadata: {name: ignored}', 'metadata:\n  name: ignored')];
+    const bases = [
+      KUBECTL.replace('metadata: {name: ignored}', 'metadata:\n  name: ignored'),
+      // Block scalars, multi-line quoted and plain scalars, close together.
+      "a:\n- |2-\n    x\n   y\n\n- >\n  f\n  g\n\n  h\nb: 'q\n  r''s\n\n  t'\nc: \"d\\\n  e\\tf\n\n  g\"\nd: plain\n  more\n\n  more\n",
+      'items:\n- k: |+\n    x\n\n  l: |-\n     y\n  m:\n  - 1\n  - ~\n  - ""\n---\nz: {}\n...\n',
+    ];
     let read = 0;
-    const n = 1500;
+    const n = 3000;
     for (let i = 0; i < n; i++) {
-      let text = i % 3 === 0 ? pick(bases) : stringify(randomValue(rnd), pick(STYLES));
+      let text = i % 2 === 0 ? pick(bases) : stringify(randomValue(rnd), pick(STYLES));
       for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) {
         const at = Math.floor(rnd() * (text.length + 1));
         const t = rnd();

@@ -526,7 +526,7 @@ class Reader {
     let breaks = 0;
     for (;;) {
       const lineStart = q;
-      while (isWs(s.charCodeAt(q))) q++;
+      while (s.charCodeAt(q) === SP) q++;
       if (s.charCodeAt(q) !== NL) {
         this.checkContinuation(q, parent, lineStart);
         break;
@@ -547,7 +547,8 @@ class Reader {
   ): void {
     if (q >= this.len) unsupported('unterminated string');
     const s = this.s;
-    for (let i = lineStart; i < q; i++) if (s.charCodeAt(i) === TAB) unsupported('tab');
+    // A tab before the text (or as its first character) is indentation or a blank line to `yaml`: left to it.
+    for (let i = lineStart; i <= q; i++) if (s.charCodeAt(i) === TAB) unsupported('tab');
     if (q - lineStart <= parent) unsupported('continuation line not indented');
     if (q === lineStart && (this.isMarker(q, DASH) || this.isMarker(q, DOT)))
       unsupported('document marker in a string');
@@ -580,6 +581,10 @@ class Reader {
     // An explicit indentation counts from the parent's column (a document's is 0).
     let indent = explicit > 0 ? Math.max(parent, 0) + explicit : -1;
     const lines: string[] = [];
+    let text = false; // a line with more than spaces
+    // A blank line with spaces beyond the indentation after the last text: whether `yaml` keeps its spaces
+    // depends on where its lexer ends the scalar, which is not copied here.
+    let spacesLast = false;
     let lineStart = this.le + 1;
     let maxBlank = 0;
     while (lineStart < this.len) {
@@ -589,8 +594,10 @@ class Reader {
       const d = s.charCodeAt(r);
       if (r >= this.len || d === NL) {
         // A blank line: content when longer than the indentation (its extra spaces), else empty.
-        if (indent >= 0 && sp > indent) lines.push(s.slice(lineStart + indent, r));
-        else {
+        if (indent >= 0 && sp > indent) {
+          lines.push(s.slice(lineStart + indent, r));
+          spacesLast = true;
+        } else {
           if (indent < 0) maxBlank = Math.max(maxBlank, sp);
           lines.push('');
         }
@@ -610,6 +617,8 @@ class Reader {
       let le = s.indexOf('\n', r);
       if (le < 0) le = this.len;
       lines.push(s.slice(lineStart + indent, le));
+      text = true;
+      spacesLast = false;
       lineStart = le + 1;
     }
     if (lineStart > this.len) lineStart = this.len;
@@ -617,6 +626,14 @@ class Reader {
       // The input ends inside the scalar without a final line break: left to `yaml`.
       unsupported('block scalar at the end of the input');
     }
+    // With no text at all, `yaml` gives "" whatever blank lines there are (and its kept line breaks for `|+`
+    // follow a rule of their own: left to it).
+    if (!text) {
+      if (chomp > 0 && lines.length > 0) unsupported('kept empty block scalar');
+      this.seek(lineStart);
+      return '';
+    }
+    if (spacesLast) unsupported('trailing blank line with spaces in a block scalar');
     // Trailing empty lines are chomped; content lines are kept.
     let last = lines.length;
     while (last > 0 && lines[last - 1] === '') last--;
