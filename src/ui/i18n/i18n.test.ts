@@ -34,7 +34,12 @@ describe('messages', () => {
   });
 
   it.each([...EN.keys()])('%s: the same interpolation variables in ko as in en', (key) => {
-    expect(variables(KO.get(key) ?? '')).toEqual(variables(EN.get(key) ?? ''));
+    // A CNI step's {{why}} is the engine's own English sentence (the hop list shows it): the Korean
+    // narration leaves it out rather than open a Korean paragraph with an English one.
+    const optional = key.startsWith('narration.cni.') ? ['why'] : [];
+    expect(variables(KO.get(key) ?? '')).toEqual(
+      variables(EN.get(key) ?? '').filter((v) => !optional.includes(v) || KO.get(key)?.includes(`{{${v}}}`)),
+    );
     // And the same <Trans> component slots (<command/>): each is a piece of code the component fills in.
     expect(slots(KO.get(key) ?? '')).toEqual(slots(EN.get(key) ?? ''));
   });

@@ -740,15 +740,15 @@ export const ko: Messages<typeof en> = {
       },
       delegate: {
         concept: '플러그인이 다른 플러그인에게 넘긴다',
-        text: '{{why}}. flannel은 노드의 서브넷을 알고, bridge 플러그인은 파드를 브릿지에 연결하는 법을 압니다. 플러그인은 같은 CNI_* 환경으로 서로를 실행해서 이렇게 이어집니다.',
+        text: 'flannel은 노드의 서브넷을 알고, bridge 플러그인은 파드를 브릿지에 연결하는 법을 압니다. 플러그인은 같은 CNI_* 환경으로 서로를 실행해서 이렇게 이어집니다.',
       },
       lease: {
         concept: 'flannel의 임대',
-        text: '{{why}}. 이 노드가 클러스터 네트워크에서 받은 서브넷은 CNI 플러그인이 아니라 flanneld가 얻은 것입니다: 이 노드의 모든 파드는 FLANNEL_SUBNET에서 주소를 받습니다.',
+        text: '이 노드가 클러스터 네트워크에서 받은 서브넷은 CNI 플러그인이 아니라 flanneld가 얻은 것입니다: 이 노드의 모든 파드는 FLANNEL_SUBNET에서 주소를 받습니다.',
       },
       exists: {
         concept: '이미 있음',
-        text: '{{why}}. bridge 플러그인은 만들기 전에 확인하므로, 첫 ADD 뒤의 ADD는 노드 쪽을 그대로 둡니다.',
+        text: 'bridge 플러그인은 만들기 전에 확인하므로, 첫 ADD 뒤의 ADD는 노드 쪽을 그대로 둡니다.',
       },
       netnsAdd: {
         concept: '파드의 네트워크 네임스페이스',
@@ -778,19 +778,19 @@ export const ko: Messages<typeof en> = {
       },
       ipam: {
         concept: 'IPAM: 파드의 주소',
-        text: '{{why}}. host-local은 IP 주소 관리자입니다: 준 주소를 모두 파일로 기억하므로 두 파드가 같은 주소를 받는 일이 없고, DEL은 그 파일을 지워서 주소를 돌려받습니다.',
+        text: 'host-local은 IP 주소 관리자입니다: 준 주소를 모두 파일로 기억하므로 두 파드가 같은 주소를 받는 일이 없고, DEL은 그 파일을 지워서 주소를 돌려받습니다.',
       },
       saved: {
         concept: 'DEL을 위해 저장',
-        text: '{{why}}. DEL 때 flannel이 이것을 다시 읽으므로, 그 사이 subnet.env가 바뀌었어도 자기가 만든 것을 정확히 걷어 냅니다.',
+        text: 'DEL 때 flannel이 이것을 다시 읽으므로, 그 사이 subnet.env가 바뀌었어도 자기가 만든 것을 정확히 걷어 냅니다.',
       },
       released: {
         concept: '주소를 돌려줌',
-        text: '{{why}}. host-local이 ADD 때 쓴 파일을 지우므로, 이 노드의 다음 파드가 그 주소를 받을 수 있습니다.',
+        text: 'host-local이 ADD 때 쓴 파일을 지우므로, 이 노드의 다음 파드가 그 주소를 받을 수 있습니다.',
       },
       cleanup: {
         concept: '정리',
-        text: '{{why}}. 플러그인이 이 파드를 위해 저장한 것은 노드에 하나도 남지 않습니다.',
+        text: '플러그인이 이 파드를 위해 저장한 것은 노드에 하나도 남지 않습니다.',
       },
       podAddr: {
         concept: '파드의 IP',
