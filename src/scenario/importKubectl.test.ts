@@ -30,6 +30,7 @@ function write(d: KubectlDump, answers: ImportAnswers = {}): string {
 }
 
 const answer = (d: KubectlDump, id: string) => d.questions.find((q) => q.id === id)!;
+const why = (d: KubectlDump, id: string) => answer(d, id).evidence.map((e) => e.text);
 
 describe('readKubectlDump: kinds', () => {
   it('counts what a kubeadm + flannel dump holds, and says what it dropped and why', () => {
@@ -232,16 +233,14 @@ describe('questions and their defaults', () => {
       gateway: '192.168.56.1',
       internet: 'true',
     });
-    expect(answer(d, 'cni').evidence.join('\n')).toContain(
+    expect(why(d, 'cni').join('\n')).toContain(
       'flannel.alpha.coreos.com/backend-type: vxlan (cp-1, worker-1)',
     );
-    expect(answer(d, 'clusterCIDR').evidence).toContain(
+    expect(why(d, 'clusterCIDR')).toContain(
       'pod kube-system/kube-controller-manager-cp-1: --cluster-cidr=10.244.0.0/16',
     );
-    expect(answer(d, 'clusterCIDR').evidence).toContain(
-      'ConfigMap kube-system/kube-proxy: clusterCIDR 10.244.0.0/16',
-    );
-    expect(answer(d, 'serviceCIDR').evidence[0]).toBe(
+    expect(why(d, 'clusterCIDR')).toContain('ConfigMap kube-system/kube-proxy: clusterCIDR 10.244.0.0/16');
+    expect(why(d, 'serviceCIDR')[0]).toBe(
       'pod kube-system/kube-apiserver-cp-1: --service-cluster-ip-range=10.96.0.0/12',
     );
   });
@@ -264,15 +263,15 @@ items:
     });
     // 10.43.0.0/12 would overlap 10.42.0.0/16: the clusterIPs' own common prefix is taken instead.
     expect(q['serviceCIDR']).toBe('10.43.0.0/28');
-    expect(answer(d, 'clusterCIDR').evidence[0]).toBe(
+    expect(why(d, 'clusterCIDR')[0]).toBe(
       "the nodes' podCIDRs (a 10.42.0.0/24, b 10.42.7.0/24) lie in 10.42.0.0/16",
     );
   });
 
   it('says when nothing in the dump points anywhere, and names CNIs it does not model', () => {
     const bare = read('{"apiVersion":"v1","kind":"Node","metadata":{"name":"n"}}');
-    expect(answer(bare, 'cni').evidence[0]).toMatch(/^no CNI pods or flannel annotations/);
-    expect(answer(bare, 'clusterCIDR').evidence[0]).toMatch(/^nothing in the dump says/);
+    expect(why(bare, 'cni')[0]).toMatch(/^no CNI pods or flannel annotations/);
+    expect(why(bare, 'clusterCIDR')[0]).toMatch(/^nothing in the dump says/);
     expect(answer(bare, 'nodeNetwork').default).toBe('192.168.1.0/24');
     const calico = read(`apiVersion: v1
 kind: Pod
@@ -281,7 +280,7 @@ spec: { nodeName: n, hostNetwork: true }
 status: { podIP: 192.168.1.10 }
 `);
     expect(answer(calico, 'cni').default).toBe('flannel-host-gw');
-    expect(answer(calico, 'cni').evidence.join('\n')).toMatch(/Calico is not modelled/);
+    expect(why(calico, 'cni').join('\n')).toMatch(/Calico is not modelled/);
   });
 
   it("takes the dump's own Cluster document as the defaults", () => {

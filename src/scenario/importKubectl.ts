@@ -50,9 +50,78 @@ export interface KeptObject {
   readonly prefix: Path;
 }
 
+/** A note's parameters: plain values, or a list (the English text names the first three and "and N more"). */
+export type NoteParams = Readonly<Record<string, string | readonly string[]>>;
+
+/** One sentence of the importer's, as data: a stable code and its parameters (for a UI to word in its own
+ *  language) and the English text (for everything else that prints it). */
+export interface ImportNote<Code extends string = string> {
+  readonly code: Code;
+  readonly params: NoteParams;
+  readonly text: string;
+}
+
+/** Codes of the evidence lines under the questions (ImportQuestion.evidence). */
+export const EVIDENCE_CODES = [
+  'clusterDoc',
+  'podFlag',
+  'kubeadmPodSubnet',
+  'kubeadmServiceSubnet',
+  'flannelNetwork',
+  'flannelBackend',
+  'kubeProxyConfigMap',
+  'kubeProxyConfiguration',
+  'podCIDRs',
+  'podIPs',
+  'clusterDefault',
+  'clusterIPs',
+  'serviceDefault',
+  'internalIPs',
+  'noInternalIP',
+  'usualRouter',
+  'noFreeRouter',
+  'internetOutside',
+  'backendAnnotation',
+  'cniPods',
+  'flannelDefaultBackend',
+  'calicoNotModelled',
+  'overlayNotModelled',
+  'noCniEvidence',
+] as const;
+export type EvidenceCode = (typeof EVIDENCE_CODES)[number];
+export type Evidence = ImportNote<EvidenceCode>;
+
+/** Codes of the reasons objects are left out (DroppedGroup). */
+export const DROP_CODES = [
+  'finishedPods',
+  'unscheduledPods',
+  'podsWithoutIP',
+  'ipv6Services',
+  'ipv6EndpointSlices',
+  'fqdnEndpointSlices',
+  'slicesOfDroppedServices',
+  'configMaps',
+  'secrets',
+  'clusterDocument',
+  'endpoints',
+  'workloads',
+  'events',
+  'unknownKind',
+] as const;
+export type DropCode = (typeof DROP_CODES)[number];
+
+const note = <Code extends string>(code: Code, text: string, params: NoteParams = {}): ImportNote<Code> => ({
+  code,
+  params,
+  text,
+});
+
 /** Objects left out for one reason. */
 export interface DroppedGroup {
+  /** The reason in English; `code` and `params` say it as data. */
   readonly reason: string;
+  readonly code: DropCode;
+  readonly params: NoteParams;
   /** "Kind namespace/name", in input order. */
   readonly objects: readonly string[];
 }
@@ -78,7 +147,7 @@ export interface ImportQuestion {
   readonly options?: readonly { readonly value: string; readonly label: string }[];
   readonly default: string;
   /** Why the default is what it is: what in the dump points to it (or that nothing does). */
-  readonly evidence: readonly string[];
+  readonly evidence: readonly Evidence[];
 }
 
 export type ImportAnswers = Partial<Record<QuestionId, string>>;
@@ -261,10 +330,10 @@ const WORKLOADS = new Set([
   'ReplicationController',
 ]);
 
-interface Evidence {
-  cni: { mode: CniMode; why: string }[];
-  clusterCIDR: { cidr: string; why: string }[];
-  serviceCIDR: { cidr: string; why: string }[];
+interface Stated {
+  cni: { mode: CniMode; why: Evidence }[];
+  clusterCIDR: { cidr: string; why: Evidence }[];
+  serviceCIDR: { cidr: string; why: Evidence }[];
   clusterDomain: string | null;
 }
 
@@ -274,8 +343,8 @@ class DumpReader {
   readonly kept: KeptObject[] = [];
   readonly errors: ImportIssue[] = [];
   seen = 0;
-  private readonly dropped = new Map<string, string[]>();
-  readonly evidence: Evidence = { cni: [], clusterCIDR: [], serviceCIDR: [], clusterDomain: null };
+  private readonly dropped = new Map<string, { why: ImportNote<DropCode>; objects: string[] }>();
+  readonly evidence: Stated = { cni: [], clusterCIDR: [], serviceCIDR: [], clusterDomain: null };
   private readonly cniPods = new Map<string, string[]>();
   private readonly backendAnnotations = new Map<string, string[]>();
   private readonly droppedServices = new Set<string>();
@@ -325,10 +394,10 @@ class DumpReader {
     const keep = (object: Obj): void => {
       this.kept.push({ kind, name: label, object, document, prefix });
     };
-    const drop = (reason: string) => {
-      const list = this.dropped.get(reason) ?? [];
-      list.push(what);
-      this.dropped.set(reason, list);
+    const drop = (code: DropCode, text: string, params: NoteParams = {}) => {
+      const group = this.dropped.get(text) ?? { why: note(code, text, params), objects: [] };
+      group.objects.push(what);
+      this.dropped.set(text, group);
     };
 
     switch (`${apiVersion} ${kind}`) {
@@ -340,7 +409,7 @@ class DumpReader {
       case 'v1 Pod': {
         this.notePod(value, label);
         const why = podDropReason(value);
-        if (why) return drop(why);
+        if (why) return drop(why.code, why.text, why.params);
         return keep(trimPod(value));
       }
       case 'v1 Service': {
@@ -348,17 +417,18 @@ class DumpReader {
         const ip = str(spec['clusterIP']) ?? str(arr(spec['clusterIPs'])[0]);
         if (ip !== null && ip !== 'None' && ip.includes(':')) {
           this.droppedServices.add(label);
-          return drop('IPv6 Services: Packet Walk models IPv4 only');
+          return drop('ipv6Services', 'IPv6 Services: Packet Walk models IPv4 only');
         }
         return keep(trimService(value));
       }
       case 'discovery.k8s.io/v1 EndpointSlice': {
         const type = str(value['addressType']);
-        if (type === 'IPv6') return drop('IPv6 EndpointSlices: Packet Walk models IPv4 only');
-        if (type === 'FQDN') return drop('FQDN EndpointSlices: not read');
+        if (type === 'IPv6')
+          return drop('ipv6EndpointSlices', 'IPv6 EndpointSlices: Packet Walk models IPv4 only');
+        if (type === 'FQDN') return drop('fqdnEndpointSlices', 'FQDN EndpointSlices: not read');
         const service = str(rec(meta['labels'])[SERVICE_NAME_LABEL]);
         if (service !== null && this.droppedServices.has(`${namespace ?? 'default'}/${service}`))
-          return drop('EndpointSlices of dropped Services');
+          return drop('slicesOfDroppedServices', 'EndpointSlices of dropped Services');
         return keep(trimEndpointSlice(value));
       }
       case 'networking.k8s.io/v1 NetworkPolicy':
@@ -390,11 +460,14 @@ class DumpReader {
             metadata: pick(meta, ['name', 'namespace']),
             data: pick(value['data'], ['Corefile']),
           });
-        return drop('ConfigMaps (not read; they may hold configuration you do not mean to share)');
+        return drop(
+          'configMaps',
+          'ConfigMaps (not read; they may hold configuration you do not mean to share)',
+        );
       case 'v1 Secret':
-        return drop('Secrets (never imported)');
+        return drop('secrets', 'Secrets (never imported)');
       case 'kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration':
-        this.noteKubeProxyConfig(value, 'the KubeProxyConfiguration');
+        this.noteKubeProxyConfig(value, 'kubeProxyConfiguration');
         return keep({
           apiVersion,
           kind,
@@ -405,15 +478,15 @@ class DumpReader {
         // The answers write the Cluster document; this one's values become the defaults.
         this.clusterDoc = rec(value['spec']);
         this.clusterDocName = name || null;
-        return drop('the Cluster document (its values are the answers\u2019 defaults)');
+        return drop('clusterDocument', 'the Cluster document (its values are the answers\u2019 defaults)');
       case 'packetwalk.dev/v1alpha1 NodeState':
         return keep({ apiVersion, kind, metadata: pick(meta, ['name']), spec: value['spec'] });
     }
     if (apiVersion === 'v1' && kind === 'Endpoints')
-      return drop('v1 Endpoints (the EndpointSlices say the same)');
-    if (WORKLOADS.has(kind)) return drop('workload controllers (their Pods are imported)');
-    if (kind === 'Event') return drop('Events');
-    drop(`${kind} (${apiVersion}): not a kind Packet Walk reads`);
+      return drop('endpoints', 'v1 Endpoints (the EndpointSlices say the same)');
+    if (WORKLOADS.has(kind)) return drop('workloads', 'workload controllers (their Pods are imported)');
+    if (kind === 'Event') return drop('events', 'Events');
+    drop('unknownKind', `${kind} (${apiVersion}): not a kind Packet Walk reads`, { kind, apiVersion });
   }
 
   counts(): ImportCounts {
@@ -431,7 +504,12 @@ class DumpReader {
   }
 
   droppedGroups(): DroppedGroup[] {
-    return [...this.dropped].map(([reason, objects]) => ({ reason, objects }));
+    return [...this.dropped.values()].map(({ why, objects }) => ({
+      reason: why.text,
+      code: why.code,
+      params: why.params,
+      objects,
+    }));
   }
 
   // --- evidence -------------------------------------------------------------------------------------------
@@ -474,7 +552,11 @@ class DumpReader {
         const m = /^--(service-cluster-ip-range|cluster-cidr)=(.+)$/.exec(arg);
         if (!m) continue;
         const first = m[2]!.split(',')[0]!.trim();
-        const why = `pod ${label}: --${m[1]}=${first}`;
+        const why = note('podFlag', `pod ${label}: --${m[1]}=${first}`, {
+          pod: label,
+          flag: m[1]!,
+          cidr: first,
+        });
         if (m[1] === 'service-cluster-ip-range') this.evidence.serviceCIDR.push({ cidr: first, why });
         else this.evidence.clusterCIDR.push({ cidr: first, why });
       }
@@ -485,7 +567,7 @@ class DumpReader {
     const data = rec(cm['data']);
     if (label === 'kube-system/kube-proxy') {
       const conf = str(data['config.conf']);
-      if (conf !== null) this.noteKubeProxyConfig(yamlValue(conf), 'ConfigMap kube-system/kube-proxy');
+      if (conf !== null) this.noteKubeProxyConfig(yamlValue(conf), 'kubeProxyConfigMap');
     }
     if (label === 'kube-system/kubeadm-config') {
       const cc = rec(yamlValue(str(data['ClusterConfiguration']) ?? ''));
@@ -493,9 +575,16 @@ class DumpReader {
       const why = 'ConfigMap kube-system/kubeadm-config';
       const pod = str(net['podSubnet']);
       const svc = str(net['serviceSubnet']);
-      if (pod) this.evidence.clusterCIDR.push({ cidr: pod.split(',')[0]!, why: `${why}: podSubnet ${pod}` });
+      if (pod)
+        this.evidence.clusterCIDR.push({
+          cidr: pod.split(',')[0]!,
+          why: note('kubeadmPodSubnet', `${why}: podSubnet ${pod}`, { subnet: pod }),
+        });
       if (svc)
-        this.evidence.serviceCIDR.push({ cidr: svc.split(',')[0]!, why: `${why}: serviceSubnet ${svc}` });
+        this.evidence.serviceCIDR.push({
+          cidr: svc.split(',')[0]!,
+          why: note('kubeadmServiceSubnet', `${why}: serviceSubnet ${svc}`, { subnet: svc }),
+        });
       const domain = str(net['dnsDomain']);
       if (domain) this.evidence.clusterDomain = domain;
     }
@@ -505,20 +594,34 @@ class DumpReader {
       const conf = jsonRecord(netConf);
       const network = str(conf['Network']);
       if (network)
-        this.evidence.clusterCIDR.push({ cidr: network, why: `ConfigMap ${label}: Network ${network}` });
+        this.evidence.clusterCIDR.push({
+          cidr: network,
+          why: note('flannelNetwork', `ConfigMap ${label}: Network ${network}`, {
+            configMap: label,
+            cidr: network,
+          }),
+        });
       const type = str(rec(conf['Backend'])['Type']);
       if (type === 'vxlan' || type === 'host-gw')
         this.evidence.cni.push({
           mode: type === 'vxlan' ? 'flannel-vxlan' : 'flannel-host-gw',
-          why: `ConfigMap ${label}: Backend.Type ${type}`,
+          why: note('flannelBackend', `ConfigMap ${label}: Backend.Type ${type}`, {
+            configMap: label,
+            backend: type,
+          }),
         });
     }
   }
 
-  private noteKubeProxyConfig(conf: unknown, where: string): void {
+  private noteKubeProxyConfig(conf: unknown, code: 'kubeProxyConfigMap' | 'kubeProxyConfiguration'): void {
+    const where =
+      code === 'kubeProxyConfigMap' ? 'ConfigMap kube-system/kube-proxy' : 'the KubeProxyConfiguration';
     const cidr = str(rec(conf)['clusterCIDR']);
     if (cidr)
-      this.evidence.clusterCIDR.push({ cidr: cidr.split(',')[0]!, why: `${where}: clusterCIDR ${cidr}` });
+      this.evidence.clusterCIDR.push({
+        cidr: cidr.split(',')[0]!,
+        why: note(code, `${where}: clusterCIDR ${cidr}`, { cidr }),
+      });
   }
 
   // --- questions ------------------------------------------------------------------------------------------
@@ -529,7 +632,7 @@ class DumpReader {
     const services = this.kept.filter((k) => k.kind === 'Service');
     const given = this.clusterDoc;
     const fromDoc = (key: string): string | null => (given ? str(given[key]) : null);
-    const docWhy = (key: string) => `the dump's Cluster document: ${key}`;
+    const docWhy = (key: string) => note('clusterDoc', `the dump's Cluster document: ${key}`, { field: key });
 
     // CNI
     const cni = this.cniAnswer();
@@ -555,19 +658,29 @@ class DumpReader {
             16,
             podCIDRs[0]!.cidr.prefix,
           );
+          const list = podCIDRs.map((p) => `${p.node} ${formatCidr(p.cidr)}`);
           return {
             cidr: net,
-            why: `the nodes' podCIDRs (${listFew(podCIDRs.map((p) => `${p.node} ${formatCidr(p.cidr)}`))}) lie in ${formatCidr(net)}`,
+            why: note('podCIDRs', `the nodes' podCIDRs (${listFew(list)}) lie in ${formatCidr(net)}`, {
+              list,
+              cidr: formatCidr(net),
+            }),
           };
         }
         if (podIPs.length > 0) {
           const net = covering(podIPs, 16, 32);
-          return { cidr: net, why: `the pods' IPs (${listFew(podIPs)}) lie in ${formatCidr(net)}` };
+          return {
+            cidr: net,
+            why: note('podIPs', `the pods' IPs (${listFew(podIPs)}) lie in ${formatCidr(net)}`, {
+              list: podIPs,
+              cidr: formatCidr(net),
+            }),
+          };
         }
         return null;
       },
       '10.244.0.0/16',
-      "nothing in the dump says; flannel's default Network",
+      note('clusterDefault', "nothing in the dump says; flannel's default Network"),
     );
     // serviceCIDR
     const clusterIPs = services.flatMap((s) => {
@@ -593,13 +706,17 @@ class DumpReader {
             32,
             32,
           );
+        const list = clusterIPs.map((c) => `${c.svc} ${c.ip}`);
         return {
           cidr: net,
-          why: `the Services' clusterIPs (${listFew(clusterIPs.map((c) => `${c.svc} ${c.ip}`))}) lie in ${formatCidr(net)}`,
+          why: note('clusterIPs', `the Services' clusterIPs (${listFew(list)}) lie in ${formatCidr(net)}`, {
+            list,
+            cidr: formatCidr(net),
+          }),
         };
       },
       '10.96.0.0/12',
-      "nothing in the dump says; kubeadm's default service range",
+      note('serviceDefault', "nothing in the dump says; kubeadm's default service range"),
     );
     // node network
     const internalIPs = nodes.flatMap((n) => {
@@ -607,7 +724,7 @@ class DumpReader {
       const ip = str(rec(a)['address']);
       return ip !== null && isIp(ip) ? [{ node: n.name, ip }] : [];
     });
-    let nodeNet: { cidr: Cidr; why: string[] };
+    let nodeNet: { cidr: Cidr; why: Evidence[] };
     if (fromDoc('nodeNetwork') && validCidr(fromDoc('nodeNetwork')!))
       nodeNet = { cidr: parseCidr(fromDoc('nodeNetwork')!), why: [docWhy('nodeNetwork')] };
     else if (internalIPs.length > 0) {
@@ -616,18 +733,25 @@ class DumpReader {
         24,
         32,
       );
+      const list = internalIPs.map((n) => `${n.node} ${n.ip}`);
       nodeNet = {
         cidr: net,
         why: [
-          `the nodes' InternalIPs (${listFew(internalIPs.map((n) => `${n.node} ${n.ip}`))}) lie in ${formatCidr(net)}`,
+          note('internalIPs', `the nodes' InternalIPs (${listFew(list)}) lie in ${formatCidr(net)}`, {
+            list,
+            cidr: formatCidr(net),
+          }),
         ],
       };
     } else
-      nodeNet = { cidr: parseCidr('192.168.1.0/24'), why: ['no node has an InternalIP; a home LAN range'] };
+      nodeNet = {
+        cidr: parseCidr('192.168.1.0/24'),
+        why: [note('noInternalIP', 'no node has an InternalIP; a home LAN range')],
+      };
     // gateway
     const used = new Set(internalIPs.map((n) => n.ip));
     const givenGateway = given ? str(rec(given['gateway'])['ip']) : null;
-    let gateway: { ip: string; why: string[] };
+    let gateway: { ip: string; why: Evidence[] };
     if (givenGateway !== null) gateway = { ip: givenGateway, why: [docWhy('gateway.ip')] };
     else {
       const size = 2 ** (32 - nodeNet.cidr.prefix);
@@ -638,8 +762,12 @@ class DumpReader {
         ip,
         why: [
           ip
-            ? `kubectl does not show routers: ${ip} is the usual router address of ${formatCidr(nodeNet.cidr)} and no node has it`
-            : 'no free router address on the node network',
+            ? note(
+                'usualRouter',
+                `kubectl does not show routers: ${ip} is the usual router address of ${formatCidr(nodeNet.cidr)} and no node has it`,
+                { ip, cidr: formatCidr(nodeNet.cidr) },
+              )
+            : note('noFreeRouter', 'no free router address on the node network'),
         ],
       };
     }
@@ -691,54 +819,83 @@ class DumpReader {
         kind: 'boolean',
         default: gateway.ip ? 'true' : 'false',
         evidence: [
-          'kubectl does not show what is outside the cluster; documentation addresses stand for the internet',
+          note(
+            'internetOutside',
+            'kubectl does not show what is outside the cluster; documentation addresses stand for the internet',
+          ),
         ],
       },
     ];
   }
 
-  private cniAnswer(): { mode: CniMode; why: string[] } {
+  private cniAnswer(): { mode: CniMode; why: Evidence[] } {
     const given = this.clusterDoc ? str(this.clusterDoc['cni']) : null;
     if (given !== null && given in CNI_MODES)
-      return { mode: given as CniMode, why: ["the dump's Cluster document: cni"] };
-    const why: string[] = [];
+      return {
+        mode: given as CniMode,
+        why: [note('clusterDoc', "the dump's Cluster document: cni", { field: 'cni' })],
+      };
+    const why: Evidence[] = [];
     for (const [backend, nodes] of this.backendAnnotations)
-      why.push(`node annotation flannel.alpha.coreos.com/backend-type: ${backend} (${listFew(nodes)})`);
+      why.push(
+        note(
+          'backendAnnotation',
+          `node annotation flannel.alpha.coreos.com/backend-type: ${backend} (${listFew(nodes)})`,
+          { backend, list: nodes },
+        ),
+      );
     for (const e of this.evidence.cni) why.push(e.why);
-    for (const [cni, pods] of this.cniPods) why.push(`${cni} pods: ${listFew(pods)}`);
+    for (const [cni, pods] of this.cniPods)
+      why.push(note('cniPods', `${cni} pods: ${listFew(pods)}`, { cni, list: pods }));
     const backends = [...this.backendAnnotations.keys()];
     const stated = this.evidence.cni[0]?.mode;
     if (backends.includes('host-gw')) return { mode: 'flannel-host-gw', why };
     if (backends.includes('vxlan') || stated) return { mode: stated ?? 'flannel-vxlan', why };
     if (this.cniPods.has('flannel')) {
-      why.push("flannel's default backend is vxlan");
+      why.push(note('flannelDefaultBackend', "flannel's default backend is vxlan"));
       return { mode: 'flannel-vxlan', why };
     }
     if (this.cniPods.has('calico')) {
       why.push(
-        'Calico is not modelled: its BGP mode routes each node\u2019s pod range via that node, as flannel host-gw does',
+        note(
+          'calicoNotModelled',
+          'Calico is not modelled: its BGP mode routes each node\u2019s pod range via that node, as flannel host-gw does',
+        ),
       );
       return { mode: 'flannel-host-gw', why };
     }
     for (const other of ['weave', 'cilium'])
       if (this.cniPods.has(other)) {
-        why.push(`${other} is not modelled: its default is a VXLAN overlay, as flannel vxlan`);
+        why.push(
+          note(
+            'overlayNotModelled',
+            `${other} is not modelled: its default is a VXLAN overlay, as flannel vxlan`,
+            {
+              cni: other,
+            },
+          ),
+        );
         return { mode: 'flannel-vxlan', why };
       }
     return {
       mode: 'flannel-vxlan',
-      why: ['no CNI pods or flannel annotations in the dump; flannel VXLAN is the common kubeadm choice'],
+      why: [
+        note(
+          'noCniEvidence',
+          'no CNI pods or flannel annotations in the dump; flannel VXLAN is the common kubeadm choice',
+        ),
+      ],
     };
   }
 
   private cidrAnswer(
     given: string | null,
-    givenWhy: string,
-    stated: readonly { cidr: string; why: string }[],
-    derive: () => { cidr: Cidr; why: string } | null,
+    givenWhy: Evidence,
+    stated: readonly { cidr: string; why: Evidence }[],
+    derive: () => { cidr: Cidr; why: Evidence } | null,
     fallback: string,
-    fallbackWhy: string,
-  ): { cidr: Cidr; why: string[] } {
+    fallbackWhy: Evidence,
+  ): { cidr: Cidr; why: Evidence[] } {
     if (given !== null && validCidr(given)) return { cidr: parseCidr(given), why: [givenWhy] };
     const valid = stated.filter((s) => validCidr(s.cidr));
     const derived = derive();
@@ -802,15 +959,16 @@ function podIpOf(pod: Obj): string | null {
 }
 
 /** Why a pod is left out, or null: pods that hold no address would otherwise be given an invented one. */
-function podDropReason(pod: Obj): string | null {
+function podDropReason(pod: Obj): ImportNote<DropCode> | null {
   const spec = rec(pod['spec']);
   const status = rec(pod['status']);
   const phase = str(status['phase']);
   if (phase === 'Succeeded' || phase === 'Failed')
-    return 'finished Pods (Succeeded or Failed: they hold no address)';
-  if (str(spec['nodeName']) === null) return 'Pods not scheduled to a node yet (no spec.nodeName)';
+    return note('finishedPods', 'finished Pods (Succeeded or Failed: they hold no address)');
+  if (str(spec['nodeName']) === null)
+    return note('unscheduledPods', 'Pods not scheduled to a node yet (no spec.nodeName)');
   if (spec['hostNetwork'] !== true && podIpOf(pod) === null)
-    return 'Pods without an IP yet (no status.podIP)';
+    return note('podsWithoutIP', 'Pods without an IP yet (no status.podIP)');
   return null;
 }
 

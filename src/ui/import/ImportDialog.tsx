@@ -24,6 +24,7 @@ import { useAppState, useServices } from '../context.ts';
 import { Trans, useTranslation } from 'react-i18next';
 import { CNI_MODES, type CniMode } from '../../scenario/model.ts';
 import { parseScenario } from '../../scenario/parse.ts';
+import { droppedText, evidenceText } from './notes.ts';
 
 const NO_NAMESPACES: readonly NetnsView[] = [];
 
@@ -238,7 +239,9 @@ function Findings({ dump }: { dump: KubectlDump }) {
           {dump.dropped.map((g) => (
             <li key={g.reason}>
               <details>
-                <summary>{t('importer.leftOutGroup', { count: g.objects.length, reason: g.reason })}</summary>
+                <summary>
+                  {t('importer.leftOutGroup', { count: g.objects.length, reason: droppedText(t, g) })}
+                </summary>
                 <p className="import-list">{g.objects.join(', ')}</p>
               </details>
             </li>
@@ -293,7 +296,7 @@ function QuestionField(props: { question: ImportQuestion; value: string; onChang
       {q.evidence.length > 0 ? (
         <ul id={why} className="import-evidence">
           {q.evidence.map((e) => (
-            <li key={e}>{e}</li>
+            <li key={e.text}>{evidenceText(t, e)}</li>
           ))}
         </ul>
       ) : null}
