@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildWorld, walk } from '../engine/index.ts';
 import { parseScenario } from '../scenario/parse.ts';
@@ -525,5 +525,33 @@ describe('narrate: a CNI walk, step by step', () => {
           expect(n.text, `${i}: ${name}`).toContain(name);
         if (why.some((w) => w && w.length > 20)) expect(n.text).not.toContain(why.find((w) => w)!);
       });
+  });
+});
+
+describe('narrate: every event of every built-in walk, in Korean', () => {
+  it('has a Korean text and a Korean (or technical) concept: no sentence built in English outside the messages', () => {
+    const ko = fixedT('ko');
+    const dir = new URL('../scenario/presets/', import.meta.url);
+    let events = 0;
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+      const parsed = parseScenario(readFileSync(new URL(file, dir), 'utf8'));
+      if (!parsed.ok) throw new Error(`${file} does not parse`);
+      const world = buildWorld(parsed.model);
+      for (const w of parsed.model.walks) {
+        const t = walk(world, { from: w.from, to: w.to, protocol: w.protocol });
+        t.events.forEach((e, index) => {
+          const n = narrate(e, { events: t.events, index, view: null }, ko);
+          // A concept may be just technical names, as Linux spells them ("ARP", "iptables nat PREROUTING"),
+          // but not an English phrase.
+          if (!/[\uAC00-\uD7A3]/.test(n.concept))
+            expect(n.concept, `${file} ${w.name} #${index}`).not.toMatch(
+              /\b(the|a|an|of|to|is|and|not|from|with|by|on|in|at|goes|back|reply|request)\b/i,
+            );
+          expect(n.text, `${file} ${w.name} #${index}`).toMatch(/[\uAC00-\uD7A3]/);
+          events++;
+        });
+      }
+    }
+    expect(events).toBeGreaterThan(5000);
   });
 });
