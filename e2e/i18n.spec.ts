@@ -5,26 +5,15 @@
 import { expect, test, type Page } from '@playwright/test';
 import { en } from '../src/ui/i18n/en.ts';
 import { ko } from '../src/ui/i18n/ko.ts';
+import { flattenMessages } from '../src/ui/i18n/languages.ts';
 import { watchErrors } from './helpers.ts';
 
-type Tree = { readonly [key: string]: string | Tree };
-
-function flatten(tree: Tree, prefix = ''): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(tree)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (typeof v === 'string') out.set(key, v);
-    else for (const [kk, vv] of flatten(v, key)) out.set(kk, vv);
-  }
-  return out;
-}
-
-const KO = flatten(ko);
+const KO = flattenMessages(ko);
 /** English UI phrases that Korean words differently: none of them may be on a Korean page. Whole phrases
  *  without {{variables}} or <slots/> (those are split around values): labels of two words or more that start
  *  with a capital, and any of three words or more — a lowercase pair ("the node") also occurs in the
  *  engine's own English sentences (a rule's comment, a CNI step's why), which are data, not UI text. */
-const ENGLISH_PHRASES = [...flatten(en)]
+const ENGLISH_PHRASES = [...flattenMessages(en)]
   .filter(
     ([key, text]) =>
       KO.get(key) !== text && !/[{<]/.test(text) && (/^[A-Z]\w* \w/.test(text) || /\w+ \w+ \w/.test(text)),

@@ -10,6 +10,11 @@ import {
 import { parseIptablesSave } from './iptables.ts';
 import { kubeProxyIptablesSave, type KubeProxyInput } from './kubeproxy.ts';
 
+/** The `-A <name> ...` lines of an iptables-save text, in order. */
+function chainRules(text: string, name: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith(`-A ${name} `));
+}
+
 describe('flannel iptables rules', () => {
   it('writes FLANNEL-POSTRTG and FLANNEL-FWD as flanneld v0.28 does', () => {
     expect(flannelIptablesSave(flannelDefaults('10.244.0.0/16', '10.244.1.0/24'))).toBe(
@@ -78,7 +83,7 @@ describe("a node's whole ruleset", () => {
       kubeProxy: kubeProxyIptablesSave(kubeProxy),
       flannel: flannelDefaults('10.244.0.0/16', '10.244.1.0/24'),
     });
-    const chain = (name: string): string[] => text.split('\n').filter((l) => l.startsWith(`-A ${name} `));
+    const chain = (name: string): string[] => chainRules(text, name);
     expect(chain('FORWARD').map((l) => l.replace(/.* -j /, ''))).toEqual([
       'KUBE-PROXY-FIREWALL',
       'KUBE-FORWARD',
@@ -101,7 +106,7 @@ describe("a node's whole ruleset", () => {
       weave: weaveDefaults('weave', '10.32.0.1/12', '10.32.0.0/14', false),
     });
     expect(parseIptablesSave(text).errors).toEqual([]);
-    const chain = (name: string): string[] => text.split('\n').filter((l) => l.startsWith(`-A ${name} `));
+    const chain = (name: string): string[] => chainRules(text, name);
     expect(chain('FORWARD').map((l) => l.replace(/.* -j /, ''))).toEqual([
       'WEAVE-NPC-EGRESS',
       'WEAVE-NPC',

@@ -2,6 +2,8 @@
 // t('…') call with a key that is not here does not compile; ko.ts must have exactly these keys and, per key,
 // the same {{variables}} (i18n.test.ts checks both). Technical names stay as Linux and Kubernetes print
 // them (eth0, cni0, PREROUTING, conntrack, DNAT) — in every language.
+import { CNI_MODES, TOPICS } from '../../scenario/model.ts';
+
 export const en = {
   language: {
     /** The header's language select: the same label in every language, so anyone can find it. */
@@ -266,23 +268,11 @@ export const en = {
       'cni-del': 'CNI DEL',
     },
   },
-  /** The CNI modes (scenario/model.ts CNI_MODES), by mode: the toggles' and the Import dialog's choices. */
-  cniMode: {
-    'flannel-vxlan': 'flannel VXLAN overlay',
-    'flannel-host-gw': 'flannel host-gw routes',
-    'bridge-host-gw': 'bridge + static routes on every node',
-    'bridge-router': 'bridge + L3 router with per-node routes',
-    weave: 'Weave Net L2 overlay (fastdp VXLAN)',
-  },
-  /** The scenario picker's groups (scenario/model.ts TOPICS), by topic. */
-  topic: {
-    'pod-networking': 'Pod networking',
-    'what-breaks': 'What breaks',
-    services: 'Services',
-    'dns-policy': 'DNS and policy',
-    'control-plane': 'Control plane',
-    cluster: 'Clusters',
-  },
+  /** The CNI modes, by mode: the toggles' and the Import dialog's choices. English is the model's own
+   *  description (scenario/model.ts CNI_MODES), so the two cannot drift apart. */
+  cniMode: CNI_MODES,
+  /** The scenario picker's groups, by topic (scenario/model.ts TOPICS, the library's order). */
+  topic: TOPICS,
   cniPanel: {
     noPacketTitle: 'Packet',
     noPacket: "This walk sends no packet: it is a pod's CNI {{command}}.",

@@ -4,28 +4,16 @@
 import { describe, expect, it } from 'vitest';
 import { en } from './en.ts';
 import { bestLang, fixedT, isLang, LANGUAGES } from './index.ts';
+import { flattenMessages } from './languages.ts';
 import { ko } from './ko.ts';
-
-type Tree = { readonly [key: string]: string | Tree };
-
-/** key → text, nested keys joined with dots (i18next's keySeparator). */
-function flatten(tree: Tree, prefix = ''): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(tree)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (typeof v === 'string') out.set(key, v);
-    else for (const [kk, vv] of flatten(v, key)) out.set(kk, vv);
-  }
-  return out;
-}
 
 const variables = (text: string): string[] =>
   [...new Set([...text.matchAll(/\{\{\s*([^}\s,]+)[^}]*\}\}/g)].map((m) => m[1] ?? ''))].sort();
 
 const slots = (text: string): string[] => [...text.matchAll(/<([a-z]+)\/>/g)].map((m) => m[1] ?? '').sort();
 
-const EN = flatten(en);
-const KO = flatten(ko);
+const EN = flattenMessages(en);
+const KO = flattenMessages(ko);
 
 describe('messages', () => {
   it('en and ko have exactly the same keys', () => {

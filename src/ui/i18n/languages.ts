@@ -19,3 +19,18 @@ export function bestLang(codes: readonly string[]): Lang | null {
   }
   return null;
 }
+
+/** A message tree (en.ts, ko.ts). */
+export type MessageTree = { readonly [key: string]: string | MessageTree };
+
+/** key → text, nested keys joined with dots (i18next's keySeparator): for the checks that compare languages
+ *  message by message (i18n.test.ts, e2e/i18n.spec.ts). */
+export function flattenMessages(tree: MessageTree, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(tree)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === 'string') out.set(key, v);
+    else for (const [kk, vv] of flattenMessages(v, key)) out.set(kk, vv);
+  }
+  return out;
+}

@@ -58,10 +58,10 @@ const PRESETS: PresetOption[] = [
 
 describe('presetGroups', () => {
   it('groups by topic in the library order, keeps each group in preset order, and leaves out empty topics', () => {
-    expect(presetGroups(PRESETS).map((g) => [g.label, g.presets.map((p) => p.id)])).toEqual([
-      ['Pod networking', ['weave-overlay', 'one-node-bridge']],
-      ['What breaks', ['broken-mtu']],
-      ['Clusters', ['default']],
+    expect(presetGroups(PRESETS).map((g) => [g.topic, g.presets.map((p) => p.id)])).toEqual([
+      ['pod-networking', ['weave-overlay', 'one-node-bridge']],
+      ['what-breaks', ['broken-mtu']],
+      ['cluster', ['default']],
     ]);
   });
 });

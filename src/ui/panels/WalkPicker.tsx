@@ -20,13 +20,10 @@ export interface PresetOption {
 }
 
 /** The presets grouped by topic, in the order TOPICS lists them; a group only when it has presets. */
-export function presetGroups(
-  presets: readonly PresetOption[],
-): { topic: Topic; label: string; presets: PresetOption[] }[] {
+export function presetGroups(presets: readonly PresetOption[]): { topic: Topic; presets: PresetOption[] }[] {
   return (Object.keys(TOPICS) as Topic[])
     .map((topic) => ({
       topic,
-      label: TOPICS[topic],
       presets: presets.filter((p) => (p.topic ?? 'cluster') === topic),
     }))
     .filter((g) => g.presets.length > 0);
